@@ -1,0 +1,1 @@
+//! The `outage` command line.

@@ -1,0 +1,41 @@
+//! `bad-chunk`: a chunk-size line that is not hexadecimal.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+use crate::wire;
+
+/// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
+/// number), followed by some data, then closes with a FIN. Clients report a
+/// malformed body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BadChunk {
+    /// The invalid chunk-size line, without its CRLF.
+    pub line: String,
+}
+
+impl Default for BadChunk {
+    fn default() -> Self {
+        BadChunk { line: "zz".to_owned() }
+    }
+}
+
+impl Misbehave for BadChunk {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.request().await {
+                return ending;
+            }
+            let mut bytes = wire::head(200, &[("transfer-encoding", "chunked".to_owned())]);
+            bytes.extend(format!("{}\r\nhello\r\n0\r\n\r\n", self.line).into_bytes());
+            if exchange.conn.send(&bytes).await.is_err() {
+                return Ending::ClientRst;
+            }
+            exchange.did(format!("sent chunk-size line {:?}, then closed", self.line));
+            exchange.conn.close_fin().await
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! `drip`: the body one byte at a time.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, SizeHint};
+use serde::Deserialize;
+use tokio::time::Sleep;
+
+use crate::fault::{Body, BoxFuture, Respond};
+use crate::request::RequestHead;
+
+/// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
+/// `interval`. A per-read timeout longer than the interval never fires; a
+/// total timeout shorter than `bytes × interval` does.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Drip {
+    /// Body length in bytes.
+    pub bytes: usize,
+    /// Time before each byte.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+impl Default for Drip {
+    fn default() -> Self {
+        Drip { bytes: 10, interval: Duration::from_millis(500) }
+    }
+}
+
+impl Respond for Drip {
+    fn action(&self) -> String {
+        format!("dripped {} bytes, one every {}", self.bytes, humantime::format_duration(self.interval))
+    }
+
+    fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
+        Box::pin(async move {
+            let body = DripBody {
+                remaining: self.bytes,
+                interval: self.interval,
+                next: Box::pin(tokio::time::sleep(self.interval)),
+            };
+            http::Response::builder()
+                .header("content-type", "text/plain")
+                .body(body.boxed())
+                .expect("a response with a fixed valid header always builds")
+        })
+    }
+}
+
+/// A body that yields one byte each time its timer fires.
+struct DripBody {
+    remaining: usize,
+    interval: Duration,
+    next: Pin<Box<Sleep>>,
+}
+
+impl hyper::body::Body for DripBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        ready!(self.next.as_mut().poll(cx));
+        self.remaining -= 1;
+        let deadline = self.next.deadline() + self.interval;
+        self.next.as_mut().reset(deadline);
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"*")))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining as u64)
+    }
+}

@@ -1,0 +1,25 @@
+//! `empty-reply`: close without answering.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+
+/// Reads the request, then closes the connection with a FIN without sending a
+/// byte. Clients report an empty reply or a closed connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyReply {}
+
+impl Misbehave for EmptyReply {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.request().await {
+                return ending;
+            }
+            exchange.did("closed without sending a byte");
+            exchange.conn.close_fin().await
+        })
+    }
+}

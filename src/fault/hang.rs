@@ -1,0 +1,25 @@
+//! `hang`: read the request, never answer.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+
+/// Accepts, reads the request, and never answers until the client goes away
+/// or the server stops. Clients see their read timeout fire.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hang {}
+
+impl Misbehave for Hang {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.request().await {
+                return ending;
+            }
+            exchange.did("read the request, never answered");
+            exchange.conn.until_client_leaves().await
+        })
+    }
+}

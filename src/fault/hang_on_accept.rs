@@ -1,0 +1,23 @@
+//! `hang-on-accept`: accept, never read.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+
+/// Accepts the connection and never reads from it. The request stays unread in
+/// the server's socket buffer; a client sending a large body blocks once the
+/// buffers fill. Clients see their read (or write) timeout fire.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HangOnAccept {}
+
+impl Misbehave for HangOnAccept {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            exchange.did("accepted, never read");
+            exchange.conn.until_client_leaves_unread().await
+        })
+    }
+}

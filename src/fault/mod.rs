@@ -1,0 +1,385 @@
+//! `Fault`: the vocabulary of failures, one variant per kind, one module per fault.
+//!
+//! Faults come in three families, each applied at a different point:
+//!
+//! - **listener faults** (`refuse`, `blackhole`, `wrong-port`) shape the
+//!   listening socket itself, so the kernel fails the connection before the
+//!   server ever sees it;
+//! - **responders** (`ok`, `status`, `slow-headers`, `drip`) answer with a
+//!   well-formed response served by hyper, and keep the connection alive;
+//! - **transport faults** (everything else) take over the raw connection after
+//!   accepting it, misbehave on the wire, and end the connection.
+//!
+//! A `sequence` picks one of these per attempt. The names in the TOML files and
+//! on the command line are the variant names in kebab-case.
+
+mod bad_chunk;
+mod bandwidth;
+mod blackhole;
+mod cut_chunk;
+mod drip;
+mod empty_reply;
+mod garbage;
+mod hang;
+mod hang_on_accept;
+mod limit_data;
+mod ok;
+mod refuse;
+mod reset;
+mod sequence;
+mod slicer;
+mod slow_close;
+mod slow_headers;
+mod status;
+mod truncate;
+mod wrong_port;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use serde::Deserialize;
+
+pub use bad_chunk::BadChunk;
+pub use bandwidth::Bandwidth;
+pub use blackhole::Blackhole;
+pub use cut_chunk::CutChunk;
+pub use drip::Drip;
+pub use empty_reply::EmptyReply;
+pub use garbage::Garbage;
+pub use hang::Hang;
+pub use hang_on_accept::HangOnAccept;
+pub use limit_data::LimitData;
+pub use ok::Healthy;
+pub use refuse::Refuse;
+pub use reset::{Reset, ResetWhen};
+pub use sequence::Sequence;
+pub use slicer::Slicer;
+pub use slow_close::SlowClose;
+pub use slow_headers::SlowHeaders;
+pub use status::Status;
+pub use truncate::Truncate;
+pub use wrong_port::WrongPort;
+
+use crate::journal::Ending;
+use crate::request::RequestHead;
+use crate::server::Exchange;
+
+/// A future boxed so that fault families can be trait objects.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The body type responders answer with.
+pub(crate) type Body = BoxBody<Bytes, Infallible>;
+
+/// A fault that answers with a well-formed HTTP response, served by hyper.
+pub(crate) trait Respond: Send + Sync {
+    /// What the answer will be, in words, journaled before it is sent.
+    fn action(&self) -> String;
+
+    /// The answer to `request`; it may take its time.
+    fn respond<'a>(&'a self, request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>>;
+}
+
+/// A fault that takes over the raw connection and ends it.
+pub(crate) trait Misbehave: Send + Sync {
+    /// Misbehaves on `exchange` and says how the connection ended.
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending>;
+}
+
+/// How one attempt is handled once a fault is chosen for it.
+pub(crate) enum Handling<'a> {
+    Respond(&'a dyn Respond),
+    Misbehave(&'a dyn Misbehave),
+    /// Handled by the listening socket; no connection ever reaches the server.
+    Listener,
+}
+
+/// A fault's name and what it does, as listed by `outage list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultInfo {
+    /// The name used in scenario files and on the command line.
+    pub name: &'static str,
+    /// What happens on the wire.
+    pub wire: &'static str,
+    /// What clients typically report.
+    pub clients: &'static str,
+}
+
+macro_rules! faults {
+    ($($(#[$extra:meta])* $variant:ident($ty:ty) = $name:literal, wire: $wire:literal, clients: $clients:literal;)*) => {
+        /// A failure a [`FaultServer`](crate::FaultServer) produces on demand.
+        ///
+        /// Every fault has defaults for all of its parameters, so
+        /// `{ kind = "reset" }` in a scenario file or `outage serve reset` on the
+        /// command line is complete. In TOML a bare name such as `"reset"` also
+        /// stands for the fault with its defaults.
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
+        pub enum Fault {
+            $(
+                #[doc = $wire]
+                #[doc = ""]
+                #[doc = concat!("Clients: ", $clients)]
+                $(#[$extra])*
+                $variant($ty),
+            )*
+        }
+
+        /// Every fault, in the order `outage list` shows them.
+        pub const CATALOGUE: &[FaultInfo] = &[
+            $(FaultInfo { name: $name, wire: $wire, clients: $clients },)*
+        ];
+
+        impl Fault {
+            /// The fault's name in kebab-case, as in scenario files and on the command line.
+            pub fn name(&self) -> &'static str {
+                match self { $(Fault::$variant(_) => $name,)* }
+            }
+        }
+    };
+}
+
+faults! {
+    Refuse(Refuse) = "refuse",
+        wire: "Nothing listens: the port is bound but not listening, so the kernel answers the SYN with an RST. The port stays reserved so no other process can take it.",
+        clients: "connection refused (ECONNREFUSED); requests raises ConnectionError, curl exits 7.";
+    Blackhole(Blackhole) = "blackhole",
+        wire: "SYNs are dropped: the listener's backlog is full and never drained, so the TCP handshake never completes.",
+        clients: "a connect timeout, or a hang where no connect timeout is set; requests raises ConnectTimeout, curl exits 28.";
+    WrongPort(WrongPort) = "wrong-port",
+        wire: "A healthy server listens on one port, but the URL handed out points at another, refused port: a service that moved.",
+        clients: "connection refused, exactly as for refuse; the healthy server's journal shows no attempt.";
+    Hang(Hang) = "hang",
+        wire: "Accepts, reads the request, and never answers until the client leaves or the server stops.",
+        clients: "a read timeout, or a hang where none is set; requests raises ReadTimeout, curl exits 28.";
+    HangOnAccept(HangOnAccept) = "hang-on-accept",
+        wire: "Accepts the connection and never reads from it: the request stays unread in the socket buffer.",
+        clients: "a read timeout (the connect succeeded); requests raises ReadTimeout, curl exits 28.";
+    EmptyReply(EmptyReply) = "empty-reply",
+        wire: "Reads the request, then closes with a FIN without sending a single byte.",
+        clients: "an empty reply; requests raises ConnectionError (RemoteDisconnected), curl exits 52.";
+    Reset(Reset) = "reset",
+        wire: "Aborts the connection with a TCP RST (SO_LINGER 0): after reading the request (default), on accept, or after some response body bytes.",
+        clients: "connection reset by peer (ECONNRESET); requests raises ConnectionError, curl exits 56.";
+    Truncate(Truncate) = "truncate",
+        wire: "Sends headers promising Content-Length N, then fewer than N body bytes, then closes with a FIN.",
+        clients: "an incomplete body; requests raises ChunkedEncodingError (IncompleteRead), curl exits 18.";
+    CutChunk(CutChunk) = "cut-chunk",
+        wire: "Sends a chunked body and closes with a FIN in the middle of a chunk.",
+        clients: "an incomplete chunked body; requests raises ChunkedEncodingError, curl exits 18.";
+    BadChunk(BadChunk) = "bad-chunk",
+        wire: "Sends a chunked body whose chunk-size line is not hexadecimal, then closes.",
+        clients: "a malformed body; requests raises ChunkedEncodingError (InvalidChunkLength), curl exits 56.";
+    Garbage(Garbage) = "garbage",
+        wire: "Reads the request, answers with seeded, reproducible bytes that are not HTTP, then closes.",
+        clients: "a malformed response; requests raises ConnectionError (BadStatusLine), curl exits 1 or 8.";
+    SlowHeaders(SlowHeaders) = "slow-headers",
+        wire: "Waits before sending the status line, then answers a normal 200.",
+        clients: "a read timeout when the delay exceeds it, otherwise success; requests raises ReadTimeout.";
+    Drip(Drip) = "drip",
+        wire: "Sends the headers at once, then the body one byte at a time at a fixed interval.",
+        clients: "a total timeout fires; a per-read timeout longer than the interval never does.";
+    Bandwidth(Bandwidth) = "bandwidth",
+        wire: "Sends a valid response at a fixed rate in bytes per second, then closes.",
+        clients: "success that takes size/rate seconds, or a total timeout that fires first.";
+    Slicer(Slicer) = "slicer",
+        wire: "Splits a valid response into small TCP segments with a delay between them, then closes.",
+        clients: "success; parsers that assume a whole response arrives in one read break.";
+    LimitData(LimitData) = "limit-data",
+        wire: "Starts a valid response and closes with a FIN after a fixed number of bytes.",
+        clients: "an incomplete body, or an empty or malformed response when the cut falls in the headers.";
+    SlowClose(SlowClose) = "slow-close",
+        wire: "Sends a response whose body ends at connection close (no Content-Length), and delays that close.",
+        clients: "a read timeout when the delay exceeds it; otherwise success after the delay.";
+    Status(Status) = "status",
+        wire: "Answers with any status code, headers and body (500, 503 with Retry-After, 429 ...), served by hyper.",
+        clients: "a response, not an error, until the client checks the status; requests raises HTTPError from raise_for_status().";
+    Ok(Healthy) = "ok",
+        wire: "A healthy server: answers 200 with a short body, served by hyper, keeping the connection alive.",
+        clients: "success.";
+    Sequence(Sequence) = "sequence",
+        wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
+        clients: "whatever each step produces; the building block of every retry test.";
+}
+
+impl<'de> Deserialize<'de> for Fault {
+    /// Accepts a table with a `kind` key, or a bare name for the fault's defaults.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FaultVisitor;
+        impl<'de> serde::de::Visitor<'de> for FaultVisitor {
+            type Value = Fault;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a fault name or a table with a `kind` key")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Fault, E> {
+                Fault::named(name).map_err(E::custom)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Fault, A::Error> {
+                Fault::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_any(FaultVisitor)
+    }
+}
+
+/// A fault name that is not in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault {name:?}{}; expected one of {}", suggestion(.nearest), names().join(", "))]
+pub struct UnknownFault {
+    /// The name given.
+    pub name: String,
+    /// The closest known name, when one is close enough to be a likely typo.
+    pub nearest: Option<&'static str>,
+}
+
+fn suggestion(nearest: &Option<&'static str>) -> String {
+    nearest.map(|n| format!("; did you mean {n:?}?")).unwrap_or_default()
+}
+
+/// The names of every fault, in catalogue order.
+pub fn names() -> Vec<&'static str> {
+    CATALOGUE.iter().map(|f| f.name).collect()
+}
+
+/// The known fault name closest to `name`, if it is close enough to suggest.
+pub fn nearest_name(name: &str) -> Option<&'static str> {
+    CATALOGUE
+        .iter()
+        .map(|f| (strsim::damerau_levenshtein(name, f.name), f.name))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+impl Fault {
+    /// The fault called `name`, with every parameter at its default.
+    pub fn named(name: &str) -> Result<Fault, UnknownFault> {
+        let unknown = || UnknownFault { name: name.to_owned(), nearest: nearest_name(name) };
+        if !names().contains(&name) {
+            return Err(unknown());
+        }
+        let mut table = toml::Table::new();
+        table.insert("kind".into(), toml::Value::String(name.into()));
+        // Every fault has a default for every parameter, so a table holding only
+        // a known `kind` always deserializes; `sequence` defaults to `[ok]`.
+        Fault::deserialize(table).map_err(|_| unknown())
+    }
+
+    /// `refuse` with its defaults.
+    pub fn refuse() -> Fault {
+        Fault::Refuse(Refuse::default())
+    }
+
+    /// `reset` after the request is read.
+    pub fn reset() -> Fault {
+        Fault::Reset(Reset::default())
+    }
+
+    /// `status` with the given code and an empty body.
+    pub fn status(code: u16) -> Fault {
+        Fault::Status(Status::code(code))
+    }
+
+    /// A healthy `ok` server.
+    pub fn ok() -> Fault {
+        Fault::Ok(Healthy::default())
+    }
+
+    /// `sequence` of the given steps, the last one repeating.
+    pub fn sequence(steps: impl IntoIterator<Item = Fault>) -> Fault {
+        Fault::Sequence(Sequence { steps: steps.into_iter().collect() })
+    }
+
+    /// Checks parameters that the types alone cannot (for example a truncation
+    /// that sends more than it promised).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Fault::Sequence(s) => s.validate(),
+            Fault::Truncate(t) => t.validate(),
+            Fault::CutChunk(c) => c.validate(),
+            Fault::Status(s) => s.validate(),
+            Fault::Slicer(s) => s.validate(),
+            Fault::Bandwidth(b) => b.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// True for faults that shape the listening socket rather than a connection.
+    pub fn is_listener_fault(&self) -> bool {
+        matches!(self, Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_))
+    }
+
+    /// The fault that handles attempt `index`: itself, or a sequence's step.
+    pub(crate) fn for_attempt(&self, index: u64) -> &Fault {
+        match self {
+            Fault::Sequence(s) => s.step(index),
+            fault => fault,
+        }
+    }
+
+    pub(crate) fn handling(&self) -> Handling<'_> {
+        match self {
+            Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_) | Fault::Sequence(_) => Handling::Listener,
+            Fault::Ok(f) => Handling::Respond(f),
+            Fault::Status(f) => Handling::Respond(f),
+            Fault::SlowHeaders(f) => Handling::Respond(f),
+            Fault::Drip(f) => Handling::Respond(f),
+            Fault::Hang(f) => Handling::Misbehave(f),
+            Fault::HangOnAccept(f) => Handling::Misbehave(f),
+            Fault::EmptyReply(f) => Handling::Misbehave(f),
+            Fault::Reset(f) => Handling::Misbehave(f),
+            Fault::Truncate(f) => Handling::Misbehave(f),
+            Fault::CutChunk(f) => Handling::Misbehave(f),
+            Fault::BadChunk(f) => Handling::Misbehave(f),
+            Fault::Garbage(f) => Handling::Misbehave(f),
+            Fault::Bandwidth(f) => Handling::Misbehave(f),
+            Fault::Slicer(f) => Handling::Misbehave(f),
+            Fault::LimitData(f) => Handling::Misbehave(f),
+            Fault::SlowClose(f) => Handling::Misbehave(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalogued_name_builds_a_fault_with_defaults() {
+        for name in names() {
+            let fault = Fault::named(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(fault.name(), name);
+            fault.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn unknown_name_suggests_the_nearest_fault() {
+        let error = Fault::named("rest").unwrap_err();
+        assert_eq!(error.nearest, Some("reset"));
+        assert!(error.to_string().starts_with("unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole"));
+    }
+
+    #[test]
+    fn a_table_and_a_bare_name_both_deserialize() {
+        #[derive(Deserialize)]
+        struct File {
+            fault: Fault,
+        }
+        let table: File = toml::from_str("fault = { kind = \"status\", code = 503 }").unwrap();
+        assert_eq!(table.fault, Fault::status(503));
+        let bare: File = toml::from_str("fault = \"reset\"").unwrap();
+        assert_eq!(bare.fault, Fault::reset());
+    }
+
+    #[test]
+    fn unknown_parameters_are_rejected() {
+        let error = toml::from_str::<toml::Table>("kind = \"hang\"\ncode = 1")
+            .unwrap()
+            .try_into::<Fault>()
+            .unwrap_err();
+        assert!(error.to_string().contains("unknown field `code`"), "{error}");
+    }
+}

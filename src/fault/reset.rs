@@ -1,0 +1,66 @@
+//! `reset`: abort the connection with a TCP RST.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+use crate::wire;
+
+/// When a [`Reset`] fires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResetWhen {
+    /// After the request head is read: the client is waiting for its answer.
+    #[default]
+    AfterRequest,
+    /// Straight after accepting. This races with the client's connect: the
+    /// client may see "connection refused" or "connection reset" depending on
+    /// whether the RST arrives before its connect call has returned.
+    OnAccept,
+    /// After the headers and `body-bytes` bytes of a longer response body.
+    AfterBodyBytes,
+}
+
+/// Aborts the connection with a real TCP RST: `SO_LINGER` is set to 0 before
+/// the socket is closed. Clients report "connection reset by peer".
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct Reset {
+    /// When to reset.
+    pub when: ResetWhen,
+    /// Body bytes sent before the reset, for `when = "after-body-bytes"`.
+    pub body_bytes: usize,
+}
+
+impl Default for Reset {
+    fn default() -> Self {
+        Reset { when: ResetWhen::AfterRequest, body_bytes: 100 }
+    }
+}
+
+impl Misbehave for Reset {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if self.when != ResetWhen::OnAccept
+                && let Err(ending) = exchange.request().await
+            {
+                return ending;
+            }
+            if self.when == ResetWhen::AfterBodyBytes {
+                let promised = self.body_bytes * 2 + 1;
+                let mut bytes = wire::head(200, &[("content-length", promised.to_string())]);
+                bytes.extend(wire::filler(self.body_bytes));
+                if exchange.conn.send(&bytes).await.is_err() {
+                    return Ending::ClientRst;
+                }
+            }
+            exchange.did(match self.when {
+                ResetWhen::OnAccept => "reset on accept".to_owned(),
+                ResetWhen::AfterRequest => "reset after the request".to_owned(),
+                ResetWhen::AfterBodyBytes => format!("reset after {} body bytes", self.body_bytes),
+            });
+            exchange.conn.close_rst()
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! `slow-close`: a response that ends only when a delayed close comes.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+use crate::wire;
+
+/// Sends `200 OK` with no `Content-Length`, so the body ends only when the
+/// connection closes, and waits `delay` before that close (a FIN). Clients
+/// read the body at once but cannot know it is complete until the close.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlowClose {
+    /// How long to hold the connection open after the body.
+    #[serde(with = "humantime_serde")]
+    pub delay: Duration,
+    /// The response body.
+    pub body: String,
+}
+
+impl Default for SlowClose {
+    fn default() -> Self {
+        SlowClose { delay: Duration::from_secs(5), body: "ok\n".to_owned() }
+    }
+}
+
+impl Misbehave for SlowClose {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.request().await {
+                return ending;
+            }
+            let mut bytes = wire::head(200, &[("content-type", "text/plain".to_owned())]);
+            bytes.extend_from_slice(self.body.as_bytes());
+            if exchange.conn.send(&bytes).await.is_err() {
+                return Ending::ClientRst;
+            }
+            exchange.did(format!("sent a close-delimited body, closed {} later", humantime::format_duration(self.delay)));
+            tokio::select! {
+                ending = exchange.conn.until_client_leaves() => ending,
+                () = tokio::time::sleep(self.delay) => exchange.conn.close_fin().await,
+            }
+        })
+    }
+}

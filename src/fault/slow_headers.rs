@@ -1,0 +1,39 @@
+//! `slow-headers`: a delay before the status line.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::fault::{Body, BoxFuture, Respond, status};
+use crate::request::RequestHead;
+
+/// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
+/// whose read timeout is shorter than the delay report a read timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlowHeaders {
+    /// How long to wait before the status line.
+    #[serde(with = "humantime_serde")]
+    pub delay: Duration,
+    /// The response body.
+    pub body: String,
+}
+
+impl Default for SlowHeaders {
+    fn default() -> Self {
+        SlowHeaders { delay: Duration::from_secs(5), body: "ok\n".to_owned() }
+    }
+}
+
+impl Respond for SlowHeaders {
+    fn action(&self) -> String {
+        format!("delayed the status line {}", humantime::format_duration(self.delay))
+    }
+
+    fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            status::plain(200, self.body.clone())
+        })
+    }
+}

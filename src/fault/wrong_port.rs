@@ -1,0 +1,12 @@
+//! `wrong-port`: the service moved to another port.
+
+use serde::Deserialize;
+
+/// A healthy server listens on one port while the URL handed out points at a
+/// second port where nothing listens: a service that moved.
+///
+/// Clients get `ECONNREFUSED`, exactly as for `refuse`. The server reports both
+/// ports, and the healthy server's journal shows that no attempt reached it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrongPort {}

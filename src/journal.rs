@@ -1,0 +1,340 @@
+//! The attempt journal: one entry per attempt, recorded from the server side.
+//!
+//! An attempt is one connection, or one request on a kept-alive connection.
+//! Connections that die before a full request still count. Times are measured
+//! on tokio's clock from the moment the server started, so a test running with
+//! paused time sees exact virtual timestamps.
+//!
+//! The journal keeps every count but stores at most `capacity` attempts (the
+//! most recent ones), so a server under sustained load uses bounded memory.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::request::RequestHead;
+
+/// How many attempts a journal stores unless told otherwise.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// How an attempt's connection ended, and which side ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ending {
+    /// The client closed its side cleanly (a FIN reached the server).
+    ClientFin,
+    /// The client reset the connection (the server saw `ECONNRESET`).
+    ClientRst,
+    /// The server closed cleanly with a FIN.
+    ServerFin,
+    /// The server reset the connection with an RST (`SO_LINGER` 0).
+    ServerRst,
+    /// The server was shut down while the attempt was still open.
+    ServerStopped,
+    /// The response was complete and the connection stayed open for the next
+    /// request, which is a new attempt.
+    KeptAlive,
+}
+
+impl Ending {
+    /// True when the connection ended with a TCP reset, from either side.
+    pub fn is_reset(self) -> bool {
+        matches!(self, Ending::ClientRst | Ending::ServerRst)
+    }
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ending::ClientFin => "client closed (FIN)",
+            Ending::ClientRst => "client reset (RST)",
+            Ending::ServerFin => "server closed (FIN)",
+            Ending::ServerRst => "server reset (RST)",
+            Ending::ServerStopped => "server stopped",
+            Ending::KeptAlive => "kept alive",
+        })
+    }
+}
+
+/// One attempt as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attempt {
+    /// Position of this attempt among all attempts on the server, from 0.
+    pub index: u64,
+    /// The connection that carried it, numbered from 0 in accept order.
+    pub connection: u64,
+    /// When it started (connection accepted, or request begun on a kept-alive
+    /// connection), measured from server start on tokio's clock.
+    #[serde(with = "humantime_serde")]
+    pub started: Duration,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The request line and headers, when a complete request head was read.
+    pub request: Option<RequestHead>,
+    /// Bytes read from the client during this attempt.
+    pub bytes_received: u64,
+    /// Bytes written to the client during this attempt.
+    pub bytes_sent: u64,
+    /// What the fault did, in words.
+    pub action: String,
+    /// When the attempt ended, measured from server start.
+    #[serde(with = "humantime_serde")]
+    pub ended: Option<Duration>,
+    /// How it ended; `None` while it is still open.
+    pub ending: Option<Ending>,
+}
+
+impl Attempt {
+    /// True once the attempt has ended.
+    pub fn is_finished(&self) -> bool {
+        self.ending.is_some()
+    }
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let request = match &self.request {
+            Some(head) => format!("\"{}\"", head.request_line()),
+            None => "(no request)".to_owned(),
+        };
+        write!(
+            f,
+            "{:>10.3}s #{} {} {} {}: in {} B, out {} B",
+            self.started.as_secs_f64(),
+            self.index,
+            self.peer,
+            request,
+            if self.action.is_empty() { "-" } else { &self.action },
+            self.bytes_received,
+            self.bytes_sent,
+        )?;
+        if let Some(ending) = self.ending {
+            write!(f, ", {ending}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The journal was not settled within the time given.
+#[derive(Debug, thiserror::Error)]
+#[error("journal not settled after {waited:?}: wanted {wanted} finished attempts, have {finished} of {total}\n{listing}")]
+pub struct NotSettled {
+    /// How long the caller waited.
+    pub waited: Duration,
+    /// How many finished attempts the caller wanted.
+    pub wanted: u64,
+    /// Finished attempts at the deadline.
+    pub finished: u64,
+    /// All attempts at the deadline.
+    pub total: u64,
+    /// The stored attempts, one per line.
+    pub listing: String,
+}
+
+type Observer = Box<dyn Fn(&Attempt) + Send + Sync>;
+
+struct Shared {
+    epoch: Instant,
+    state: Mutex<State>,
+    changed: watch::Sender<()>,
+    observer: Option<Observer>,
+}
+
+struct State {
+    attempts: VecDeque<Attempt>,
+    total: u64,
+    connections: u64,
+    capacity: usize,
+}
+
+/// The record of every attempt a [`FaultServer`](crate::FaultServer) saw.
+///
+/// Cloning is cheap; clones share the same record.
+#[derive(Clone)]
+pub struct Journal {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal").field("attempts", &self.attempts()).finish()
+    }
+}
+
+impl Journal {
+    pub(crate) fn new(capacity: usize, observer: Option<Observer>) -> Self {
+        let state = State {
+            attempts: VecDeque::new(),
+            total: 0,
+            connections: 0,
+            capacity: capacity.max(1),
+        };
+        Journal {
+            shared: Arc::new(Shared {
+                epoch: Instant::now(),
+                state: Mutex::new(state),
+                changed: watch::Sender::new(()),
+                observer,
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves plain data behind; keep going.
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Time since the server started, on tokio's clock.
+    pub fn elapsed(&self) -> Duration {
+        self.shared.epoch.elapsed()
+    }
+
+    /// The stored attempts, oldest first (at most the journal's capacity).
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.state().attempts.iter().cloned().collect()
+    }
+
+    /// How many attempts the server has seen, including any no longer stored.
+    pub fn count(&self) -> u64 {
+        self.state().total
+    }
+
+    /// How many connections the server has accepted.
+    pub fn connections(&self) -> u64 {
+        self.state().connections
+    }
+
+    /// Time between the starts of consecutive stored attempts.
+    pub fn gaps(&self) -> Vec<Duration> {
+        let starts: Vec<Duration> = self.state().attempts.iter().map(|a| a.started).collect();
+        starts.windows(2).map(|w| w[1].saturating_sub(w[0])).collect()
+    }
+
+    /// Waits until at least `wanted` attempts exist and every stored attempt
+    /// has ended, then returns them. Gives up after `within`.
+    ///
+    /// Call this before asserting on the journal: the client can see its error
+    /// a moment before the server has recorded how the connection ended.
+    pub async fn settled(&self, wanted: u64, within: Duration) -> Result<Vec<Attempt>, NotSettled> {
+        let mut changes = self.shared.changed.subscribe();
+        let check = |journal: &Journal| {
+            let state = journal.state();
+            let done = state.total >= wanted && state.attempts.iter().all(Attempt::is_finished);
+            done.then(|| state.attempts.iter().cloned().collect::<Vec<_>>())
+        };
+        let wait = async {
+            loop {
+                if let Some(attempts) = check(self) {
+                    return attempts;
+                }
+                // The sender lives as long as the journal, which `self` keeps alive.
+                let _ = changes.changed().await;
+            }
+        };
+        match tokio::time::timeout(within, wait).await {
+            Ok(attempts) => Ok(attempts),
+            Err(_) => {
+                let state = self.state();
+                Err(NotSettled {
+                    waited: within,
+                    wanted,
+                    finished: state.attempts.iter().filter(|a| a.is_finished()).count() as u64,
+                    total: state.total,
+                    listing: state.attempts.iter().map(|a| format!("  {a}\n")).collect(),
+                })
+            }
+        }
+    }
+
+    pub(crate) fn open_connection(&self) -> u64 {
+        let mut state = self.state();
+        state.connections += 1;
+        state.connections - 1
+    }
+
+    /// Starts a new attempt and returns the handle that fills it in.
+    pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
+        let started = self.elapsed();
+        let index = {
+            let mut state = self.state();
+            let index = state.total;
+            state.total += 1;
+            if state.attempts.len() == state.capacity {
+                state.attempts.pop_front();
+            }
+            state.attempts.push_back(Attempt {
+                index,
+                connection,
+                started,
+                peer,
+                request: None,
+                bytes_received: 0,
+                bytes_sent: 0,
+                action: String::new(),
+                ended: None,
+                ending: None,
+            });
+            index
+        };
+        self.shared.changed.send_replace(());
+        AttemptLog { journal: self.clone(), index }
+    }
+
+    fn update(&self, index: u64, change: impl FnOnce(&mut Attempt)) {
+        let finished = {
+            let mut state = self.state();
+            let Some(front) = state.attempts.front().map(|a| a.index) else {
+                return;
+            };
+            let Some(attempt) = index
+                .checked_sub(front)
+                .and_then(|pos| state.attempts.get_mut(pos as usize))
+            else {
+                return;
+            };
+            change(attempt);
+            attempt.is_finished().then(|| attempt.clone())
+        };
+        if let (Some(attempt), Some(observer)) = (finished, &self.shared.observer) {
+            observer(&attempt);
+        }
+        self.shared.changed.send_replace(());
+    }
+}
+
+/// Fills in one attempt of the journal as the connection progresses.
+#[derive(Clone)]
+pub(crate) struct AttemptLog {
+    journal: Journal,
+    index: u64,
+}
+
+impl AttemptLog {
+    pub(crate) fn index(&self) -> u64 {
+        self.index
+    }
+
+    pub(crate) fn request(&self, head: &RequestHead) {
+        self.journal.update(self.index, |a| a.request = Some(head.clone()));
+    }
+
+    pub(crate) fn action(&self, action: impl Into<String>) {
+        let action = action.into();
+        self.journal.update(self.index, |a| a.action = action);
+    }
+
+    pub(crate) fn finish(self, ending: Ending, bytes: (u64, u64)) {
+        let ended = self.journal.elapsed();
+        self.journal.update(self.index, |a| {
+            a.bytes_received = bytes.0;
+            a.bytes_sent = bytes.1;
+            a.ended = Some(ended);
+            a.ending = Some(ending);
+        });
+    }
+}

@@ -1,0 +1,216 @@
+//! Connections answered by hyper, for the responder faults.
+//!
+//! hyper reads each request and writes each response, and keeps the
+//! connection alive between them. Each request is its own attempt, so a
+//! `sequence` can move from a responder to a transport fault on the same
+//! connection. When it does, the request's handler hands the raw connection
+//! back ("takeover"): the connection is kept in a slot that hyper borrows for
+//! each read and write, so it can be taken out once hyper is dropped.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::mpsc;
+
+use crate::fault::{Body, Handling};
+use crate::journal::{AttemptLog, Ending};
+use crate::request::RequestHead;
+use crate::server::accept::misbehave;
+use crate::server::conn::{Conn, Meter, client_error_ending};
+use crate::server::{Exchange, Site};
+
+/// A request that a transport fault must answer on the raw connection.
+struct Takeover {
+    log: AttemptLog,
+    head: RequestHead,
+}
+
+/// What the request handlers of one connection share.
+struct Connection {
+    site: Arc<Site>,
+    id: u64,
+    peer: SocketAddr,
+    meter: Arc<Meter>,
+    /// The attempt in progress, and whether a request head has reached it.
+    current: Mutex<(AttemptLog, bool)>,
+    /// Set when the last request asked the server to close after answering.
+    close_requested: Mutex<bool>,
+    takeover: mpsc::Sender<Takeover>,
+}
+
+impl Connection {
+    fn current(&self) -> MutexGuard<'_, (AttemptLog, bool)> {
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The attempt for a newly read request: the connection's first attempt,
+    /// or a new one after the previous request was answered.
+    fn attempt_for(&self, head: &RequestHead) -> AttemptLog {
+        let mut current = self.current();
+        if current.1 {
+            // hyper read this head before asking for an answer, so its bytes
+            // sit in the meter; move them from the previous attempt to this one.
+            let head_len = estimated_len(head);
+            let (received, sent) = self.meter.take();
+            let previous = std::mem::replace(&mut current.0, self.site.journal.begin(self.id, self.peer));
+            previous.finish(Ending::KeptAlive, (received.saturating_sub(head_len), sent));
+            self.meter.add_received(head_len.min(received));
+        }
+        current.1 = true;
+        current.0.request(head);
+        *self.close_requested.lock().unwrap_or_else(|e| e.into_inner()) = asks_to_close(head);
+        current.0.clone()
+    }
+}
+
+pub(crate) async fn serve(conn: Conn, first: AttemptLog, id: u64, peer: SocketAddr, site: &Arc<Site>) {
+    let meter = conn.meter();
+    let slot = Slot(Arc::new(Mutex::new(Some(conn))));
+    let (takeover, mut takeovers) = mpsc::channel(1);
+    let shared = Arc::new(Connection {
+        site: site.clone(),
+        id,
+        peer,
+        meter: meter.clone(),
+        current: Mutex::new((first, false)),
+        close_requested: Mutex::new(false),
+        takeover,
+    });
+    let handler = shared.clone();
+    let service = service_fn(move |request| answer(request, handler.clone()));
+    let mut served = Box::pin(http1::Builder::new().serve_connection(TokioIo::new(slot.clone()), service));
+    let ending = tokio::select! {
+        result = &mut served => ending_of(result, &shared),
+        Some(Takeover { log, head }) = takeovers.recv() => {
+            drop(served);
+            let Some(conn) = slot.take() else { return };
+            if let Handling::Misbehave(fault) = site.fault.for_attempt(log.index()).handling() {
+                misbehave(fault, Exchange::new(conn, Some(head), log), &site.stop).await;
+            }
+            return;
+        }
+        () = site.stop.cancelled() => Ending::ServerStopped,
+    };
+    drop(served);
+    drop(slot.take());
+    let (log, _) = shared.current().clone();
+    log.finish(ending, meter.take());
+}
+
+async fn answer(request: http::Request<Incoming>, connection: Arc<Connection>) -> Result<http::Response<Body>, Infallible> {
+    let head = RequestHead::from_hyper(&request);
+    let log = connection.attempt_for(&head);
+    match connection.site.fault.for_attempt(log.index()).handling() {
+        Handling::Respond(responder) => {
+            // Read the whole request body, so the connection can carry the next
+            // request, without keeping it.
+            let mut body = request.into_body();
+            while let Some(Ok(_)) = body.frame().await {}
+            log.action(responder.action());
+            Ok(responder.respond(&head).await)
+        }
+        Handling::Misbehave(_) | Handling::Listener => {
+            // The receiver lives until hyper is dropped, which happens only
+            // after it has taken this message; then this future is dropped too.
+            let _ = connection.takeover.send(Takeover { log, head }).await;
+            std::future::pending().await
+        }
+    }
+}
+
+fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Ending {
+    let (log, had_request) = connection.current().clone();
+    let error = match result {
+        Ok(()) if *connection.close_requested.lock().unwrap_or_else(|e| e.into_inner()) => return Ending::ServerFin,
+        Ok(()) => return Ending::ClientFin,
+        Err(error) => error,
+    };
+    if let Some(io_error) = std::error::Error::source(&error).and_then(|s| s.downcast_ref::<io::Error>()) {
+        return client_error_ending(io_error);
+    }
+    if error.is_parse() || error.is_parse_too_large() {
+        log.action(format!("unreadable request ({error}); answered with an error status and closed"));
+        return Ending::ServerFin;
+    }
+    if !had_request {
+        log.action("client left before sending a full request");
+    }
+    Ending::ClientFin
+}
+
+/// True when the client asked for the connection to close after this request.
+fn asks_to_close(head: &RequestHead) -> bool {
+    let connection = head.header("connection").unwrap_or("").to_ascii_lowercase();
+    connection.contains("close") || (head.version == "HTTP/1.0" && !connection.contains("keep-alive"))
+}
+
+/// The size of `head` as a client formats it on the wire.
+fn estimated_len(head: &RequestHead) -> u64 {
+    let line = head.request_line().len() + 2;
+    let headers: usize = head.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    (line + headers + 2) as u64
+}
+
+/// The connection, lent to hyper one read or write at a time so that it can be
+/// taken back after hyper is dropped.
+#[derive(Clone)]
+struct Slot(Arc<Mutex<Option<Conn>>>);
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, Option<Conn>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take(&self) -> Option<Conn> {
+        self.lock().take()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(Pin<&mut Conn>) -> Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match self.lock().as_mut() {
+            Some(conn) => f(Pin::new(conn)),
+            None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+}
+
+impl AsyncRead for Slot {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.with(|conn| conn.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Slot {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.with(|conn| conn.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.with(|conn| conn.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with(|conn| conn.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with(|conn| conn.poll_shutdown(cx))
+    }
+}

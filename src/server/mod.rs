@@ -1,0 +1,218 @@
+//! `FaultServer`, the facade users hold, over a private engine.
+//!
+//! `FaultServer` owns shutdown: dropping it (or calling
+//! [`FaultServer::shutdown`]) cancels the accept loop and every connection
+//! task, and each task closes its sockets as it ends. The engine is split by
+//! what a connection needs:
+//!
+//! - `accept`: the listening socket and the per-connection dispatch;
+//! - `http`: connections answered by hyper, for the responder faults;
+//! - `conn` and `exchange`: the raw connection the transport faults act on.
+
+mod accept;
+mod conn;
+mod exchange;
+mod http;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use socket2::Socket;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub(crate) use exchange::Exchange;
+
+use crate::fault::{Blackhole, Fault, Refuse};
+use crate::journal::{self, Attempt, Journal};
+
+/// A server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The fault's parameters are inconsistent.
+    #[error("invalid {fault} fault: {reason}")]
+    InvalidFault {
+        /// The fault's name.
+        fault: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The address could not be bound or listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The `blackhole` fault cannot work on this machine.
+    #[error("cannot start blackhole: {0}")]
+    Blackhole(io::Error),
+}
+
+/// What every task of one server shares.
+pub(crate) struct Site {
+    fault: Fault,
+    journal: Journal,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// A fault on loopback: a local server that fails in one precise way.
+///
+/// It binds `127.0.0.1` on a port the OS picks, and is ready when
+/// [`start`](FaultServer::start) returns. Dropping it stops every task and
+/// releases every port.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use outage::{Fault, FaultServer};
+///
+/// let server = FaultServer::start(Fault::status(503)).await?;
+/// let response = reqwest::get(server.url()).await?;
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(server.journal().count(), 1);
+/// # Ok(()) }
+/// ```
+#[must_use = "the server stops when this value is dropped"]
+pub struct FaultServer {
+    addr: SocketAddr,
+    serving: Option<SocketAddr>,
+    journal: Journal,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+    /// Sockets that must stay open as long as the fault, such as a reserved
+    /// port for `refuse`.
+    _held: Vec<Socket>,
+}
+
+impl std::fmt::Debug for FaultServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultServer").field("addr", &self.addr).field("serving", &self.serving).finish()
+    }
+}
+
+/// Settings for a [`FaultServer`]; defaults are written down in [`FaultServer::builder`].
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct FaultServerBuilder {
+    fault: Fault,
+    port: u16,
+    journal_capacity: usize,
+    observer: Option<Box<dyn Fn(&Attempt) + Send + Sync>>,
+}
+
+impl FaultServerBuilder {
+    /// Listens on this port instead of one the OS picks (default: 0, any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Stores at most this many attempts in the journal (default: 10,000).
+    pub fn journal_capacity(mut self, attempts: usize) -> Self {
+        self.journal_capacity = attempts;
+        self
+    }
+
+    /// Calls `observer` with each attempt as it ends (default: none).
+    pub fn on_attempt(mut self, observer: impl Fn(&Attempt) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Binds, starts serving, and returns once connections can arrive.
+    pub async fn start(self) -> Result<FaultServer, ServerError> {
+        let fault = self.fault;
+        fault
+            .validate()
+            .map_err(|reason| ServerError::InvalidFault { fault: fault.name(), reason })?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let bind_error = |source| ServerError::Bind { addr, source };
+        let journal = Journal::new(self.journal_capacity, self.observer);
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let serve = |fault: Fault, addr: SocketAddr| {
+            let listener = accept::listen(addr)?;
+            let local = listener.local_addr()?;
+            let site = Arc::new(Site { fault, journal: journal.clone(), stop: stop.clone(), tasks: tasks.clone() });
+            tasks.spawn(accept::accept_loop(listener, site));
+            Ok::<_, io::Error>(local)
+        };
+        let (url_addr, serving, held) = match &fault {
+            Fault::Refuse(_) => {
+                let reserved = Refuse::reserve(addr).map_err(bind_error)?;
+                (socket_addr(&reserved).map_err(bind_error)?, None, vec![reserved])
+            }
+            Fault::Blackhole(_) => {
+                let sockets = Blackhole::bind(addr).map_err(ServerError::Blackhole)?;
+                (socket_addr(&sockets[0]).map_err(ServerError::Blackhole)?, None, sockets)
+            }
+            Fault::WrongPort(_) => {
+                let reserved = Refuse::reserve(addr).map_err(bind_error)?;
+                let healthy = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+                let serving = serve(Fault::ok(), healthy).map_err(|source| ServerError::Bind { addr: healthy, source })?;
+                (socket_addr(&reserved).map_err(bind_error)?, Some(serving), vec![reserved])
+            }
+            _ => (serve(fault.clone(), addr).map_err(bind_error)?, None, Vec::new()),
+        };
+        Ok(FaultServer { addr: url_addr, serving, journal, stop, tasks, _held: held })
+    }
+}
+
+fn socket_addr(socket: &Socket) -> io::Result<SocketAddr> {
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("socket has no IP address"))
+}
+
+impl FaultServer {
+    /// Starts a server for `fault` with default settings.
+    pub async fn start(fault: Fault) -> Result<FaultServer, ServerError> {
+        FaultServer::builder(fault).start().await
+    }
+
+    /// A builder for a server with non-default settings.
+    pub fn builder(fault: Fault) -> FaultServerBuilder {
+        FaultServerBuilder { fault, port: 0, journal_capacity: journal::DEFAULT_CAPACITY, observer: None }
+    }
+
+    /// The base URL clients should use, such as `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the URL points at.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Where a healthy server really listens when it differs from
+    /// [`addr`](Self::addr): the new port of a `wrong-port` service.
+    pub fn serving_addr(&self) -> Option<SocketAddr> {
+        self.serving
+    }
+
+    /// The journal of attempts this server saw.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Stops the server and waits until every connection task has ended and
+    /// every socket is closed.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.tasks.close();
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests, built as one binary.
+
+mod cli;
+mod faults;
+mod junk;
+mod lifecycle;
+mod support;

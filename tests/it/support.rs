@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use outage::{Attempt, Fault, FaultServer};
+use reqwest::StatusCode;
+
+/// Longest a test waits for the server to journal what the client already saw.
+pub const SETTLE: Duration = Duration::from_secs(5);
+
+/// Timeouts a test client uses; every field bounds one wait.
+#[derive(Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Option<Duration>,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_millis(500), read: None, total: Duration::from_secs(5) }
+    }
+}
+
+/// A reqwest client that never reuses connections and never uses a proxy.
+pub fn client(timeouts: Timeouts) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.total);
+    if let Some(read) = timeouts.read {
+        builder = builder.read_timeout(read);
+    }
+    builder.build().expect("a client with plain settings builds")
+}
+
+/// GETs `url` and reads the whole body.
+pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<(StatusCode, Bytes), reqwest::Error> {
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    Ok((status, response.bytes().await?))
+}
+
+pub async fn start(fault: Fault) -> FaultServer {
+    FaultServer::start(fault.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{} did not start: {e}", fault.name()))
+}
+
+/// Waits until the server has journaled `count` finished attempts.
+pub async fn settled(server: &FaultServer, count: u64) -> Vec<Attempt> {
+    server.journal().settled(count, SETTLE).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Parses a fault from the inline TOML table the catalogue would use.
+pub fn fault(toml: &str) -> Fault {
+    let table: toml::Table = toml::from_str(&format!("fault = {toml}")).expect("test fault is valid TOML");
+    table["fault"].clone().try_into().unwrap_or_else(|e| panic!("{toml}: {e}"))
+}
