@@ -94,7 +94,12 @@ impl fmt::Display for ErrorClass {
                 let name = TLS.iter().find(|(_, k)| k == kind).map_or("?", |(n, _)| n);
                 write!(f, "tls({name})")
             }
-            class => f.write_str(PLAIN.iter().find(|(_, c)| c == class).map_or("?", |(n, _)| n)),
+            class => f.write_str(
+                PLAIN
+                    .iter()
+                    .find(|(_, c)| c == class)
+                    .map_or("?", |(n, _)| n),
+            ),
         }
     }
 }
@@ -112,12 +117,22 @@ impl FromStr for ErrorClass {
         if let Some((_, class)) = PLAIN.iter().find(|(n, _)| *n == s) {
             return Ok(*class);
         }
-        let argument = |prefix: &str| s.strip_prefix(prefix).and_then(|rest| rest.strip_suffix(')'));
+        let argument = |prefix: &str| {
+            s.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(')'))
+        };
         if let Some(code) = argument("http-status(") {
-            return code.parse().map(ErrorClass::HttpStatus).map_err(|_| unknown());
+            return code
+                .parse()
+                .map(ErrorClass::HttpStatus)
+                .map_err(|_| unknown());
         }
         if let Some(kind) = argument("tls(") {
-            return TLS.iter().find(|(n, _)| *n == kind).map(|(_, k)| ErrorClass::Tls(*k)).ok_or_else(unknown);
+            return TLS
+                .iter()
+                .find(|(n, _)| *n == kind)
+                .map(|(_, k)| ErrorClass::Tls(*k))
+                .ok_or_else(unknown);
         }
         Err(unknown())
     }
@@ -170,7 +185,11 @@ pub fn classify(error: &reqwest::Error) -> ErrorClass {
         return ErrorClass::InvalidUrl;
     }
     if error.is_timeout() {
-        return if error.is_connect() { ErrorClass::ConnectTimeout } else { ErrorClass::Timeout };
+        return if error.is_connect() {
+            ErrorClass::ConnectTimeout
+        } else {
+            ErrorClass::Timeout
+        };
     }
     let in_body = error.is_body() || error.is_decode();
     let mut source = error.source();
@@ -180,16 +199,20 @@ pub fn classify(error: &reqwest::Error) -> ErrorClass {
         }
         source = cause.source();
     }
-    if error.is_decode() { ErrorClass::Decode } else { ErrorClass::Other }
+    if error.is_decode() {
+        ErrorClass::Decode
+    } else {
+        ErrorClass::Other
+    }
 }
 
 fn classify_cause(cause: &(dyn StdError + 'static), in_body: bool) -> Option<ErrorClass> {
     if let Some(io) = cause.downcast_ref::<io::Error>() {
         return match io.kind() {
             io::ErrorKind::ConnectionRefused => Some(ErrorClass::Refused),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-                Some(ErrorClass::Reset)
-            }
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => Some(ErrorClass::Reset),
             io::ErrorKind::TimedOut => Some(ErrorClass::Timeout),
             // hyper reports a body cut short as UnexpectedEof, and a broken
             // chunk-size line as InvalidInput or InvalidData.
@@ -205,7 +228,11 @@ fn classify_cause(cause: &(dyn StdError + 'static), in_body: bool) -> Option<Err
             return Some(ErrorClass::MalformedResponse);
         }
         if hyper.is_incomplete_message() {
-            return Some(if in_body { ErrorClass::IncompleteBody } else { ErrorClass::EmptyReply });
+            return Some(if in_body {
+                ErrorClass::IncompleteBody
+            } else {
+                ErrorClass::EmptyReply
+            });
         }
     }
     // hyper-util's connect error type is private and a failed lookup carries
@@ -234,6 +261,8 @@ mod tests {
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
         let error = "resett".parse::<ErrorClass>().unwrap_err();
-        assert!(error.to_string().starts_with("unknown error class \"resett\"; expected one of refused, connect-timeout"));
+        assert!(error.to_string().starts_with(
+            "unknown error class \"resett\"; expected one of refused, connect-timeout"
+        ));
     }
 }

@@ -109,7 +109,11 @@ impl fmt::Display for Attempt {
             self.index,
             self.peer,
             request,
-            if self.action.is_empty() { "-" } else { &self.action },
+            if self.action.is_empty() {
+                "-"
+            } else {
+                &self.action
+            },
             self.bytes_received,
             self.bytes_sent,
         )?;
@@ -122,7 +126,9 @@ impl fmt::Display for Attempt {
 
 /// The journal was not settled within the time given.
 #[derive(Debug, thiserror::Error)]
-#[error("journal not settled after {waited:?}: wanted {wanted} finished attempts, have {finished} of {total}\n{listing}")]
+#[error(
+    "journal not settled after {waited:?}: wanted {wanted} finished attempts, have {finished} of {total}\n{listing}"
+)]
 pub struct NotSettled {
     /// How long the caller waited.
     pub waited: Duration,
@@ -136,7 +142,8 @@ pub struct NotSettled {
     pub listing: String,
 }
 
-type Observer = Box<dyn Fn(&Attempt) + Send + Sync>;
+/// A callback the journal calls with each attempt as it ends.
+pub(crate) type Observer = Box<dyn Fn(&Attempt) + Send + Sync>;
 
 struct Shared {
     epoch: Instant,
@@ -162,7 +169,9 @@ pub struct Journal {
 
 impl fmt::Debug for Journal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Journal").field("attempts", &self.attempts()).finish()
+        f.debug_struct("Journal")
+            .field("attempts", &self.attempts())
+            .finish()
     }
 }
 
@@ -212,7 +221,10 @@ impl Journal {
     /// Time between the starts of consecutive stored attempts.
     pub fn gaps(&self) -> Vec<Duration> {
         let starts: Vec<Duration> = self.state().attempts.iter().map(|a| a.started).collect();
-        starts.windows(2).map(|w| w[1].saturating_sub(w[0])).collect()
+        starts
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect()
     }
 
     /// Waits until at least `wanted` attempts exist and every stored attempt
@@ -282,7 +294,10 @@ impl Journal {
             index
         };
         self.shared.changed.send_replace(());
-        AttemptLog { journal: self.clone(), index }
+        AttemptLog {
+            journal: self.clone(),
+            index,
+        }
     }
 
     fn update(&self, index: u64, change: impl FnOnce(&mut Attempt)) {
@@ -320,7 +335,8 @@ impl AttemptLog {
     }
 
     pub(crate) fn request(&self, head: &RequestHead) {
-        self.journal.update(self.index, |a| a.request = Some(head.clone()));
+        self.journal
+            .update(self.index, |a| a.request = Some(head.clone()));
     }
 
     pub(crate) fn action(&self, action: impl Into<String>) {
@@ -336,5 +352,74 @@ impl AttemptLog {
             a.ended = Some(ended);
             a.ending = Some(ending);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 4000))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keeps_every_count_but_stores_only_its_capacity() {
+        let journal = Journal::new(3, None);
+        for _ in 0..5 {
+            journal.begin(0, peer()).finish(Ending::ClientFin, (1, 2));
+        }
+        assert_eq!(journal.count(), 5);
+        let indexes: Vec<u64> = journal.attempts().iter().map(|a| a.index).collect();
+        assert_eq!(indexes, vec![2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gaps_and_times_follow_tokio_time() {
+        let journal = Journal::new(10, None);
+        for wait in [0, 1000, 2000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            journal.begin(0, peer()).finish(Ending::ServerRst, (0, 0));
+        }
+        assert_eq!(
+            journal.gaps(),
+            vec![Duration::from_secs(1), Duration::from_secs(2)]
+        );
+        assert_eq!(journal.attempts()[2].started, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settled_reports_what_it_was_still_waiting_for() {
+        let journal = Journal::new(10, None);
+        journal.begin(0, peer()).finish(Ending::ServerFin, (5, 0));
+        let _open = journal.begin(1, peer());
+        let error = journal
+            .settled(2, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!((error.wanted, error.finished, error.total), (2, 1, 2));
+        assert!(
+            error
+                .to_string()
+                .contains("wanted 2 finished attempts, have 1 of 2"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observer_sees_each_attempt_once_when_it_ends() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let journal = Journal::new(
+            10,
+            Some(Box::new(move |a: &Attempt| {
+                record.lock().unwrap().push(a.index)
+            })),
+        );
+        let log = journal.begin(0, peer());
+        log.action("did something");
+        assert!(seen.lock().unwrap().is_empty());
+        log.finish(Ending::ClientFin, (0, 0));
+        assert_eq!(*seen.lock().unwrap(), vec![0]);
     }
 }

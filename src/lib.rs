@@ -1,17 +1,80 @@
 //! Fault-injecting HTTP servers on loopback.
 //!
-//! See the README for the catalogue of faults and the command line.
+//! Code that talks to other services fails in a handful of ways: the port is
+//! closed, the connection hangs, the peer resets it, the body stops half way,
+//! the server answers 500 or garbage. `outage` makes each of those failures
+//! real, on `127.0.0.1`, on demand, and records what the client did.
+//!
+//! # Getting started
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use outage::{Ending, ErrorClass, Fault, FaultServer, classify};
+//!
+//! // Fail twice, then succeed: the building block of a retry test.
+//! let server = FaultServer::start(Fault::sequence([Fault::reset(), Fault::status(503), Fault::ok()])).await?;
+//! let client = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+//!
+//! let first = client.get(server.url()).send().await.unwrap_err();
+//! assert_eq!(classify(&first), ErrorClass::Reset);
+//! assert_eq!(client.get(server.url()).send().await?.status(), 503);
+//! assert_eq!(client.get(server.url()).send().await?.status(), 200);
+//!
+//! // The server saw three attempts; the first ended with an RST.
+//! let attempts = server.journal().settled(3, Duration::from_secs(5)).await?;
+//! assert_eq!(attempts[0].ending, Some(Ending::ServerRst));
+//! # Ok(()) }
+//! ```
+//!
+//! # Faults
+//!
+//! [`Fault`] is the whole vocabulary: one variant per failure, each with
+//! defaults for every parameter. The same names, in kebab-case, are used in
+//! TOML and on the command line (`outage serve reset`). Listener faults
+//! (`refuse`, `blackhole`, `wrong-port`) act in the kernel before a connection
+//! exists; responders (`ok`, `status`, `slow-headers`, `drip`) are served by
+//! hyper; transport faults take over the raw connection. [`fault::CATALOGUE`]
+//! lists them all with what happens on the wire and what clients see.
+//!
+//! # The journal
+//!
+//! Every [`FaultServer`] keeps a [`Journal`]: one [`Attempt`] per connection,
+//! or per request on a kept-alive connection, with its timing on tokio's clock,
+//! the request head, bytes in and out, what the fault did, and how the
+//! connection ended ([`Ending`]: FIN or RST, from which side). Call
+//! [`Journal::settled`] before asserting on it: a client can see its error a
+//! moment before the server has recorded the close.
+//!
+//! # Error classes
+//!
+//! [`ErrorClass`] names a failure the same way whatever the client, and
+//! [`classify`] places a `reqwest::Error` in it.
+//!
+//! # Module map
+//!
+//! - [`fault`]: the `Fault` enum and one module per fault;
+//! - [`journal`]: attempts and how they ended;
+//! - [`request`]: the request head as read from the client;
+//! - [`cli`]: the `outage` command line;
+//! - `server` (private): the accept loop, hyper serving, the raw connection.
 
-pub mod cli;
 mod classify;
+pub mod cli;
 pub mod fault;
 pub mod journal;
 pub mod request;
 mod server;
+mod suggest;
 mod wire;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;
-pub use journal::{Attempt, Ending, Journal};
+pub use journal::{Attempt, Ending, Journal, NotSettled};
 pub use request::RequestHead;
 pub use server::{FaultServer, FaultServerBuilder, ServerError};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -48,7 +48,12 @@ impl RequestHead {
             headers: request
                 .headers()
                 .iter()
-                .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(n, v)| {
+                    (
+                        n.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -87,7 +92,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadEr
                 headers: request
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_owned(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect(),
             };
             Ok(Some((head, len)))
@@ -119,7 +129,10 @@ mod tests {
 
     #[test]
     fn rejects_binary_bytes_as_malformed() {
-        assert!(matches!(parse(b"\x00\xff\x13\r\n\r\n"), Err(HeadError::Malformed(_))));
+        assert!(matches!(
+            parse(b"\x00\xff\x13\r\n\r\n"),
+            Err(HeadError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -29,7 +29,11 @@ pub(crate) fn response(status: u16, headers: &[(&str, String)], body: &[u8]) -> 
 
 /// A `200 OK` plain-text response with a `len`-byte body.
 pub(crate) fn ok_response(len: usize) -> Vec<u8> {
-    response(200, &[("content-type", "text/plain".to_owned())], &filler(len))
+    response(
+        200,
+        &[("content-type", "text/plain".to_owned())],
+        &filler(len),
+    )
 }
 
 /// `len` bytes of readable, deterministic body text.

@@ -1,1 +1,201 @@
 //! The `outage` command line.
+//!
+//! `main.rs` calls [`run`] and turns an error into exit code
+//! [`NOTHING_RAN`]. The subcommands live in their own modules:
+//!
+//! - `serve`: one fault on loopback until a signal;
+//! - `options`: `--KEY VALUE` fault options, turned into the fault's TOML table;
+//! - `keys`: which options each fault takes;
+//! - `list`: the catalogue.
+
+mod keys;
+mod list;
+mod options;
+mod serve;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::fault::{CATALOGUE, Fault};
+
+/// Exit code when a scenario failed (reserved for `outage run`).
+pub const FAILED: u8 = 1;
+/// Exit code when nothing could run: bad usage, bad fault or option, bind failure.
+pub const NOTHING_RAN: u8 = 2;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (`serve` exits 0 on SIGINT or SIGTERM)
+  1  a scenario failed
+  2  nothing could run: bad usage, unknown fault or option, bad value, port in use";
+
+/// Fault-injecting HTTP servers on 127.0.0.1: refused, hung, reset, truncated
+/// and garbled connections, on purpose.
+#[derive(Debug, Parser)]
+#[command(name = "outage", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve one fault on 127.0.0.1 until SIGINT or SIGTERM.
+    ///
+    /// Prints the base URL alone on the first line of stdout, then one line
+    /// per attempt on stderr as each attempt ends.
+    ///
+    /// Fault options are the fault's TOML keys: `--KEY VALUE` or
+    /// `--KEY=VALUE`. A VALUE that is a TOML value (503, 1.5, true, [..],
+    /// {..}) is one; anything else is a string. `--TABLE.KEY VALUE` sets one
+    /// entry of a table. Repeatable shorthands: `--header 'Name: value'` for
+    /// `status`, `--step SPEC` for `sequence`, where SPEC is a fault written
+    /// as here. `outage serve FAULT --help` lists the fault's options.
+    #[command(
+        disable_help_flag = true,
+        override_usage = "outage serve [--port N] FAULT [--KEY VALUE]...",
+        after_help = "Examples:\n  \
+            outage serve status --code 503 --header 'Retry-After: 2' --body busy\n  \
+            outage serve reset --when after-body-bytes --body-bytes 10\n  \
+            outage serve slow-headers --delay 2s --port 8080\n  \
+            outage serve sequence --step reset --step 'status --code 503' --step ok\n\n\
+            Exit codes:\n  \
+            0  stopped by SIGINT or SIGTERM\n  \
+            2  unknown fault or option, bad value, or the server could not start"
+    )]
+    Serve(ServeArgs),
+    /// List the faults: what happens on the wire, what clients see, and
+    /// their options.
+    #[command(after_help = EXIT_CODES)]
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Listen on this port instead of one the OS picks; may also follow the fault.
+    #[arg(long, value_name = "N")]
+    port: Option<u16>,
+    /// Print help; after FAULT, print the fault's description and options.
+    #[arg(short, long)]
+    help: bool,
+    /// The fault to serve; `outage list` shows them all.
+    #[arg(value_name = "FAULT", required_unless_present = "help")]
+    fault: Option<String>,
+    /// The fault's options, `--KEY VALUE`, named as in a scenario file.
+    #[arg(
+        value_name = "--KEY VALUE",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    options: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Print the names alone, one per line.
+    #[arg(long)]
+    names: bool,
+}
+
+/// Parses the command line and runs it. Errors mean nothing could run; the
+/// caller prints them after `outage: ` and exits with [`NOTHING_RAN`].
+pub fn run() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve_command(args),
+        Command::List(args) => {
+            let mut out = io::stdout().lock();
+            let written = if args.names {
+                list::names(&mut out)
+            } else {
+                list::catalogue(&mut out)
+            };
+            finish(written.and_then(|()| out.flush()))
+        }
+    }
+}
+
+fn serve_command(args: ServeArgs) -> Result<ExitCode> {
+    let Some(name) = args.fault else {
+        // Only `--help` makes FAULT optional.
+        return finish(serve_help());
+    };
+    let after = After::parse(&args.options)?;
+    if args.help || after.help {
+        Fault::named(&name)?;
+        let mut out = io::stdout().lock();
+        let info = CATALOGUE.iter().find(|info| info.name == name);
+        let written = info.map_or(Ok(()), |info| list::entry(&mut out, info));
+        return finish(written.and_then(|()| out.flush()));
+    }
+    let port = match (args.port, after.port) {
+        (Some(_), Some(_)) => bail!("option \"--port\" is given twice; give it once"),
+        (port, later) => port.or(later).unwrap_or(0),
+    };
+    let fault = options::fault(&name, &after.fault)?;
+    serve::serve(fault, port)
+}
+
+/// What follows FAULT: the fault's options, and `serve`'s own `--port` and
+/// `--help`, which may come anywhere among them.
+struct After {
+    /// The fault's `--KEY VALUE` options.
+    fault: Vec<options::Pair>,
+    /// `--port N`, when given after FAULT.
+    port: Option<u16>,
+    /// True when `--help` or `-h` was given after FAULT.
+    help: bool,
+}
+
+impl After {
+    fn parse(args: &[String]) -> Result<After> {
+        let mut after = After {
+            fault: Vec::new(),
+            port: None,
+            help: false,
+        };
+        // `--help` takes no value, so split the options around it first.
+        let is_help = |arg: &String| arg == "--help" || arg == "-h";
+        for part in args.split(is_help) {
+            after.fault.extend(options::pairs(part)?);
+        }
+        after.help = args.iter().any(is_help);
+        if let Some(at) = after.fault.iter().position(|pair| pair.key == "port") {
+            let pair = after.fault.remove(at);
+            if after.fault.iter().any(|pair| pair.key == "port") {
+                bail!("option \"--port\" is given twice; give it once");
+            }
+            let port = pair.value.parse().with_context(|| {
+                format!(
+                    "bad value {:?} for --port; give a port number from 0 to 65535",
+                    pair.value
+                )
+            })?;
+            after.port = Some(port);
+        }
+        Ok(after)
+    }
+}
+
+/// Prints `outage serve --help`.
+fn serve_help() -> io::Result<()> {
+    let mut command = Cli::command();
+    command.build();
+    match command.find_subcommand_mut("serve") {
+        Some(serve) => serve.print_long_help(),
+        None => Ok(()),
+    }
+}
+
+/// Exit 0 after writing to stdout, also when the reader has gone (`| head`).
+fn finish(written: io::Result<()>) -> Result<ExitCode> {
+    match written {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            Err(error).context("cannot write to stdout")
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}

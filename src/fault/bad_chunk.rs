@@ -19,7 +19,9 @@ pub struct BadChunk {
 
 impl Default for BadChunk {
     fn default() -> Self {
-        BadChunk { line: "zz".to_owned() }
+        BadChunk {
+            line: "zz".to_owned(),
+        }
     }
 }
 

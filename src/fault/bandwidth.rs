@@ -26,14 +26,20 @@ pub struct Bandwidth {
 
 impl Default for Bandwidth {
     fn default() -> Self {
-        Bandwidth { rate: 1024, size: 8192 }
+        Bandwidth {
+            rate: 1024,
+            size: 8192,
+        }
     }
 }
 
 impl Bandwidth {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.rate == 0 {
-            return Err("bandwidth `rate` is 0 bytes per second, which never finishes; use `hang` for that".to_owned());
+            return Err(
+                "bandwidth `rate` is 0 bytes per second, which never finishes; use `hang` for that"
+                    .to_owned(),
+            );
         }
         Ok(())
     }
@@ -46,6 +52,11 @@ impl Misbehave for Bandwidth {
                 return ending;
             }
             let bytes = wire::ok_response(self.size);
+            exchange.did(format!(
+                "throttled a {}-byte response to {} B/s",
+                bytes.len(),
+                self.rate
+            ));
             let slice = ((self.rate as u128 * TICK.as_millis() / 1000) as usize).max(1);
             let start = Instant::now();
             let mut sent = 0usize;
@@ -59,7 +70,6 @@ impl Misbehave for Bandwidth {
                 }
                 sent += chunk.len();
             }
-            exchange.did(format!("sent {sent} bytes at {} B/s, then closed", self.rate));
             exchange.conn.close_fin().await
         })
     }

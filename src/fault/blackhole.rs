@@ -41,7 +41,10 @@ impl Blackhole {
                  beyond a full listen backlog. Use `hang-on-accept` for a connection that \
                  stalls after connecting",
             )),
-            Err(e) => Err(io::Error::new(e.kind(), format!("blackhole self-check failed: {e}"))),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!("blackhole self-check failed: {e}"),
+            )),
         }
     }
 }

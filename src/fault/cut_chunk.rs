@@ -21,7 +21,10 @@ pub struct CutChunk {
 
 impl Default for CutChunk {
     fn default() -> Self {
-        CutChunk { chunk: 1024, sent: 512 }
+        CutChunk {
+            chunk: 1024,
+            sent: 512,
+        }
     }
 }
 
@@ -49,7 +52,10 @@ impl Misbehave for CutChunk {
             if exchange.conn.send(&bytes).await.is_err() {
                 return Ending::ClientRst;
             }
-            exchange.did(format!("sent {} of a {}-byte chunk, then closed", self.sent, self.chunk));
+            exchange.did(format!(
+                "sent {} of a {}-byte chunk, then closed",
+                self.sent, self.chunk
+            ));
             exchange.conn.close_fin().await
         })
     }

@@ -29,13 +29,20 @@ pub struct Drip {
 
 impl Default for Drip {
     fn default() -> Self {
-        Drip { bytes: 10, interval: Duration::from_millis(500) }
+        Drip {
+            bytes: 10,
+            interval: Duration::from_millis(500),
+        }
     }
 }
 
 impl Respond for Drip {
     fn action(&self) -> String {
-        format!("dripped {} bytes, one every {}", self.bytes, humantime::format_duration(self.interval))
+        format!(
+            "dripped {} bytes, one every {}",
+            self.bytes,
+            humantime::format_duration(self.interval)
+        )
     }
 
     fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
@@ -64,7 +71,10 @@ impl hyper::body::Body for DripBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }

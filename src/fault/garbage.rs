@@ -22,7 +22,10 @@ pub struct Garbage {
 
 impl Default for Garbage {
     fn default() -> Self {
-        Garbage { length: 256, seed: 0 }
+        Garbage {
+            length: 256,
+            seed: 0,
+        }
     }
 }
 
@@ -48,7 +51,10 @@ impl Misbehave for Garbage {
             if exchange.conn.send(&self.bytes()).await.is_err() {
                 return Ending::ClientRst;
             }
-            exchange.did(format!("sent {} garbage bytes (seed {}), then closed", self.length, self.seed));
+            exchange.did(format!(
+                "sent {} garbage bytes (seed {}), then closed",
+                self.length, self.seed
+            ));
             exchange.conn.close_fin().await
         })
     }
@@ -60,9 +66,19 @@ mod tests {
 
     #[test]
     fn same_seed_gives_same_bytes_and_other_seeds_differ() {
-        let a = Garbage { length: 64, seed: 7 };
+        let a = Garbage {
+            length: 64,
+            seed: 7,
+        };
         assert_eq!(a.bytes(), a.bytes());
-        assert_ne!(a.bytes(), Garbage { length: 64, seed: 8 }.bytes());
+        assert_ne!(
+            a.bytes(),
+            Garbage {
+                length: 64,
+                seed: 8
+            }
+            .bytes()
+        );
         assert_eq!(a.bytes().len(), 64);
     }
 }

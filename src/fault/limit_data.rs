@@ -22,7 +22,10 @@ pub struct LimitData {
 
 impl Default for LimitData {
     fn default() -> Self {
-        LimitData { bytes: 100, size: 1024 }
+        LimitData {
+            bytes: 100,
+            size: 1024,
+        }
     }
 }
 
@@ -37,7 +40,10 @@ impl Misbehave for LimitData {
             if exchange.conn.send(&response[..cut]).await.is_err() {
                 return Ending::ClientRst;
             }
-            exchange.did(format!("sent {cut} of {} response bytes, then closed", response.len()));
+            exchange.did(format!(
+                "sent {cut} of {} response bytes, then closed",
+                response.len()
+            ));
             exchange.conn.close_fin().await
         })
     }

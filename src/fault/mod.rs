@@ -235,7 +235,9 @@ pub struct UnknownFault {
 }
 
 fn suggestion(nearest: &Option<&'static str>) -> String {
-    nearest.map(|n| format!("; did you mean {n:?}?")).unwrap_or_default()
+    nearest
+        .map(|n| format!("; did you mean {n:?}?"))
+        .unwrap_or_default()
 }
 
 /// The names of every fault, in catalogue order.
@@ -245,18 +247,16 @@ pub fn names() -> Vec<&'static str> {
 
 /// The known fault name closest to `name`, if it is close enough to suggest.
 pub fn nearest_name(name: &str) -> Option<&'static str> {
-    CATALOGUE
-        .iter()
-        .map(|f| (strsim::damerau_levenshtein(name, f.name), f.name))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+    crate::suggest::nearest(name, CATALOGUE.iter().map(|f| f.name))
 }
 
 impl Fault {
     /// The fault called `name`, with every parameter at its default.
     pub fn named(name: &str) -> Result<Fault, UnknownFault> {
-        let unknown = || UnknownFault { name: name.to_owned(), nearest: nearest_name(name) };
+        let unknown = || UnknownFault {
+            name: name.to_owned(),
+            nearest: nearest_name(name),
+        };
         if !names().contains(&name) {
             return Err(unknown());
         }
@@ -289,7 +289,9 @@ impl Fault {
 
     /// `sequence` of the given steps, the last one repeating.
     pub fn sequence(steps: impl IntoIterator<Item = Fault>) -> Fault {
-        Fault::Sequence(Sequence { steps: steps.into_iter().collect() })
+        Fault::Sequence(Sequence {
+            steps: steps.into_iter().collect(),
+        })
     }
 
     /// Checks parameters that the types alone cannot (for example a truncation
@@ -308,7 +310,10 @@ impl Fault {
 
     /// True for faults that shape the listening socket rather than a connection.
     pub fn is_listener_fault(&self) -> bool {
-        matches!(self, Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_))
+        matches!(
+            self,
+            Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_)
+        )
     }
 
     /// The fault that handles attempt `index`: itself, or a sequence's step.
@@ -321,7 +326,9 @@ impl Fault {
 
     pub(crate) fn handling(&self) -> Handling<'_> {
         match self {
-            Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_) | Fault::Sequence(_) => Handling::Listener,
+            Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_) | Fault::Sequence(_) => {
+                Handling::Listener
+            }
             Fault::Ok(f) => Handling::Respond(f),
             Fault::Status(f) => Handling::Respond(f),
             Fault::SlowHeaders(f) => Handling::Respond(f),
@@ -356,10 +363,23 @@ mod tests {
     }
 
     #[test]
+    fn readme_has_a_section_for_every_fault() {
+        let readme = include_str!("../../README.md");
+        for name in names() {
+            assert!(
+                readme.contains(&format!("\n### `{name}`\n")),
+                "README.md has no section for {name}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_name_suggests_the_nearest_fault() {
         let error = Fault::named("rest").unwrap_err();
         assert_eq!(error.nearest, Some("reset"));
-        assert!(error.to_string().starts_with("unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole"));
+        assert!(error.to_string().starts_with(
+            "unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole"
+        ));
     }
 
     #[test]
@@ -380,6 +400,9 @@ mod tests {
             .unwrap()
             .try_into::<Fault>()
             .unwrap_err();
-        assert!(error.to_string().contains("unknown field `code`"), "{error}");
+        assert!(
+            error.to_string().contains("unknown field `code`"),
+            "{error}"
+        );
     }
 }

@@ -16,7 +16,9 @@ pub struct Healthy {
 
 impl Default for Healthy {
     fn default() -> Self {
-        Healthy { body: "ok\n".to_owned() }
+        Healthy {
+            body: "ok\n".to_owned(),
+        }
     }
 }
 

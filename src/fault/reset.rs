@@ -35,7 +35,10 @@ pub struct Reset {
 
 impl Default for Reset {
     fn default() -> Self {
-        Reset { when: ResetWhen::AfterRequest, body_bytes: 100 }
+        Reset {
+            when: ResetWhen::AfterRequest,
+            body_bytes: 100,
+        }
     }
 }
 

@@ -22,7 +22,9 @@ pub struct Sequence {
 
 impl Default for Sequence {
     fn default() -> Self {
-        Sequence { steps: vec![Fault::reset(), Fault::status(503), Fault::ok()] }
+        Sequence {
+            steps: vec![Fault::reset(), Fault::status(503), Fault::ok()],
+        }
     }
 }
 
@@ -38,7 +40,9 @@ impl Sequence {
         }
         for (i, step) in self.steps.iter().enumerate() {
             if let Fault::Sequence(_) = step {
-                return Err(format!("sequence step {i} is itself a sequence; list its steps in the outer sequence instead"));
+                return Err(format!(
+                    "sequence step {i} is itself a sequence; list its steps in the outer sequence instead"
+                ));
             }
             if step.is_listener_fault() {
                 return Err(format!(
@@ -47,8 +51,61 @@ impl Sequence {
                     step.name()
                 ));
             }
-            step.validate().map_err(|e| format!("sequence step {i}: {e}"))?;
+            step.validate()
+                .map_err(|e| format!("sequence step {i}: {e}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_step_repeats_for_every_later_attempt() {
+        let sequence = Sequence {
+            steps: vec![Fault::reset(), Fault::ok()],
+        };
+        let names: Vec<_> = (0..4).map(|i| sequence.step(i).name()).collect();
+        assert_eq!(names, ["reset", "ok", "ok", "ok"]);
+    }
+
+    #[test]
+    fn listener_faults_nested_sequences_and_empty_lists_are_rejected() {
+        let refuse = Sequence {
+            steps: vec![Fault::ok(), Fault::refuse()],
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            refuse.starts_with("sequence step 1 is \"refuse\", which happens in the kernel"),
+            "{refuse}"
+        );
+        let nested = Sequence {
+            steps: vec![Fault::sequence([Fault::ok()])],
+        }
+        .validate()
+        .unwrap_err();
+        assert!(nested.contains("is itself a sequence"), "{nested}");
+        assert!(
+            Sequence { steps: vec![] }
+                .validate()
+                .unwrap_err()
+                .contains("no steps")
+        );
+    }
+
+    #[test]
+    fn an_invalid_step_is_reported_with_its_position() {
+        let error = Sequence {
+            steps: vec![Fault::ok(), Fault::status(42)],
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "sequence step 1: status code 42 cannot be a final response; use 200 to 999"
+        );
     }
 }

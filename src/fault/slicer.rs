@@ -27,7 +27,11 @@ pub struct Slicer {
 
 impl Default for Slicer {
     fn default() -> Self {
-        Slicer { segment: 16, delay: Duration::from_millis(20), size: 256 }
+        Slicer {
+            segment: 16,
+            delay: Duration::from_millis(20),
+            size: 256,
+        }
     }
 }
 
@@ -48,7 +52,12 @@ impl Misbehave for Slicer {
             }
             let _ = exchange.conn.stream().set_nodelay(true);
             let bytes = wire::ok_response(self.size);
-            let mut segments = 0;
+            exchange.did(format!(
+                "sliced a {}-byte response into {} segments, {} apart",
+                bytes.len(),
+                bytes.len().div_ceil(self.segment),
+                humantime::format_duration(self.delay)
+            ));
             for (i, chunk) in bytes.chunks(self.segment).enumerate() {
                 if i > 0 {
                     tokio::time::sleep(self.delay).await;
@@ -56,13 +65,7 @@ impl Misbehave for Slicer {
                 if exchange.conn.send(chunk).await.is_err() {
                     return Ending::ClientRst;
                 }
-                segments += 1;
             }
-            exchange.did(format!(
-                "sent {} bytes in {segments} segments, {} apart, then closed",
-                bytes.len(),
-                humantime::format_duration(self.delay)
-            ));
             exchange.conn.close_fin().await
         })
     }

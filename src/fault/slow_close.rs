@@ -24,7 +24,10 @@ pub struct SlowClose {
 
 impl Default for SlowClose {
     fn default() -> Self {
-        SlowClose { delay: Duration::from_secs(5), body: "ok\n".to_owned() }
+        SlowClose {
+            delay: Duration::from_secs(5),
+            body: "ok\n".to_owned(),
+        }
     }
 }
 
@@ -39,7 +42,10 @@ impl Misbehave for SlowClose {
             if exchange.conn.send(&bytes).await.is_err() {
                 return Ending::ClientRst;
             }
-            exchange.did(format!("sent a close-delimited body, closed {} later", humantime::format_duration(self.delay)));
+            exchange.did(format!(
+                "sent a close-delimited body, closed {} later",
+                humantime::format_duration(self.delay)
+            ));
             tokio::select! {
                 ending = exchange.conn.until_client_leaves() => ending,
                 () = tokio::time::sleep(self.delay) => exchange.conn.close_fin().await,

@@ -21,13 +21,19 @@ pub struct SlowHeaders {
 
 impl Default for SlowHeaders {
     fn default() -> Self {
-        SlowHeaders { delay: Duration::from_secs(5), body: "ok\n".to_owned() }
+        SlowHeaders {
+            delay: Duration::from_secs(5),
+            body: "ok\n".to_owned(),
+        }
     }
 }
 
 impl Respond for SlowHeaders {
     fn action(&self) -> String {
-        format!("delayed the status line {}", humantime::format_duration(self.delay))
+        format!(
+            "delayed the status line {}",
+            humantime::format_duration(self.delay)
+        )
     }
 
     fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {

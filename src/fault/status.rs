@@ -32,7 +32,11 @@ impl Default for Status {
 impl Status {
     /// A response with `code`, no extra headers and an empty body.
     pub fn code(code: u16) -> Self {
-        Status { code, headers: BTreeMap::new(), body: String::new() }
+        Status {
+            code,
+            headers: BTreeMap::new(),
+            body: String::new(),
+        }
     }
 
     /// Adds a response header.
@@ -51,8 +55,9 @@ impl Status {
         for (name, value) in &self.headers {
             http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("header name {name:?} is not a valid HTTP header name"))?;
-            http::HeaderValue::from_str(value)
-                .map_err(|_| format!("header {name:?} has a value {value:?} that HTTP cannot carry"))?;
+            http::HeaderValue::from_str(value).map_err(|_| {
+                format!("header {name:?} has a value {value:?} that HTTP cannot carry")
+            })?;
         }
         Ok(())
     }
@@ -87,5 +92,25 @@ impl Respond for Status {
 
     fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
         Box::pin(async move { response(self.code, &self.headers, self.body.clone()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_outside_final_responses_and_bad_headers_are_rejected() {
+        assert!(Status::code(101).validate().is_err());
+        assert!(Status::code(1000).validate().is_err());
+        assert!(Status::code(599).validate().is_ok());
+        let bad = Status::code(503)
+            .header("Retry After", "2")
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            bad,
+            "header name \"Retry After\" is not a valid HTTP header name"
+        );
     }
 }

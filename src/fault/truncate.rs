@@ -20,7 +20,10 @@ pub struct Truncate {
 
 impl Default for Truncate {
     fn default() -> Self {
-        Truncate { length: 1024, sent: 512 }
+        Truncate {
+            length: 1024,
+            sent: 512,
+        }
     }
 }
 
@@ -47,8 +50,28 @@ impl Misbehave for Truncate {
             if exchange.conn.send(&bytes).await.is_err() {
                 return Ending::ClientRst;
             }
-            exchange.did(format!("sent {} of {} promised body bytes, then closed", self.sent, self.length));
+            exchange.did(format!(
+                "sent {} of {} promised body bytes, then closed",
+                self.sent, self.length
+            ));
             exchange.conn.close_fin().await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sending_the_whole_promised_body_is_rejected() {
+        let error = Truncate {
+            length: 10,
+            sent: 10,
+        }
+        .validate()
+        .unwrap_err();
+        assert!(error.ends_with("make `sent` less than `length`"), "{error}");
+        assert!(Truncate::default().validate().is_ok());
     }
 }

@@ -22,7 +22,11 @@ const BACKLOG: u32 = 1024;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
 pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     // Lets `--port N` restart at once while old connections sit in TIME_WAIT.
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
@@ -37,7 +41,8 @@ pub(crate) async fn accept_loop(listener: TcpListener, site: Arc<Site>) {
         };
         match accepted {
             Ok((stream, peer)) => {
-                site.tasks.spawn(serve_connection(stream, peer, site.clone()));
+                site.tasks
+                    .spawn(serve_connection(stream, peer, site.clone()));
             }
             Err(_) => tokio::select! {
                 () = site.stop.cancelled() => return,
@@ -53,7 +58,9 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) 
     let conn = Conn::new(stream);
     match site.fault.for_attempt(log.index()).handling() {
         Handling::Respond(_) => http::serve(conn, log, connection, peer, &site).await,
-        Handling::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site.stop).await,
+        Handling::Misbehave(fault) => {
+            misbehave(fault, Exchange::new(conn, None, log), &site.stop).await
+        }
         Handling::Listener => {
             // Validation keeps listener faults out of sequences, and servers
             // for listener faults never accept; close politely regardless.
@@ -67,7 +74,11 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) 
 
 /// Runs a transport fault to its end (or until the server stops), closes the
 /// connection, and journals how it ended.
-pub(crate) async fn misbehave(fault: &dyn Misbehave, mut exchange: Exchange, stop: &CancellationToken) {
+pub(crate) async fn misbehave(
+    fault: &dyn Misbehave,
+    mut exchange: Exchange,
+    stop: &CancellationToken,
+) {
     let ending = tokio::select! {
         ending = fault.run(&mut exchange) => ending,
         () = stop.cancelled() => Ending::ServerStopped,

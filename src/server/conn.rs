@@ -28,7 +28,10 @@ pub(crate) struct Meter {
 impl Meter {
     /// Returns (received, sent) and starts counting again from zero.
     pub(crate) fn take(&self) -> (u64, u64) {
-        (self.received.swap(0, Ordering::Relaxed), self.sent.swap(0, Ordering::Relaxed))
+        (
+            self.received.swap(0, Ordering::Relaxed),
+            self.sent.swap(0, Ordering::Relaxed),
+        )
     }
 
     pub(crate) fn add_received(&self, bytes: u64) {
@@ -53,7 +56,11 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new(stream: TcpStream) -> Self {
-        Conn { stream, buffered: BytesMut::new(), meter: Arc::default() }
+        Conn {
+            stream,
+            buffered: BytesMut::new(),
+            meter: Arc::default(),
+        }
     }
 
     pub(crate) fn meter(&self) -> Arc<Meter> {
@@ -93,7 +100,9 @@ impl Conn {
     /// Writes all of `bytes` and flushes them.
     pub(crate) async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes).await?;
-        self.meter.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.meter
+            .sent
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -126,7 +135,9 @@ impl Conn {
             // The socket is readable because request bytes arrived. Clear that
             // readiness without reading, so the next wait sleeps until the peer
             // closes (EPOLLRDHUP) instead of spinning.
-            let _ = self.stream.try_io(Interest::READABLE, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
+            let _ = self.stream.try_io(Interest::READABLE, || {
+                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+            });
         }
     }
 
@@ -159,15 +170,19 @@ impl Conn {
 /// How a failed read or write on the client's connection ended it.
 pub(crate) fn client_error_ending(error: &io::Error) -> Ending {
     match error.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            Ending::ClientRst
-        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Ending::ClientRst,
         _ => Ending::ClientFin,
     }
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if !this.buffered.is_empty() {
             let n = this.buffered.len().min(buf.remaining());
@@ -184,7 +199,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = poll {
             self.meter.sent.fetch_add(n as u64, Ordering::Relaxed);

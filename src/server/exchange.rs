@@ -57,7 +57,9 @@ impl Exchange {
             HeadError::TooLarge => 431,
             HeadError::Malformed(_) => 400,
         };
-        self.did(format!("unreadable request ({error}); answered {status} and closed"));
+        self.did(format!(
+            "unreadable request ({error}); answered {status} and closed"
+        ));
         let response = wire::response(status, &[], b"");
         if self.conn.send(&response).await.is_err() {
             return Ending::ClientRst;

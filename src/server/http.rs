@@ -62,18 +62,28 @@ impl Connection {
             // sit in the meter; move them from the previous attempt to this one.
             let head_len = estimated_len(head);
             let (received, sent) = self.meter.take();
-            let previous = std::mem::replace(&mut current.0, self.site.journal.begin(self.id, self.peer));
+            let previous =
+                std::mem::replace(&mut current.0, self.site.journal.begin(self.id, self.peer));
             previous.finish(Ending::KeptAlive, (received.saturating_sub(head_len), sent));
             self.meter.add_received(head_len.min(received));
         }
         current.1 = true;
         current.0.request(head);
-        *self.close_requested.lock().unwrap_or_else(|e| e.into_inner()) = asks_to_close(head);
+        *self
+            .close_requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = asks_to_close(head);
         current.0.clone()
     }
 }
 
-pub(crate) async fn serve(conn: Conn, first: AttemptLog, id: u64, peer: SocketAddr, site: &Arc<Site>) {
+pub(crate) async fn serve(
+    conn: Conn,
+    first: AttemptLog,
+    id: u64,
+    peer: SocketAddr,
+    site: &Arc<Site>,
+) {
     let meter = conn.meter();
     let slot = Slot(Arc::new(Mutex::new(Some(conn))));
     let (takeover, mut takeovers) = mpsc::channel(1);
@@ -88,7 +98,8 @@ pub(crate) async fn serve(conn: Conn, first: AttemptLog, id: u64, peer: SocketAd
     });
     let handler = shared.clone();
     let service = service_fn(move |request| answer(request, handler.clone()));
-    let mut served = Box::pin(http1::Builder::new().serve_connection(TokioIo::new(slot.clone()), service));
+    let mut served =
+        Box::pin(http1::Builder::new().serve_connection(TokioIo::new(slot.clone()), service));
     let ending = tokio::select! {
         result = &mut served => ending_of(result, &shared),
         Some(Takeover { log, head }) = takeovers.recv() => {
@@ -107,7 +118,10 @@ pub(crate) async fn serve(conn: Conn, first: AttemptLog, id: u64, peer: SocketAd
     log.finish(ending, meter.take());
 }
 
-async fn answer(request: http::Request<Incoming>, connection: Arc<Connection>) -> Result<http::Response<Body>, Infallible> {
+async fn answer(
+    request: http::Request<Incoming>,
+    connection: Arc<Connection>,
+) -> Result<http::Response<Body>, Infallible> {
     let head = RequestHead::from_hyper(&request);
     let log = connection.attempt_for(&head);
     match connection.site.fault.for_attempt(log.index()).handling() {
@@ -131,15 +145,26 @@ async fn answer(request: http::Request<Incoming>, connection: Arc<Connection>) -
 fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Ending {
     let (log, had_request) = connection.current().clone();
     let error = match result {
-        Ok(()) if *connection.close_requested.lock().unwrap_or_else(|e| e.into_inner()) => return Ending::ServerFin,
+        Ok(())
+            if *connection
+                .close_requested
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) =>
+        {
+            return Ending::ServerFin;
+        }
         Ok(()) => return Ending::ClientFin,
         Err(error) => error,
     };
-    if let Some(io_error) = std::error::Error::source(&error).and_then(|s| s.downcast_ref::<io::Error>()) {
+    if let Some(io_error) =
+        std::error::Error::source(&error).and_then(|s| s.downcast_ref::<io::Error>())
+    {
         return client_error_ending(io_error);
     }
     if error.is_parse() || error.is_parse_too_large() {
-        log.action(format!("unreadable request ({error}); answered with an error status and closed"));
+        log.action(format!(
+            "unreadable request ({error}); answered with an error status and closed"
+        ));
         return Ending::ServerFin;
     }
     if !had_request {
@@ -151,13 +176,18 @@ fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Endin
 /// True when the client asked for the connection to close after this request.
 fn asks_to_close(head: &RequestHead) -> bool {
     let connection = head.header("connection").unwrap_or("").to_ascii_lowercase();
-    connection.contains("close") || (head.version == "HTTP/1.0" && !connection.contains("keep-alive"))
+    connection.contains("close")
+        || (head.version == "HTTP/1.0" && !connection.contains("keep-alive"))
 }
 
 /// The size of `head` as a client formats it on the wire.
 fn estimated_len(head: &RequestHead) -> u64 {
     let line = head.request_line().len() + 2;
-    let headers: usize = head.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    let headers: usize = head
+        .headers
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 4)
+        .sum();
     (line + headers + 2) as u64
 }
 
@@ -175,7 +205,10 @@ impl Slot {
         self.lock().take()
     }
 
-    fn with<T>(&self, f: impl FnOnce(Pin<&mut Conn>) -> Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(Pin<&mut Conn>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         match self.lock().as_mut() {
             Some(conn) => f(Pin::new(conn)),
             None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
@@ -184,13 +217,21 @@ impl Slot {
 }
 
 impl AsyncRead for Slot {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.with(|conn| conn.poll_read(cx, buf))
     }
 }
 
 impl AsyncWrite for Slot {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.with(|conn| conn.poll_write(cx, buf))
     }
 

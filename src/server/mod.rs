@@ -91,7 +91,10 @@ pub struct FaultServer {
 
 impl std::fmt::Debug for FaultServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaultServer").field("addr", &self.addr).field("serving", &self.serving).finish()
+        f.debug_struct("FaultServer")
+            .field("addr", &self.addr)
+            .field("serving", &self.serving)
+            .finish()
     }
 }
 
@@ -101,7 +104,7 @@ pub struct FaultServerBuilder {
     fault: Fault,
     port: u16,
     journal_capacity: usize,
-    observer: Option<Box<dyn Fn(&Attempt) + Send + Sync>>,
+    observer: Option<journal::Observer>,
 }
 
 impl FaultServerBuilder {
@@ -128,7 +131,10 @@ impl FaultServerBuilder {
         let fault = self.fault;
         fault
             .validate()
-            .map_err(|reason| ServerError::InvalidFault { fault: fault.name(), reason })?;
+            .map_err(|reason| ServerError::InvalidFault {
+                fault: fault.name(),
+                reason,
+            })?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let bind_error = |source| ServerError::Bind { addr, source };
         let journal = Journal::new(self.journal_capacity, self.observer);
@@ -137,28 +143,59 @@ impl FaultServerBuilder {
         let serve = |fault: Fault, addr: SocketAddr| {
             let listener = accept::listen(addr)?;
             let local = listener.local_addr()?;
-            let site = Arc::new(Site { fault, journal: journal.clone(), stop: stop.clone(), tasks: tasks.clone() });
+            let site = Arc::new(Site {
+                fault,
+                journal: journal.clone(),
+                stop: stop.clone(),
+                tasks: tasks.clone(),
+            });
             tasks.spawn(accept::accept_loop(listener, site));
             Ok::<_, io::Error>(local)
         };
         let (url_addr, serving, held) = match &fault {
             Fault::Refuse(_) => {
                 let reserved = Refuse::reserve(addr).map_err(bind_error)?;
-                (socket_addr(&reserved).map_err(bind_error)?, None, vec![reserved])
+                (
+                    socket_addr(&reserved).map_err(bind_error)?,
+                    None,
+                    vec![reserved],
+                )
             }
             Fault::Blackhole(_) => {
                 let sockets = Blackhole::bind(addr).map_err(ServerError::Blackhole)?;
-                (socket_addr(&sockets[0]).map_err(ServerError::Blackhole)?, None, sockets)
+                (
+                    socket_addr(&sockets[0]).map_err(ServerError::Blackhole)?,
+                    None,
+                    sockets,
+                )
             }
             Fault::WrongPort(_) => {
                 let reserved = Refuse::reserve(addr).map_err(bind_error)?;
                 let healthy = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-                let serving = serve(Fault::ok(), healthy).map_err(|source| ServerError::Bind { addr: healthy, source })?;
-                (socket_addr(&reserved).map_err(bind_error)?, Some(serving), vec![reserved])
+                let serving = serve(Fault::ok(), healthy).map_err(|source| ServerError::Bind {
+                    addr: healthy,
+                    source,
+                })?;
+                (
+                    socket_addr(&reserved).map_err(bind_error)?,
+                    Some(serving),
+                    vec![reserved],
+                )
             }
-            _ => (serve(fault.clone(), addr).map_err(bind_error)?, None, Vec::new()),
+            _ => (
+                serve(fault.clone(), addr).map_err(bind_error)?,
+                None,
+                Vec::new(),
+            ),
         };
-        Ok(FaultServer { addr: url_addr, serving, journal, stop, tasks, _held: held })
+        Ok(FaultServer {
+            addr: url_addr,
+            serving,
+            journal,
+            stop,
+            tasks,
+            _held: held,
+        })
     }
 }
 
@@ -177,7 +214,12 @@ impl FaultServer {
 
     /// A builder for a server with non-default settings.
     pub fn builder(fault: Fault) -> FaultServerBuilder {
-        FaultServerBuilder { fault, port: 0, journal_capacity: journal::DEFAULT_CAPACITY, observer: None }
+        FaultServerBuilder {
+            fault,
+            port: 0,
+            journal_capacity: journal::DEFAULT_CAPACITY,
+            observer: None,
+        }
     }
 
     /// The base URL clients should use, such as `http://127.0.0.1:41234`.

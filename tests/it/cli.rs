@@ -1,0 +1,502 @@
+//! The `outage` binary, run as a process.
+//!
+//! Every wait is bounded by [`BOUND`], and every child is killed and reaped
+//! by [`Outage`]'s `Drop`, also when an assertion fails first. Async tests use
+//! the multi-thread runtime: waiting for a line of output blocks the test's
+//! thread, and the client's connection tasks must go on running meanwhile
+//! (closing a connection is what makes the server print its attempt).
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rstest::rstest;
+
+/// The longest any single wait in these tests may take.
+const BOUND: Duration = Duration::from_secs(5);
+
+/// A running `outage` process whose output is read line by line on threads.
+struct Outage {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    /// Every stderr line received so far, for failure messages.
+    seen: Vec<String>,
+}
+
+/// Sends each line of `pipe` on a channel until the pipe closes.
+fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+impl Outage {
+    /// Starts `outage ARGS...`.
+    fn spawn(args: &[&str]) -> Outage {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_outage"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the outage binary starts");
+        let stdout = lines(child.stdout.take().expect("stdout is piped"));
+        let stderr = lines(child.stderr.take().expect("stderr is piped"));
+        Outage {
+            child,
+            stdout,
+            stderr,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Starts `outage serve ARGS...` and returns it with the URL it printed first.
+    fn serve(args: &[&str]) -> (Outage, String) {
+        let mut outage = Outage::spawn(&[&["serve"], args].concat());
+        let url = outage.first_line();
+        (outage, url)
+    }
+
+    /// The first line of stdout.
+    fn first_line(&mut self) -> String {
+        match self.stdout.recv_timeout(BOUND) {
+            Ok(line) => line,
+            Err(e) => panic!(
+                "no line on stdout ({e:?}); stderr: {:?}",
+                self.drain_stderr()
+            ),
+        }
+    }
+
+    /// Waits for a stderr line that contains `needle`.
+    fn stderr_line(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|line| line.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + BOUND;
+        loop {
+            match self
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) if line.contains(needle) => {
+                    self.seen.push(line.clone());
+                    return line;
+                }
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!(
+                    "no stderr line contains {needle:?} ({e:?}); stderr so far: {:?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Sends `signal` (such as "TERM") with kill(1).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill(1) runs");
+        assert!(status.success(), "kill -{signal} failed: {status}");
+    }
+
+    /// Waits for the process to exit.
+    fn exit_status(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + BOUND;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited for") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "outage did not exit within {BOUND:?}; stderr: {:?}",
+                self.seen
+            );
+            // Polling: std has no wait with a timeout. This is not synchronisation,
+            // only how often the bounded wait looks.
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the process to exit and returns its status, stdout and stderr.
+    fn finish(mut self) -> (ExitStatus, String, String) {
+        let status = self.exit_status();
+        let stdout = drain(&self.stdout).join("\n");
+        let stderr = self.drain_stderr().join("\n");
+        (status, stdout, stderr)
+    }
+
+    /// Every stderr line, once the process has closed stderr (or after [`BOUND`]).
+    fn drain_stderr(&mut self) -> Vec<String> {
+        let more = drain(&self.stderr);
+        self.seen.extend(more);
+        self.seen.clone()
+    }
+}
+
+/// Receives until the sender is gone, for at most [`BOUND`] in all.
+fn drain(lines: &Receiver<String>) -> Vec<String> {
+    let deadline = Instant::now() + BOUND;
+    let mut all = Vec::new();
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => all.push(line),
+            Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => return all,
+        }
+    }
+}
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        // Errors mean the child is already gone, which is what we want.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `outage ARGS...` to the end.
+fn outage(args: &[&str]) -> (ExitStatus, String, String) {
+    Outage::spawn(args).finish()
+}
+
+/// A client that opens a new connection per request and ignores proxy settings.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(Duration::from_secs(1))
+        .timeout(BOUND)
+        .build()
+        .expect("a plain client builds")
+}
+
+/// GETs `url` with a fresh client, and closes the connection once the
+/// whole body is read.
+async fn get(url: &str) -> (u16, String) {
+    let response = client().get(url).send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("a whole body"))
+}
+
+/// The address in `url`, which must be exactly `http://127.0.0.1:PORT`.
+fn addr_of(url: &str) -> SocketAddr {
+    let port = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|port| port.parse::<u16>().ok())
+        .filter(|port| *port != 0)
+        .unwrap_or_else(|| panic!("{url:?} is not http://127.0.0.1:PORT"));
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prints_the_url_alone_on_the_first_line() {
+    let (served, url) = Outage::serve(&["ok"]);
+    addr_of(&url);
+    assert_eq!(get(&url).await, (200, "ok\n".to_owned()));
+    served.signal("TERM");
+    let (status, stdout, _) = served.finish();
+    assert!(status.success(), "{status}");
+    assert_eq!(stdout, "", "stdout holds the url and nothing else");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_status_answers_with_the_code_header_and_body_given() {
+    let (mut served, url) = Outage::serve(&[
+        "status",
+        "--code",
+        "503",
+        "--header",
+        "Retry-After: 2",
+        "--body",
+        "busy",
+    ]);
+    let client = client();
+    let response = client
+        .get(format!("{url}/health"))
+        .send()
+        .await
+        .expect("status answers");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "2");
+    assert_eq!(response.text().await.expect("a whole body"), "busy");
+    // The attempt ends, and its line is printed, when the connection closes.
+    drop(client);
+    let line = served.stderr_line("\"GET /health HTTP/1.1\"");
+    assert!(line.contains("answered 503"), "{line}");
+}
+
+#[rstest]
+#[case::sigterm("TERM")]
+#[case::sigint("INT")]
+fn serve_exits_0_on_a_signal(#[case] signal: &str) {
+    let (served, _url) = Outage::serve(&["hang"]);
+    served.signal(signal);
+    let (status, _, stderr) = served.finish();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+}
+
+#[test]
+fn serve_exits_0_on_sigterm_with_a_kept_alive_connection_open() {
+    let (mut served, url) = Outage::serve(&["ok"]);
+    // Two requests on one connection: the first attempt ends, kept alive, when
+    // the second arrives, and the connection is still open at the signal.
+    let mut stream = TcpStream::connect_timeout(&addr_of(&url), BOUND).expect("ok accepts");
+    stream
+        .set_read_timeout(Some(BOUND))
+        .expect("a read timeout can be set");
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: outage\r\n\r\n")
+            .expect("the request is sent");
+        let mut response = Vec::new();
+        while !response.ends_with(b"\r\n\r\nok\n") {
+            let mut buffer = [0; 1024];
+            let read = stream.read(&mut buffer).expect("the response arrives");
+            assert_ne!(read, 0, "the connection closed after {response:?}");
+            response.extend_from_slice(&buffer[..read]);
+        }
+    }
+    let line = served.stderr_line("#0 ");
+    assert!(line.contains("kept alive"), "{line}");
+    served.signal("TERM");
+    let (status, _, stderr) = served.finish();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    // The process is gone, so the connection ends at once: with a FIN or a reset, not a timeout.
+    if let Err(error) = stream.read_to_end(&mut Vec::new()) {
+        let kind = error.kind();
+        assert!(
+            kind != ErrorKind::WouldBlock && kind != ErrorKind::TimedOut,
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn serve_with_an_unknown_fault_exits_2_and_suggests_the_nearest() {
+    let (status, stdout, stderr) = outage(&["serve", "rest"]);
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(stdout, "");
+    let expected = format!(
+        "outage: unknown fault \"rest\"; did you mean \"reset\"?; expected one of {}",
+        outage::fault::names().join(", ")
+    );
+    assert_eq!(stderr, expected);
+}
+
+#[test]
+fn serve_with_an_unknown_option_exits_2_and_names_the_valid_ones() {
+    let (status, _, stderr) = outage(&["serve", "status", "--cod", "503"]);
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(
+        stderr,
+        "outage: unknown option \"--cod\" for status; did you mean \"--code\"?; \
+         expected one of --code, --header, --headers, --body"
+    );
+}
+
+#[test]
+fn serve_with_an_option_for_a_fault_without_options_says_it_takes_none() {
+    let (status, _, stderr) = outage(&["serve", "hang", "--code", "503"]);
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(
+        stderr,
+        "outage: unknown option \"--code\" for hang; hang takes no options"
+    );
+}
+
+#[rstest]
+#[case::not_a_number(&["status", "--code", "abc"], "bad value for status --code: invalid type: string \"abc\"")]
+#[case::not_a_duration(&["slow-headers", "--delay", "forever"], "bad value for slow-headers --delay")]
+#[case::not_a_when(&["reset", "--when", "later"], "unknown variant `later`")]
+#[case::missing_value(&["status", "--code"], "option \"--code\" is missing its value")]
+#[case::value_swallowing_an_option(&["status", "--code", "--body", "x"], "option \"--code\" is missing its value")]
+#[case::stray_word(&["status", "503"], "unexpected \"503\"")]
+#[case::given_twice(&["status", "--code", "500", "--code", "503"], "option \"--code\" is given twice")]
+#[case::header_without_colon(&["status", "--header", "Retry-After"], "bad value \"Retry-After\" for --header")]
+#[case::invalid_combination(&["truncate", "--length", "10", "--sent", "20"], "invalid truncate fault")]
+#[case::unknown_fault_in_a_step(&["sequence", "--step", "rest"], "in --step \"rest\": unknown fault \"rest\"")]
+#[case::bad_port(&["ok", "--port", "http"], "--port")]
+#[case::bad_port_after_an_option(&["ok", "--body", "x", "--port", "http"], "bad value \"http\" for --port")]
+fn serve_with_a_bad_argument_exits_2_and_says_which(#[case] args: &[&str], #[case] expected: &str) {
+    let (status, stdout, stderr) = outage(&[&["serve"], args].concat());
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(expected),
+        "{stderr:?} does not contain {expected:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_sequence_applies_each_step_to_one_attempt() {
+    let (mut served, url) = Outage::serve(&[
+        "sequence",
+        "--step",
+        "reset",
+        "--step",
+        "status --code 503",
+        "--step",
+        "ok",
+    ]);
+    let client = client();
+    let first = client.get(&url).send().await;
+    assert!(first.is_err(), "the first attempt is reset: {first:?}");
+    let second = client
+        .get(&url)
+        .send()
+        .await
+        .expect("the second attempt answers");
+    assert_eq!(second.status(), 503);
+    for _ in 0..2 {
+        let last = client
+            .get(&url)
+            .send()
+            .await
+            .expect("the last step repeats");
+        assert_eq!(last.status(), 200);
+    }
+    let line = served.stderr_line("#0 ");
+    assert!(line.contains("server reset (RST)"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_sequence_without_steps_uses_the_default_steps() {
+    let (_served, url) = Outage::serve(&["sequence"]);
+    let client = client();
+    assert!(client.get(&url).send().await.is_err());
+    assert_eq!(client.get(&url).send().await.expect("503").status(), 503);
+    assert_eq!(client.get(&url).send().await.expect("200").status(), 200);
+}
+
+#[test]
+fn serve_refuse_prints_a_url_whose_port_refuses_connections() {
+    let (_served, url) = Outage::serve(&["refuse"]);
+    let error = TcpStream::connect_timeout(&addr_of(&url), BOUND).expect_err("nothing listens");
+    assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_wrong_port_tells_stderr_where_the_healthy_server_listens() {
+    let (mut served, url) = Outage::serve(&["wrong-port"]);
+    let error = TcpStream::connect_timeout(&addr_of(&url), BOUND).expect_err("the url is refused");
+    assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
+    let line = served.stderr_line("healthy server actually listens on ");
+    let real = line
+        .rsplit(' ')
+        .next()
+        .expect("the line ends with the address");
+    let response = client()
+        .get(format!("http://{real}"))
+        .send()
+        .await
+        .expect("the moved server answers");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_listens_on_the_port_given_after_the_fault() {
+    // A port the OS just handed out and took back can be taken by someone
+    // else before outage binds it; try a few before calling it a failure.
+    for _ in 0..3 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let served = Outage::spawn(&[
+            "serve",
+            "status",
+            "--code",
+            "418",
+            "--port",
+            &port.to_string(),
+        ]);
+        let Ok(url) = served.stdout.recv_timeout(BOUND) else {
+            let (_, _, stderr) = served.finish();
+            assert!(stderr.contains("cannot listen on"), "{stderr}");
+            continue;
+        };
+        assert_eq!(url, format!("http://127.0.0.1:{port}"));
+        assert_eq!(
+            client()
+                .get(&url)
+                .send()
+                .await
+                .expect("status answers")
+                .status(),
+            418
+        );
+        return;
+    }
+    panic!("every port tried was taken");
+}
+
+#[test]
+fn serve_on_a_port_in_use_exits_2() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a listener on a free port");
+    let port = taken
+        .local_addr()
+        .expect("a bound address")
+        .port()
+        .to_string();
+    let (status, stdout, stderr) = outage(&["serve", "--port", &port, "ok"]);
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.starts_with(&format!("outage: cannot listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pick another --port"), "{stderr}");
+}
+
+#[test]
+fn list_prints_every_fault() {
+    let (status, stdout, _) = outage(&["list"]);
+    assert!(status.success());
+    for name in outage::fault::names() {
+        assert!(
+            stdout.lines().any(|line| line == name),
+            "{name} is not on a line of its own:\n{stdout}"
+        );
+    }
+    for line in stdout.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{line:?} is wider than 100 columns"
+        );
+    }
+}
+
+#[test]
+fn list_names_prints_only_the_names_one_per_line() {
+    let (status, stdout, _) = outage(&["list", "--names"]);
+    assert!(status.success());
+    assert_eq!(stdout, outage::fault::names().join("\n"));
+}
+
+#[test]
+fn serve_help_after_a_fault_lists_its_options() {
+    let (status, stdout, _) = outage(&["serve", "reset", "--help"]);
+    assert!(status.success());
+    assert!(stdout.starts_with("reset\n"), "{stdout}");
+    assert!(stdout.contains("Options: --when, --body-bytes"), "{stdout}");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let (status, stdout, _) = outage(&["--help"]);
+    assert!(status.success());
+    assert!(stdout.contains("Exit codes:\n  0  success"), "{stdout}");
+    assert!(stdout.contains("  2  nothing could run"), "{stdout}");
+}

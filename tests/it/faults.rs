@@ -31,12 +31,22 @@ struct Journaled {
 }
 
 const fn none() -> Journaled {
-    Journaled { attempts: 0, ending: None, request_read: false, sent: None }
+    Journaled {
+        attempts: 0,
+        ending: None,
+        request_read: false,
+        sent: None,
+    }
 }
 
 /// One attempt that ended with `ending`, after the request head was read.
 const fn one(ending: Ending) -> Journaled {
-    Journaled { attempts: 1, ending: Some(ending), request_read: true, sent: None }
+    Journaled {
+        attempts: 1,
+        ending: Some(ending),
+        request_read: true,
+        sent: None,
+    }
 }
 
 impl Journaled {
@@ -52,15 +62,27 @@ impl Journaled {
 }
 
 const fn read_timeout(ms: u64) -> Timeouts {
-    Timeouts { connect: Duration::from_millis(500), read: Some(Duration::from_millis(ms)), total: Duration::from_secs(5) }
+    Timeouts {
+        connect: Duration::from_millis(500),
+        read: Some(Duration::from_millis(ms)),
+        total: Duration::from_secs(5),
+    }
 }
 
 const fn total_timeout(ms: u64) -> Timeouts {
-    Timeouts { connect: Duration::from_millis(500), read: None, total: Duration::from_millis(ms) }
+    Timeouts {
+        connect: Duration::from_millis(500),
+        read: None,
+        total: Duration::from_millis(ms),
+    }
 }
 
 const fn connect_timeout(ms: u64) -> Timeouts {
-    Timeouts { connect: Duration::from_millis(ms), read: None, total: Duration::from_secs(5) }
+    Timeouts {
+        connect: Duration::from_millis(ms),
+        read: None,
+        total: Duration::from_secs(5),
+    }
 }
 
 const PLAIN: Timeouts = total_timeout(5_000);
@@ -86,16 +108,36 @@ use ErrorClass::*;
 #[case::bad_chunk("'bad-chunk'", PLAIN, Fails(&[MalformedResponse]), one(Ending::ServerFin).sent(82))]
 #[case::garbage("{ kind = 'garbage', length = 64 }", PLAIN, Fails(&[MalformedResponse]), one(Ending::ServerFin).sent(64))]
 #[case::slow_headers_past_read_timeout("{ kind = 'slow-headers', delay = '1s' }", read_timeout(200), Fails(&[Timeout]), one(Ending::ClientFin).sent(0))]
-#[case::slow_headers_within_timeout("{ kind = 'slow-headers', delay = '50ms' }", PLAIN, Answers(200, ms(50)), one(Ending::ClientFin))]
-#[case::drip_within_timeout("{ kind = 'drip', bytes = 3, interval = '50ms' }", read_timeout(1_000), Answers(200, ms(150)), one(Ending::ClientFin))]
+#[case::slow_headers_within_timeout(
+    "{ kind = 'slow-headers', delay = '50ms' }",
+    PLAIN,
+    Answers(200, ms(50)),
+    one(Ending::ClientFin)
+)]
+#[case::drip_within_timeout(
+    "{ kind = 'drip', bytes = 3, interval = '50ms' }",
+    read_timeout(1_000),
+    Answers(200, ms(150)),
+    one(Ending::ClientFin)
+)]
 #[case::drip_past_total_timeout("{ kind = 'drip', bytes = 10, interval = '100ms' }", total_timeout(300), Fails(&[Timeout]), one(Ending::ClientFin))]
 #[case::bandwidth("{ kind = 'bandwidth', rate = 2000, size = 200 }", PLAIN, Answers(200, ms(100)), one(Ending::ServerFin).sent(285))]
 #[case::slicer("{ kind = 'slicer', segment = 8, delay = '5ms', size = 64 }", PLAIN, Answers(200, ms(5 * 18)), one(Ending::ServerFin).sent(148))]
 #[case::limit_data_in_headers("{ kind = 'limit-data', bytes = 30 }", PLAIN, Fails(&[EmptyReply]), one(Ending::ServerFin).sent(30))]
 #[case::limit_data_in_body("{ kind = 'limit-data', bytes = 200 }", PLAIN, Fails(&[IncompleteBody]), one(Ending::ServerFin).sent(200))]
-#[case::slow_close_within_timeout("{ kind = 'slow-close', delay = '100ms' }", PLAIN, Answers(200, ms(100)), one(Ending::ServerFin))]
+#[case::slow_close_within_timeout(
+    "{ kind = 'slow-close', delay = '100ms' }",
+    PLAIN,
+    Answers(200, ms(100)),
+    one(Ending::ServerFin)
+)]
 #[case::slow_close_past_read_timeout("{ kind = 'slow-close', delay = '2s' }", read_timeout(200), Fails(&[Timeout]), one(Ending::ClientFin))]
-#[case::status("{ kind = 'status', code = 503, headers = { Retry-After = '2' } }", PLAIN, Answers(503, NOW), one(Ending::ClientFin))]
+#[case::status(
+    "{ kind = 'status', code = 503, headers = { Retry-After = '2' } }",
+    PLAIN,
+    Answers(503, NOW),
+    one(Ending::ClientFin)
+)]
 #[case::ok("'ok'", PLAIN, Answers(200, NOW), one(Ending::ClientFin))]
 #[case::sequence_first_step("'sequence'", PLAIN, Fails(&[Reset]), one(Ending::ServerRst).sent(0))]
 #[tokio::test]
@@ -111,11 +153,18 @@ async fn fault_reaches_reqwest_as_its_error_class_and_is_journaled(
     let took = began.elapsed();
     match (&outcome, &result) {
         (Fails(classes), Err(error)) => {
-            assert!(classes.contains(&classify(error)), "{spec}: expected {classes:?}, got {} from {error:?}", classify(error));
+            assert!(
+                classes.contains(&classify(error)),
+                "{spec}: expected {classes:?}, got {} from {error:?}",
+                classify(error)
+            );
         }
         (Answers(status, at_least), Ok((got, _))) => {
             assert_eq!(got.as_u16(), *status, "{spec}");
-            assert!(took >= *at_least, "{spec}: answered after {took:?}, sooner than its {at_least:?} of delays");
+            assert!(
+                took >= *at_least,
+                "{spec}: answered after {took:?}, sooner than its {at_least:?} of delays"
+            );
         }
         _ => panic!("{spec}: expected {outcome:?}, got {result:?}"),
     }
@@ -124,31 +173,56 @@ async fn fault_reaches_reqwest_as_its_error_class_and_is_journaled(
 }
 
 fn check_journal(spec: &str, attempts: &[Attempt], expected: Journaled) {
-    assert_eq!(attempts.len() as u64, expected.attempts, "{spec}: attempts {attempts:#?}");
-    let Some(attempt) = attempts.first() else { return };
+    assert_eq!(
+        attempts.len() as u64,
+        expected.attempts,
+        "{spec}: attempts {attempts:#?}"
+    );
+    let Some(attempt) = attempts.first() else {
+        return;
+    };
     assert_eq!(attempt.ending, expected.ending, "{spec}: {attempt}");
-    assert_eq!(attempt.request.is_some(), expected.request_read, "{spec}: {attempt}");
+    assert_eq!(
+        attempt.request.is_some(),
+        expected.request_read,
+        "{spec}: {attempt}"
+    );
     if expected.request_read {
-        assert_eq!(attempt.request.as_ref().map(|r| r.request_line()).as_deref(), Some("GET / HTTP/1.1"), "{spec}");
+        assert_eq!(
+            attempt
+                .request
+                .as_ref()
+                .map(|r| r.request_line())
+                .as_deref(),
+            Some("GET / HTTP/1.1"),
+            "{spec}"
+        );
         assert!(attempt.bytes_received > 0, "{spec}: {attempt}");
     }
     if let Some(sent) = expected.sent {
         assert_eq!(attempt.bytes_sent, sent, "{spec}: {attempt}");
     }
-    assert!(!attempt.action.is_empty(), "{spec}: the journal must say what the fault did: {attempt}");
+    assert!(
+        !attempt.action.is_empty(),
+        "{spec}: the journal must say what the fault did: {attempt}"
+    );
     assert!(attempt.ended >= Some(attempt.started), "{spec}: {attempt}");
 }
 
 #[tokio::test]
 async fn wrong_port_reports_both_ports_and_the_healthy_one_sees_no_attempt() {
     let server = start(fault("'wrong-port'")).await;
-    let serving = server.serving_addr().expect("wrong-port reports where the service moved to");
+    let serving = server
+        .serving_addr()
+        .expect("wrong-port reports where the service moved to");
     assert_ne!(serving.port(), server.addr().port());
     let client = client(PLAIN);
     let moved = fetch(&client, &server.url()).await.unwrap_err();
     assert_eq!(classify(&moved), Refused);
     assert_eq!(server.journal().count(), 0);
-    let (status, _) = fetch(&client, &format!("http://{serving}")).await.expect("the moved service is healthy");
+    let (status, _) = fetch(&client, &format!("http://{serving}"))
+        .await
+        .expect("the moved service is healthy");
     assert_eq!(status, 200);
     assert_eq!(settled(&server, 1).await.len(), 1);
 }
@@ -161,7 +235,11 @@ async fn sequence_fails_twice_then_succeeds_one_step_per_attempt() {
     assert_eq!(classify(&first), Reset);
     assert_eq!(fetch(&client, &server.url()).await.unwrap().0, 503);
     assert_eq!(fetch(&client, &server.url()).await.unwrap().0, 200);
-    assert_eq!(fetch(&client, &server.url()).await.unwrap().0, 200, "the last step repeats");
+    assert_eq!(
+        fetch(&client, &server.url()).await.unwrap().0,
+        200,
+        "the last step repeats"
+    );
     let attempts = settled(&server, 4).await;
     let endings: Vec<_> = attempts.iter().map(|a| a.ending).collect();
     assert_eq!(endings[0], Some(Ending::ServerRst));
@@ -170,20 +248,37 @@ async fn sequence_fails_twice_then_succeeds_one_step_per_attempt() {
 
 #[tokio::test]
 async fn sequence_switches_faults_between_requests_on_one_kept_alive_connection() {
-    let server = start(fault("{ kind = 'sequence', steps = [{ kind = 'status', code = 503 }, 'reset', 'ok'] }")).await;
-    let pooled = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
+    let server = start(fault(
+        "{ kind = 'sequence', steps = [{ kind = 'status', code = 503 }, 'reset', 'ok'] }",
+    ))
+    .await;
+    let pooled = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     assert_eq!(fetch(&pooled, &server.url()).await.unwrap().0, 503);
     let second = fetch(&pooled, &server.url()).await.unwrap_err();
     assert_eq!(classify(&second), Reset);
     assert_eq!(fetch(&pooled, &server.url()).await.unwrap().0, 200);
     drop(pooled);
     let attempts = settled(&server, 3).await;
-    assert_eq!(attempts[0].connection, attempts[1].connection, "the reset came on the kept-alive connection");
+    assert_eq!(
+        attempts[0].connection, attempts[1].connection,
+        "the reset came on the kept-alive connection"
+    );
     assert_eq!(attempts[0].ending, Some(Ending::KeptAlive));
     assert_eq!(attempts[1].ending, Some(Ending::ServerRst));
     assert_ne!(attempts[2].connection, attempts[1].connection);
     for attempt in &attempts {
-        assert_eq!(attempt.request.as_ref().map(|r| r.request_line()).as_deref(), Some("GET / HTTP/1.1"));
+        assert_eq!(
+            attempt
+                .request
+                .as_ref()
+                .map(|r| r.request_line())
+                .as_deref(),
+            Some("GET / HTTP/1.1")
+        );
         assert!(attempt.bytes_received > 0, "{attempt}");
     }
 }
@@ -191,7 +286,11 @@ async fn sequence_switches_faults_between_requests_on_one_kept_alive_connection(
 #[tokio::test]
 async fn kept_alive_requests_are_separate_attempts_with_their_own_bytes() {
     let server = start(fault("'ok'")).await;
-    let pooled = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
+    let pooled = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     for _ in 0..3 {
         assert_eq!(fetch(&pooled, &server.url()).await.unwrap().0, 200);
     }
@@ -200,8 +299,14 @@ async fn kept_alive_requests_are_separate_attempts_with_their_own_bytes() {
     assert_eq!(server.journal().connections(), 1);
     let received: Vec<u64> = attempts.iter().map(|a| a.bytes_received).collect();
     let sent: Vec<u64> = attempts.iter().map(|a| a.bytes_sent).collect();
-    assert!(received.iter().all(|&b| b == received[0] && b > 0), "each request counted once: {received:?}");
-    assert!(sent.iter().all(|&b| b == sent[0] && b > 0), "each response counted once: {sent:?}");
+    assert!(
+        received.iter().all(|&b| b == received[0] && b > 0),
+        "each request counted once: {received:?}"
+    );
+    assert!(
+        sent.iter().all(|&b| b == sent[0] && b > 0),
+        "each response counted once: {sent:?}"
+    );
     assert_eq!(attempts[2].ending, Some(Ending::ClientFin));
 }
 
@@ -215,7 +320,10 @@ async fn error_status_becomes_http_status_class_when_the_client_checks_it() {
 
 #[tokio::test]
 async fn redirect_loop_is_classified_as_too_many_redirects() {
-    let server = start(fault("{ kind = 'status', code = 307, headers = { Location = '/' } }")).await;
+    let server = start(fault(
+        "{ kind = 'status', code = 307, headers = { Location = '/' } }",
+    ))
+    .await;
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::limited(3))
@@ -223,7 +331,11 @@ async fn redirect_loop_is_classified_as_too_many_redirects() {
         .unwrap();
     let error = client.get(server.url()).send().await.unwrap_err();
     assert_eq!(classify(&error), TooManyRedirects);
-    assert_eq!(server.journal().count(), 4, "the first request and three redirects");
+    assert_eq!(
+        server.journal().count(),
+        4,
+        "the first request and three redirects"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +350,9 @@ async fn failed_name_lookup_is_classified_as_dns() {
     impl reqwest::dns::Resolve for NoSuchHost {
         fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
             let message = format!("{} does not exist", name.as_str());
-            Box::pin(async move { Err(std::io::Error::new(std::io::ErrorKind::NotFound, message).into()) })
+            Box::pin(async move {
+                Err(std::io::Error::new(std::io::ErrorKind::NotFound, message).into())
+            })
         }
     }
     let client = reqwest::Client::builder()
@@ -246,6 +360,10 @@ async fn failed_name_lookup_is_classified_as_dns() {
         .dns_resolver(std::sync::Arc::new(NoSuchHost))
         .build()
         .unwrap();
-    let error = client.get("http://no-such-host.invalid/").send().await.unwrap_err();
+    let error = client
+        .get("http://no-such-host.invalid/")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(classify(&error), Dns, "{error:?}");
 }

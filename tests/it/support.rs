@@ -19,7 +19,11 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: Duration::from_millis(500), read: None, total: Duration::from_secs(5) }
+        Timeouts {
+            connect: Duration::from_millis(500),
+            read: None,
+            total: Duration::from_secs(5),
+        }
     }
 }
 
@@ -33,11 +37,16 @@ pub fn client(timeouts: Timeouts) -> reqwest::Client {
     if let Some(read) = timeouts.read {
         builder = builder.read_timeout(read);
     }
-    builder.build().expect("a client with plain settings builds")
+    builder
+        .build()
+        .expect("a client with plain settings builds")
 }
 
 /// GETs `url` and reads the whole body.
-pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<(StatusCode, Bytes), reqwest::Error> {
+pub async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<(StatusCode, Bytes), reqwest::Error> {
     let response = client.get(url).send().await?;
     let status = response.status();
     Ok((status, response.bytes().await?))
@@ -51,11 +60,19 @@ pub async fn start(fault: Fault) -> FaultServer {
 
 /// Waits until the server has journaled `count` finished attempts.
 pub async fn settled(server: &FaultServer, count: u64) -> Vec<Attempt> {
-    server.journal().settled(count, SETTLE).await.unwrap_or_else(|e| panic!("{e}"))
+    server
+        .journal()
+        .settled(count, SETTLE)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Parses a fault from the inline TOML table the catalogue would use.
 pub fn fault(toml: &str) -> Fault {
-    let table: toml::Table = toml::from_str(&format!("fault = {toml}")).expect("test fault is valid TOML");
-    table["fault"].clone().try_into().unwrap_or_else(|e| panic!("{toml}: {e}"))
+    let table: toml::Table =
+        toml::from_str(&format!("fault = {toml}")).expect("test fault is valid TOML");
+    table["fault"]
+        .clone()
+        .try_into()
+        .unwrap_or_else(|e| panic!("{toml}: {e}"))
 }

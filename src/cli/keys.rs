@@ -1,0 +1,164 @@
+//! Which options a fault takes on the command line, and what to say when an
+//! option is not one of them.
+//!
+//! The options are the fault's TOML keys, which serde already knows, plus the
+//! repeatable [`Shorthand`]s for parameters that hold a table or a list.
+
+use toml::{Table, Value};
+
+use crate::fault::Fault;
+
+/// The TOML keys of the fault called `name`, which must be a known fault.
+///
+/// Serde knows them: given a key no fault can have, it lists the fields it
+/// expected.
+pub(crate) fn keys(name: &str) -> Vec<String> {
+    let mut table = Table::new();
+    table.insert("kind".into(), Value::String(name.into()));
+    table.insert(String::new(), Value::Boolean(true));
+    let Err(error) = Value::Table(table).try_into::<Fault>() else {
+        return Vec::new();
+    };
+    // Serde writes "unknown field ``, expected `a`", "... expected `a` or
+    // `b`" or "... expected one of `a`, `b`, `c`"; with no fields it says
+    // "there are no fields" instead.
+    let message = error.message().to_owned();
+    let Some((_, listed)) = message.split_once("expected") else {
+        return Vec::new();
+    };
+    listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A repeatable shorthand for a parameter that holds a table or a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shorthand {
+    /// `--header 'Name: value'` adds `Name = "value"` to `headers`.
+    Header,
+    /// `--step SPEC` adds the fault `SPEC` to `steps`.
+    Step,
+}
+
+impl Shorthand {
+    const ALL: [Shorthand; 2] = [Shorthand::Header, Shorthand::Step];
+
+    /// The option's name, without `--`.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Shorthand::Header => "header",
+            Shorthand::Step => "step",
+        }
+    }
+
+    /// The parameter it fills.
+    pub(crate) fn param(self) -> &'static str {
+        match self {
+            Shorthand::Header => "headers",
+            Shorthand::Step => "steps",
+        }
+    }
+
+    /// The shorthand spelled `key`, if the fault with these `params` has its parameter.
+    pub(crate) fn find(key: &str, params: &[String]) -> Option<Shorthand> {
+        Shorthand::ALL
+            .into_iter()
+            .find(|s| s.key() == key && params.iter().any(|p| p == s.param()))
+    }
+}
+
+/// Every option spelling for these parameters, each shorthand before its parameter.
+fn spellings(params: &[String]) -> Vec<String> {
+    let mut spellings = Vec::new();
+    for param in params {
+        let shorthands = Shorthand::ALL.into_iter().filter(|s| s.param() == param);
+        spellings.extend(shorthands.map(|s| s.key().to_owned()));
+        spellings.push(param.clone());
+    }
+    spellings
+}
+
+/// The options of the fault called `name` as typed, such as `--code`.
+pub(crate) fn usage(name: &str) -> Vec<String> {
+    spellings(&keys(name))
+        .into_iter()
+        .map(|key| format!("--{key}"))
+        .collect()
+}
+
+/// The error for `--key`, which the fault `name` with these `params` lacks.
+pub(crate) fn unknown_option(name: &str, key: &str, params: &[String]) -> anyhow::Error {
+    if params.is_empty() {
+        return anyhow::anyhow!("unknown option \"--{key}\" for {name}; {name} takes no options");
+    }
+    let spellings = spellings(params);
+    let nearest = crate::suggest::nearest(key, spellings.iter().map(String::as_str))
+        .map(|s| format!("; did you mean \"--{s}\"?"))
+        .unwrap_or_default();
+    let listed: Vec<String> = spellings.iter().map(|s| format!("--{s}")).collect();
+    // `--port` is an option of `serve`, taken before the fault's options; it
+    // only lands here inside a `--step`.
+    let hint = if key == "port" {
+        "; --port belongs to serve itself, not to a --step"
+    } else {
+        ""
+    };
+    anyhow::anyhow!(
+        "unknown option \"--{key}\" for {name}{nearest}; expected one of {}{hint}",
+        listed.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_the_toml_keys_of_the_fault() {
+        assert_eq!(keys("status"), ["code", "headers", "body"]);
+        assert_eq!(keys("reset"), ["when", "body-bytes"]);
+        assert_eq!(keys("ok"), ["body"]);
+        assert!(keys("hang").is_empty());
+    }
+
+    #[test]
+    fn every_fault_with_parameters_has_keys() {
+        let without: Vec<_> = crate::fault::names()
+            .into_iter()
+            .filter(|n| keys(n).is_empty())
+            .collect();
+        assert_eq!(
+            without,
+            [
+                "refuse",
+                "blackhole",
+                "wrong-port",
+                "hang",
+                "hang-on-accept",
+                "empty-reply"
+            ]
+        );
+    }
+
+    #[test]
+    fn usage_lists_each_shorthand_before_its_parameter() {
+        assert_eq!(
+            usage("status"),
+            ["--code", "--header", "--headers", "--body"]
+        );
+        assert_eq!(usage("sequence"), ["--step", "--steps"]);
+    }
+
+    #[test]
+    fn an_unknown_option_suggests_the_nearest() {
+        let error = unknown_option("status", "cod", &keys("status"));
+        assert_eq!(
+            error.to_string(),
+            "unknown option \"--cod\" for status; did you mean \"--code\"?; \
+             expected one of --code, --header, --headers, --body"
+        );
+    }
+}

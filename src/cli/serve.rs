@@ -1,0 +1,84 @@
+//! `outage serve`: one fault on loopback until SIGINT or SIGTERM.
+//!
+//! The contract other tools rely on: the base URL alone on the first line of
+//! stdout, flushed at once; one line per attempt on stderr as it ends; exit 0
+//! after a signal.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::fault::Fault;
+use crate::{FaultServer, ServerError};
+
+/// How long shutdown may take before the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Serves `fault` on `port` (0: any free port) until a signal arrives.
+pub(crate) fn serve(fault: Fault, port: u16) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(run(fault, port));
+    // Do not wait for stray blocking work once the server is down.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
+}
+
+async fn run(fault: Fault, port: u16) -> Result<ExitCode> {
+    // Listen for signals before printing the URL: a caller may signal as soon
+    // as it has read it.
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let server = FaultServer::builder(fault)
+        .port(port)
+        .on_attempt(|attempt| {
+            // One write per line, so a reader never sees half of one. If stderr
+            // is gone there is nobody left to tell; the server goes on.
+            let _ = io::stderr().write_all(format!("{attempt}\n").as_bytes());
+        })
+        .start()
+        .await
+        .map_err(|error| start_error(error, port))?;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{}", server.url())
+        .and_then(|()| stdout.flush())
+        .context("cannot write the url to stdout")?;
+    drop(stdout);
+    if let Some(serving) = server.serving_addr() {
+        let _ = writeln!(io::stderr(), "healthy server actually listens on {serving}");
+    }
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown())
+        .await
+        .is_err()
+    {
+        let _ = writeln!(
+            io::stderr(),
+            "outage: connections still open after {SHUTDOWN_GRACE:?}; exiting anyway"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Adds what to do next to a server that could not start, where the error
+/// does not say it already.
+fn start_error(error: ServerError, port: u16) -> anyhow::Error {
+    let hint = match &error {
+        ServerError::Bind { .. } if port != 0 => {
+            "; pick another --port, or leave it out to let the OS choose a free one"
+        }
+        ServerError::Blackhole(_) => {
+            "; use `hang-on-accept` for a connection that stalls after connecting"
+        }
+        ServerError::Bind { .. } | ServerError::InvalidFault { .. } => "",
+    };
+    anyhow::anyhow!("{error}{hint}")
+}
