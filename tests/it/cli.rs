@@ -500,3 +500,44 @@ fn help_documents_the_exit_codes() {
     assert!(stdout.contains("Exit codes:\n  0  success"), "{stdout}");
     assert!(stdout.contains("  2  nothing could run"), "{stdout}");
 }
+
+/// What a client with short timeouts makes of `url`: its error class, or the
+/// status and body length it got.
+async fn outcome(url: &str) -> String {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .connect_timeout(Duration::from_millis(300))
+        .read_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    match crate::support::fetch(&client, url).await {
+        Ok((status, body)) => format!("{} with {} bytes", status.as_u16(), body.len()),
+        Err(error) => outage::classify(&error).to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fault_with_its_defaults_fails_the_same_way_through_serve_as_through_the_library() {
+    let mut checks = tokio::task::JoinSet::new();
+    for name in outage::fault::names() {
+        checks.spawn(async move {
+            // Reading the first line blocks, so it runs off the async workers.
+            let (process, url) = tokio::task::spawn_blocking(move || Outage::serve(&[name]))
+                .await
+                .unwrap();
+            let server = crate::support::start(outage::Fault::named(name).unwrap()).await;
+            let library_url = server.url();
+            let (served, library) = tokio::join!(outcome(&url), outcome(&library_url));
+            drop(process);
+            (name, served, library)
+        });
+    }
+    for (name, served, library) in checks.join_all().await {
+        assert_eq!(
+            served, library,
+            "{name}: outage serve and the library differ"
+        );
+    }
+}

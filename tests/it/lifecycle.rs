@@ -59,7 +59,7 @@ async fn starting_and_dropping_1000_servers_leaks_no_descriptor_or_task() {
     let output = timeout(Duration::from_secs(60), probe)
         .await
         .expect("leak probe finished")
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run the leak probe as a process: {e}"));
     let report = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{report}");
