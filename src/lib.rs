@@ -64,6 +64,8 @@ pub mod cli;
 pub mod fault;
 pub mod journal;
 pub mod request;
+pub mod runner;
+pub mod scenario;
 mod server;
 mod suggest;
 mod wire;

@@ -11,6 +11,7 @@
 mod keys;
 mod list;
 mod options;
+mod run;
 mod serve;
 
 use std::io::{self, Write};
@@ -68,6 +69,10 @@ enum Command {
             2  unknown fault or option, bad value, or the server could not start"
     )]
     Serve(ServeArgs),
+    /// Run scenario files: each starts its fault, runs its client against
+    /// it, and checks what happened.
+    #[command(after_help = EXIT_CODES)]
+    Run(run::RunArgs),
     /// List the faults: what happens on the wire, what clients see, and
     /// their options.
     #[command(after_help = EXIT_CODES)]
@@ -106,6 +111,7 @@ struct ListArgs {
 pub fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args),
+        Command::Run(args) => run::run(args),
         Command::List(args) => {
             let mut out = io::stdout().lock();
             let written = if args.names {

@@ -1,0 +1,115 @@
+//! Running scenarios: start the fault, run the client against it, check what
+//! happened against what the scenario expects.
+
+mod command;
+mod observed;
+pub mod probe;
+mod report;
+mod reqwest_client;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+pub use observed::{ClientError, Observed, Outcome};
+pub use report::{Report, Verdict, junit, table};
+
+use crate::FaultServer;
+use crate::scenario::{self, Client, Scenario};
+
+/// How long the server may take to journal the end of every attempt after
+/// the client has finished.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Runs one scenario file.
+pub async fn run_file(path: &Path) -> Report {
+    match scenario::load(path) {
+        Ok(scenario) => run(&scenario).await,
+        Err(errors) => Report::unloadable(path, errors),
+    }
+}
+
+/// Runs the files at `paths`, at most `jobs` at once, in the order given.
+pub async fn run_files(
+    paths: Vec<PathBuf>,
+    jobs: usize,
+    progress: impl Fn(&Report) + Send + Sync + 'static,
+) -> Vec<Report> {
+    let permits = Arc::new(Semaphore::new(jobs.max(1)));
+    let progress = Arc::new(progress);
+    let mut running = JoinSet::new();
+    for (position, path) in paths.into_iter().enumerate() {
+        let permits = permits.clone();
+        let progress = progress.clone();
+        running.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            let report = run_file(&path).await;
+            progress(&report);
+            (position, report)
+        });
+    }
+    let mut reports: Vec<(usize, Report)> = Vec::new();
+    while let Some(joined) = running.join_next().await {
+        match joined {
+            Ok(done) => reports.push(done),
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+    reports.sort_by_key(|(position, _)| *position);
+    reports.into_iter().map(|(_, report)| report).collect()
+}
+
+/// Runs one loaded scenario.
+pub async fn run(scenario: &Scenario) -> Report {
+    let server = match FaultServer::start(scenario.fault.clone()).await {
+        Ok(server) => server,
+        Err(error) => {
+            return Report::broken(scenario, format!("the fault could not start: {error}"));
+        }
+    };
+    let url = server.url();
+    let began = Instant::now();
+    let (outcome, exit, output) = match &scenario.client {
+        Client::Reqwest(settings) => {
+            let outcome =
+                tokio::time::timeout(scenario.deadline, reqwest_client::run(settings, &url))
+                    .await
+                    .unwrap_or(Outcome::Killed {
+                        after: scenario.deadline,
+                    });
+            (outcome, None, String::new())
+        }
+        Client::Command(run) => {
+            let args = command::substitute(run, &url, server.addr());
+            match command::run(&args, &url, scenario.deadline).await {
+                Ok(ran) => (ran.outcome, ran.exit, ran.output),
+                Err(reason) => return Report::broken(scenario, reason),
+            }
+        }
+    };
+    let took = began.elapsed();
+    let journal = server.journal();
+    let attempts = journal
+        .settled(0, SETTLE)
+        .await
+        .unwrap_or_else(|_| journal.attempts());
+    let observed = Observed {
+        outcome,
+        exit,
+        output,
+        took,
+        attempt_count: journal.count(),
+        gaps: journal.gaps(),
+        attempts,
+    };
+    let mismatches = scenario.expect.check(&observed);
+    Report::checked(scenario, observed, mismatches)
+}

@@ -1,0 +1,240 @@
+//! The result of one scenario, and the table, JSON and JUnit views of many.
+
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use crate::runner::Observed;
+use crate::scenario::Mismatch;
+use crate::scenario::{LoadErrors, Scenario, name_of};
+
+/// How a scenario ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every expectation held.
+    Passed,
+    /// It ran, and an expectation did not hold.
+    Failed,
+    /// It could not run: a bad file, a fault or client that would not start.
+    Broken,
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The scenario's name.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// What it teaches.
+    pub description: String,
+    /// The fault's name.
+    pub fault: String,
+    /// The client's label.
+    pub client: String,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// Why it did not pass, in one line.
+    pub reason: String,
+    /// The expectations that did not hold.
+    pub mismatches: Vec<Mismatch>,
+    /// What the run observed, when it ran.
+    pub observed: Option<Observed>,
+}
+
+impl Report {
+    pub(crate) fn unloadable(path: &Path, errors: LoadErrors) -> Report {
+        Report {
+            name: name_of(path),
+            path: path.to_owned(),
+            description: String::new(),
+            fault: String::new(),
+            client: String::new(),
+            verdict: Verdict::Broken,
+            reason: errors.to_string(),
+            mismatches: Vec::new(),
+            observed: None,
+        }
+    }
+
+    pub(crate) fn broken(scenario: &Scenario, reason: String) -> Report {
+        Report {
+            verdict: Verdict::Broken,
+            reason,
+            ..Report::of(scenario)
+        }
+    }
+
+    pub(crate) fn checked(
+        scenario: &Scenario,
+        observed: Observed,
+        mismatches: Vec<Mismatch>,
+    ) -> Report {
+        let (verdict, reason) = match mismatches.first() {
+            None => (Verdict::Passed, String::new()),
+            Some(first) => (Verdict::Failed, first.to_string()),
+        };
+        Report {
+            verdict,
+            reason,
+            mismatches,
+            observed: Some(observed),
+            ..Report::of(scenario)
+        }
+    }
+
+    fn of(scenario: &Scenario) -> Report {
+        Report {
+            name: scenario.name(),
+            path: scenario.path.clone(),
+            description: scenario.description.clone(),
+            fault: scenario.fault.name().to_owned(),
+            client: scenario.client.label(),
+            verdict: Verdict::Passed,
+            reason: String::new(),
+            mismatches: Vec::new(),
+            observed: None,
+        }
+    }
+
+    /// True when every expectation held.
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Passed
+    }
+
+    /// How long the client ran.
+    pub fn took(&self) -> Duration {
+        self.observed.as_ref().map_or(Duration::ZERO, |o| o.took)
+    }
+}
+
+impl fmt::Display for Report {
+    /// The full account: expected against got, the client's output, the journal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = match self.verdict {
+            Verdict::Passed => "PASS",
+            Verdict::Failed => "FAIL",
+            Verdict::Broken => "BROKEN",
+        };
+        if self.client.is_empty() {
+            writeln!(f, "{verdict} {}", self.name)?;
+        } else {
+            let took = self.took().as_secs_f64();
+            writeln!(
+                f,
+                "{verdict} {} ({} against {}, {took:.2}s)",
+                self.name, self.client, self.fault
+            )?;
+        }
+        if !self.description.is_empty() {
+            writeln!(f, "  {}", self.description)?;
+        }
+        if self.verdict == Verdict::Broken {
+            for line in self.reason.lines() {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        for mismatch in &self.mismatches {
+            writeln!(
+                f,
+                "  {}:\n    expected {}\n    got      {}",
+                mismatch.what, mismatch.expected, mismatch.got
+            )?;
+        }
+        let Some(observed) = &self.observed else {
+            return Ok(());
+        };
+        if self.verdict != Verdict::Passed {
+            writeln!(
+                f,
+                "  client: {}{}",
+                observed.outcome,
+                observed
+                    .exit
+                    .map(|c| format!(", exit {c}"))
+                    .unwrap_or_default()
+            )?;
+            if !observed.output.trim().is_empty() {
+                writeln!(f, "  client output:")?;
+                for line in observed.output.lines().take(40) {
+                    writeln!(f, "    | {line}")?;
+                }
+            }
+            writeln!(f, "  journal ({} attempts):", observed.attempt_count)?;
+            for attempt in &observed.attempts {
+                writeln!(f, "    {attempt}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The human table: scenario, result, duration, reason.
+pub fn table(reports: &[Report]) -> String {
+    let width = reports
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut out = format!(
+        "{:<width$}  {:<6}  {:>7}  reason\n",
+        "scenario", "result", "time"
+    );
+    for report in reports {
+        let result = match report.verdict {
+            Verdict::Passed => "pass",
+            Verdict::Failed => "FAIL",
+            Verdict::Broken => "BROKEN",
+        };
+        let reason = report.reason.lines().next().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "{:<width$}  {result:<6}  {:>6.2}s  {reason}",
+            report.name,
+            report.took().as_secs_f64()
+        );
+    }
+    let count = |v| reports.iter().filter(|r| r.verdict == v).count();
+    let _ = writeln!(
+        out,
+        "\n{} passed, {} failed, {} broken",
+        count(Verdict::Passed),
+        count(Verdict::Failed),
+        count(Verdict::Broken)
+    );
+    out
+}
+
+/// A JUnit XML document with one test case per scenario.
+pub fn junit(reports: &[Report]) -> String {
+    let mut suite = TestSuite::new("outage scenarios");
+    for report in reports {
+        let status = match report.verdict {
+            Verdict::Passed => TestCaseStatus::success(),
+            Verdict::Failed | Verdict::Broken => {
+                let kind = if report.verdict == Verdict::Failed {
+                    NonSuccessKind::Failure
+                } else {
+                    NonSuccessKind::Error
+                };
+                let mut status = TestCaseStatus::non_success(kind);
+                status
+                    .set_message(report.reason.lines().next().unwrap_or(""))
+                    .set_description(report.to_string());
+                status
+            }
+        };
+        let mut case = TestCase::new(report.name.clone(), status);
+        case.set_classname(report.client.clone())
+            .set_time(report.took());
+        suite.add_test_case(case);
+    }
+    let mut document = quick_junit::Report::new("outage");
+    document.add_test_suite(suite);
+    // Serializing our own plain strings cannot fail.
+    document.to_string().unwrap_or_default()
+}

@@ -1,0 +1,47 @@
+//! Durations in scenario files: `"250ms"`, `"2s"`, `"1m"`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// Parses a duration, or says what one looks like.
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|_| {
+        format!(
+            "bad duration {text:?}; write a number and a unit, such as \"250ms\", \"2s\" or \"1m\""
+        )
+    })
+}
+
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse(&text).map_err(serde::de::Error::custom)
+}
+
+/// `Option<Duration>` fields.
+pub(crate) mod option {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        super::deserialize(deserializer).map(Some)
+    }
+}
+
+/// `Vec<Duration>` fields.
+pub(crate) mod list {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Duration>, D::Error> {
+        let texts = Vec::<String>::deserialize(deserializer)?;
+        texts
+            .iter()
+            .map(|t| parse(t).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}

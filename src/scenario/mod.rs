@@ -1,0 +1,158 @@
+//! Scenarios: one TOML file each, naming a fault, a client under test, and
+//! what must happen.
+//!
+//! Loading has two layers. `load` walks the file as spanned TOML and checks
+//! each key on its own, so every mistake in a file is reported at once with
+//! its line and column. What comes out is a [`Scenario`] with real
+//! [`Duration`]s, [`Fault`]s and [`ErrorClass`]es; nothing downstream sees raw
+//! strings.
+
+mod duration;
+mod error;
+pub(crate) mod expect;
+mod load;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use error::{LoadError, LoadErrors};
+pub use expect::{Bounds, Count, Expect, Exponential, Gaps, Mismatch};
+pub use load::{discover, load, parse};
+
+use crate::{ErrorClass, Fault};
+
+/// The hard deadline for a client when the scenario gives none.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// One scenario, loaded and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// What it teaches.
+    pub description: String,
+    /// The fault the client meets.
+    pub fault: Fault,
+    /// The client under test.
+    pub client: Client,
+    /// When the client is killed and the scenario fails.
+    pub deadline: Duration,
+    /// What must happen.
+    pub expect: Expect,
+}
+
+impl Scenario {
+    /// The scenario's name: its path without the `.toml` extension.
+    pub fn name(&self) -> String {
+        name_of(&self.path)
+    }
+}
+
+/// A scenario's name from its path: without a leading `scenarios/` and the extension.
+pub fn name_of(path: &Path) -> String {
+    let path = path.strip_prefix("scenarios").unwrap_or(path);
+    path.with_extension("").to_string_lossy().into_owned()
+}
+
+/// The client under test.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Client {
+    /// reqwest, in process.
+    Reqwest(ReqwestSettings),
+    /// Any program, speaking the probe protocol or judged by its exit code.
+    Command(Vec<String>),
+}
+
+impl Client {
+    /// A short name for reports: `reqwest`, or the probe's file name.
+    pub fn label(&self) -> String {
+        match self {
+            Client::Reqwest(_) => "reqwest".to_owned(),
+            Client::Command(run) => run
+                .iter()
+                .find(|arg| arg.contains('/'))
+                .or(run.first())
+                .map(|arg| {
+                    Path::new(arg)
+                        .file_name()
+                        .map_or(arg.clone(), |f| f.to_string_lossy().into_owned())
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Settings of the built-in reqwest client. Every timeout is off unless given.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReqwestSettings {
+    /// Time allowed for the TCP connect.
+    #[serde(default, with = "duration::option")]
+    pub connect_timeout: Option<Duration>,
+    /// Time allowed for each read.
+    #[serde(default, with = "duration::option")]
+    pub read_timeout: Option<Duration>,
+    /// Time allowed for the whole request, body included.
+    #[serde(default, with = "duration::option")]
+    pub total_timeout: Option<Duration>,
+    /// Turn 4xx and 5xx responses into errors, as `error_for_status` does.
+    #[serde(default)]
+    pub error_for_status: bool,
+    /// Retry failed attempts.
+    #[serde(default)]
+    pub retry: Option<RetryPolicy>,
+}
+
+/// When and how the built-in client retries.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub times: u32,
+    /// Wait before the first retry.
+    #[serde(with = "duration")]
+    pub backoff: Duration,
+    /// Each wait is the previous one times this.
+    #[serde(default = "RetryPolicy::default_factor")]
+    pub factor: f64,
+    /// No wait is longer than this.
+    #[serde(default, with = "duration::option")]
+    pub max_backoff: Option<Duration>,
+    /// The error classes worth retrying.
+    #[serde(default = "RetryPolicy::default_on")]
+    pub on: Vec<ErrorClass>,
+    /// Wait as long as a `Retry-After` header asks instead of the backoff.
+    #[serde(default)]
+    pub respect_retry_after: bool,
+}
+
+impl RetryPolicy {
+    fn default_factor() -> f64 {
+        2.0
+    }
+
+    /// Transport failures that happen before a request is processed, and the
+    /// statuses that mean "try again later".
+    fn default_on() -> Vec<ErrorClass> {
+        use ErrorClass::*;
+        vec![
+            Refused,
+            ConnectTimeout,
+            Reset,
+            EmptyReply,
+            HttpStatus(429),
+            HttpStatus(502),
+            HttpStatus(503),
+            HttpStatus(504),
+        ]
+    }
+
+    /// The wait before retry `n` (from 0), before any `Retry-After`.
+    pub fn backoff_for(&self, n: u32) -> Duration {
+        let secs = self.backoff.as_secs_f64() * self.factor.powi(n.min(1000) as i32);
+        let wait = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+        self.max_backoff.map_or(wait, |cap| wait.min(cap))
+    }
+}
