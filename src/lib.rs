@@ -61,14 +61,15 @@
 
 mod classify;
 pub mod cli;
+mod duration;
 pub mod fault;
 pub mod journal;
 pub mod request;
 pub mod runner;
 pub mod scenario;
 mod server;
-mod suggest;
 mod wire;
+mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;

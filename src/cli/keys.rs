@@ -95,7 +95,7 @@ pub(crate) fn unknown_option(name: &str, key: &str, params: &[String]) -> anyhow
         return anyhow::anyhow!("unknown option \"--{key}\" for {name}; {name} takes no options");
     }
     let spellings = spellings(params);
-    let nearest = crate::suggest::nearest(key, spellings.iter().map(String::as_str))
+    let nearest = crate::words::nearest(key, spellings.iter().map(String::as_str))
         .map(|s| format!("; did you mean \"--{s}\"?"))
         .unwrap_or_default();
     let listed: Vec<String> = spellings.iter().map(|s| format!("--{s}")).collect();

@@ -10,6 +10,7 @@ use toml::{Table, Value};
 
 use crate::cli::keys::{Shorthand, keys, unknown_option};
 use crate::fault::Fault;
+use crate::words::plain;
 
 /// One `--KEY VALUE` (or `--KEY=VALUE`) pair, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,27 +222,6 @@ fn typed_value(text: &str) -> Value {
         .filter(|table| table.len() == 1)
         .and_then(|mut table| table.remove("v"))
         .unwrap_or_else(|| Value::String(text.to_owned()))
-}
-
-/// A serde `message` with Rust's type names put in words.
-fn plain(message: &str) -> String {
-    const WORDS: [(&str, &str); 4] = [
-        ("expected u16", "expected a whole number from 0 to 65535"),
-        ("expected u64", "expected a whole number, 0 or more"),
-        ("expected usize", "expected a whole number, 0 or more"),
-        (
-            "expected a duration",
-            "expected a duration such as 250ms, 2s or 1m",
-        ),
-    ];
-    WORDS
-        .iter()
-        .find_map(|(rust, words)| {
-            message
-                .strip_suffix(rust)
-                .map(|head| format!("{head}{words}"))
-        })
-        .unwrap_or_else(|| message.to_owned())
 }
 
 #[cfg(test)]

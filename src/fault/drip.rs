@@ -23,7 +23,7 @@ pub struct Drip {
     /// Body length in bytes.
     pub bytes: usize,
     /// Time before each byte.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration")]
     pub interval: Duration,
 }
 

@@ -247,7 +247,7 @@ pub fn names() -> Vec<&'static str> {
 
 /// The known fault name closest to `name`, if it is close enough to suggest.
 pub fn nearest_name(name: &str) -> Option<&'static str> {
-    crate::suggest::nearest(name, CATALOGUE.iter().map(|f| f.name))
+    crate::words::nearest(name, CATALOGUE.iter().map(|f| f.name))
 }
 
 impl Fault {

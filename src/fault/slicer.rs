@@ -19,7 +19,7 @@ pub struct Slicer {
     /// Bytes per write.
     pub segment: usize,
     /// Pause between writes.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration")]
     pub delay: Duration,
     /// Body length in bytes.
     pub size: usize,

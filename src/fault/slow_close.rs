@@ -16,7 +16,7 @@ use crate::wire;
 #[serde(deny_unknown_fields, default)]
 pub struct SlowClose {
     /// How long to hold the connection open after the body.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration")]
     pub delay: Duration,
     /// The response body.
     pub body: String,

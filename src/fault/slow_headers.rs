@@ -13,7 +13,7 @@ use crate::request::RequestHead;
 #[serde(deny_unknown_fields, default)]
 pub struct SlowHeaders {
     /// How long to wait before the status line.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration")]
     pub delay: Duration,
     /// The response body.
     pub body: String,

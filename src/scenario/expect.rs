@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::ErrorClass;
+use crate::duration;
 use crate::runner::{Observed, Outcome};
-use crate::scenario::duration;
 
 /// What must happen. Every field is optional; a scenario must give at least one.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,12 +7,13 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::duration;
 use crate::fault::Fault;
 use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::{
-    Bounds, Client, Count, DEFAULT_DEADLINE, Expect, Gaps, ReqwestSettings, Scenario, duration,
+    Bounds, Client, Count, DEFAULT_DEADLINE, Expect, Gaps, ReqwestSettings, Scenario,
 };
-use crate::suggest::nearest;
+use crate::words::{nearest, plain};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
@@ -165,7 +166,7 @@ fn typed<T: DeserializeOwned>(errors: &mut Errors, value: &Value) -> Option<T> {
 fn located(errors: &mut Errors, value: &Value, error: &toml::de::Error) {
     errors.at(
         error.span().unwrap_or(value.span()),
-        error.message().trim_end().to_owned(),
+        plain(error.message().trim_end()),
     );
 }
 
@@ -212,8 +213,8 @@ fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {
     let client = table(errors, value, "client")?;
     unknown_keys(errors, client, "client", CLIENT_KEYS);
     let deadline = match client.get("timeout") {
-        Some(v) => duration_of(errors, v)?,
-        None => DEFAULT_DEADLINE,
+        Some(v) => duration_of(errors, v),
+        None => Some(DEFAULT_DEADLINE),
     };
     let chosen = match (client.get("run"), client.get("reqwest")) {
         (Some(run), None) => run_of(errors, run).map(Client::Command),
@@ -233,7 +234,7 @@ fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {
             None
         }
     };
-    Some((chosen?, deadline))
+    Some((chosen?, deadline?))
 }
 
 fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {
@@ -309,7 +310,7 @@ fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {
         };
         ok &= parsed.is_some();
     }
-    if ok && expect.is_empty() {
+    if section.is_empty() {
         errors.at(
             value.span(),
             "[expect] is empty; a scenario that expects nothing can never fail",

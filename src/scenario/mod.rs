@@ -7,7 +7,6 @@
 //! [`Duration`]s, [`Fault`]s and [`ErrorClass`]es; nothing downstream sees raw
 //! strings.
 
-mod duration;
 mod error;
 pub(crate) mod expect;
 mod load;
@@ -89,13 +88,13 @@ impl Client {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ReqwestSettings {
     /// Time allowed for the TCP connect.
-    #[serde(default, with = "duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     pub connect_timeout: Option<Duration>,
     /// Time allowed for each read.
-    #[serde(default, with = "duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     pub read_timeout: Option<Duration>,
     /// Time allowed for the whole request, body included.
-    #[serde(default, with = "duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     pub total_timeout: Option<Duration>,
     /// Turn 4xx and 5xx responses into errors, as `error_for_status` does.
     #[serde(default)]
@@ -112,13 +111,13 @@ pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub times: u32,
     /// Wait before the first retry.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub backoff: Duration,
     /// Each wait is the previous one times this.
     #[serde(default = "RetryPolicy::default_factor")]
     pub factor: f64,
     /// No wait is longer than this.
-    #[serde(default, with = "duration::option")]
+    #[serde(default, with = "crate::duration::option")]
     pub max_backoff: Option<Duration>,
     /// The error classes worth retrying.
     #[serde(default = "RetryPolicy::default_on")]

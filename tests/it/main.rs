@@ -4,4 +4,5 @@ mod cli;
 mod faults;
 mod junk;
 mod lifecycle;
+mod scenarios;
 mod support;

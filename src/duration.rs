@@ -1,4 +1,5 @@
-//! Durations in scenario files: `"250ms"`, `"2s"`, `"1m"`.
+//! Durations as users write them, in scenario files and on the command line:
+//! `"250ms"`, `"2s"`, `"1m"`. Serde helpers for `#[serde(with = ...)]`.
 
 use std::time::Duration;
 

@@ -1,0 +1,52 @@
+//! Words for users: "did you mean …?", and serde's messages without Rust type names.
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// A serde `message` with Rust's type names put in words.
+pub(crate) fn plain(message: &str) -> String {
+    const WORDS: [(&str, &str); 4] = [
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+    ];
+    WORDS
+        .iter()
+        .find_map(|(rust, words)| {
+            message
+                .strip_suffix(rust)
+                .map(|head| format!("{head}{words}"))
+        })
+        .unwrap_or_else(|| message.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{nearest, plain};
+
+    #[test]
+    fn rust_type_names_become_words() {
+        assert_eq!(
+            plain("invalid type: string \"x\", expected u64"),
+            "invalid type: string \"x\", expected a whole number, 0 or more"
+        );
+        assert_eq!(plain("anything else"), "anything else");
+    }
+
+    #[test]
+    fn suggests_close_words_only() {
+        assert_eq!(nearest("rest", ["reset", "refuse", "ok"]), Some("reset"));
+        assert_eq!(nearest("teapot", ["reset", "refuse", "ok"]), None);
+    }
+}

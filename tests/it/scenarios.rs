@@ -1,0 +1,99 @@
+//! The scenario catalogue, one test per file, and the runner's own checks:
+//! broken files give located errors, wrong clients make scenarios fail.
+
+use std::path::{Path, PathBuf};
+
+use outage::runner::{self, Verdict};
+use outage::scenario;
+use rstest::rstest;
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalogue_scenario_passes(#[files("scenarios/**/*.toml")] path: PathBuf) {
+    let relative = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(&path);
+    let report = runner::run_file(relative).await;
+    assert!(report.passed(), "{report}");
+}
+
+/// The errors a broken scenario file gives, one per line.
+fn load_errors(file: &str) -> String {
+    let path = Path::new("fixtures/scenarios/invalid").join(file);
+    match scenario::load(&path) {
+        Ok(_) => panic!("{} loaded, but it is broken", path.display()),
+        Err(errors) => errors.to_string(),
+    }
+}
+
+#[rstest]
+#[case::unknown_key("unknown_key.toml", "\
+fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, client, expect
+fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect]; did you mean \"class\"?; expected one of error, class, status, attempts, gaps, duration, exit, output, hangs")]
+#[case::unknown_fault(
+    "unknown_fault.toml",
+    "\
+fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, sequence"
+)]
+#[case::missing_command(
+    "missing_command.toml",
+    "\
+fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-program\" not found on PATH; install it or fix the name"
+)]
+#[case::expects_nothing(
+    "expects_nothing.toml",
+    "\
+fixtures/scenarios/invalid/expects_nothing.toml:4:10: [expect] is empty; a scenario that expects nothing can never fail"
+)]
+#[case::not_toml(
+    "not_toml.toml",
+    "\
+fixtures/scenarios/invalid/not_toml.toml:1:38: not valid TOML: invalid basic string, expected `\"`"
+)]
+fn broken_file_gives_every_error_with_its_location(#[case] file: &str, #[case] expected: &str) {
+    assert_eq!(load_errors(file), expected);
+}
+
+#[test]
+fn bad_durations_are_located_and_say_what_a_duration_looks_like() {
+    let errors = load_errors("bad_duration.toml");
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 3, "{errors}");
+    assert!(
+        lines[0].starts_with("fixtures/scenarios/invalid/bad_duration.toml:2:"),
+        "{errors}"
+    );
+    assert!(lines[0].contains("\"soon\""), "{errors}");
+    assert!(
+        lines[1].contains("bad duration \"5\"; write a number and a unit"),
+        "{errors}"
+    );
+    assert!(lines[2].contains("bad duration \"forever\""), "{errors}");
+}
+
+#[test]
+fn every_error_in_a_file_is_reported_at_once() {
+    let errors = load_errors("every_error_at_once.toml");
+    let expected = [
+        "every_error_at_once.toml: missing \"description\"",
+        "every_error_at_once.toml:1:9: invalid truncate fault: truncate sends 20 bytes of a 10-byte body",
+        "every_error_at_once.toml:2:",
+        "unknown key \"colour\" in [client]",
+        "every_error_at_once.toml:5:",
+        "every_error_at_once.toml:6:10:",
+    ];
+    for part in expected {
+        assert!(errors.contains(part), "missing {part:?} in:\n{errors}");
+    }
+}
+
+#[tokio::test]
+async fn a_broken_file_among_good_ones_stops_nothing() {
+    let files = vec![
+        PathBuf::from("fixtures/scenarios/invalid/unknown_fault.toml"),
+        PathBuf::from("scenarios/http/ok-reqwest.toml"),
+    ];
+    let reports = runner::run_files(files, 2, |_| {}).await;
+    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
+    assert_eq!(verdicts, [Verdict::Broken, Verdict::Passed]);
+}
