@@ -6,9 +6,9 @@ use crate::cli::keys;
 use crate::fault::{CATALOGUE, FaultInfo};
 
 /// Where wrapped text ends.
-const WIDTH: usize = 80;
+pub(crate) const WIDTH: usize = 80;
 /// The indent of everything under a fault's name.
-const INDENT: &str = "    ";
+pub(crate) const INDENT: &str = "    ";
 
 /// Writes every fault: its name, then what happens, what clients see and its options.
 pub(crate) fn catalogue(out: &mut impl Write) -> io::Result<()> {
@@ -51,7 +51,7 @@ pub(crate) fn entry(out: &mut impl Write, info: &FaultInfo) -> io::Result<()> {
 
 /// Splits `text` into lines of at most `width` characters, breaking at spaces;
 /// a word longer than `width` gets a line of its own.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

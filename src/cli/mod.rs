@@ -8,6 +8,7 @@
 //! - `keys`: which options each fault takes;
 //! - `list`: the catalogue.
 
+mod explain;
 mod keys;
 mod list;
 mod options;
@@ -73,6 +74,10 @@ enum Command {
     /// it, and checks what happened.
     #[command(after_help = EXIT_CODES)]
     Run(run::RunArgs),
+    /// Explain a fault: what happens on the wire, what each client raises
+    /// (from the scenario catalogue), and how to handle it.
+    #[command(after_help = EXIT_CODES)]
+    Explain(explain::ExplainArgs),
     /// List the faults: what happens on the wire, what clients see, and
     /// their options.
     #[command(after_help = EXIT_CODES)]
@@ -112,6 +117,7 @@ pub fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args),
         Command::Run(args) => run::run(args),
+        Command::Explain(args) => explain::explain(args),
         Command::List(args) => {
             let mut out = io::stdout().lock();
             let written = if args.names {

@@ -105,10 +105,12 @@ pub struct FaultInfo {
     pub wire: &'static str,
     /// What clients typically report.
     pub clients: &'static str,
+    /// How client code should handle it.
+    pub handle: &'static str,
 }
 
 macro_rules! faults {
-    ($($(#[$extra:meta])* $variant:ident($ty:ty) = $name:literal, wire: $wire:literal, clients: $clients:literal;)*) => {
+    ($($(#[$extra:meta])* $variant:ident($ty:ty) = $name:literal, wire: $wire:literal, clients: $clients:literal, handle: $handle:literal;)*) => {
         /// A failure a [`FaultServer`](crate::FaultServer) produces on demand.
         ///
         /// Every fault has defaults for all of its parameters, so
@@ -122,6 +124,8 @@ macro_rules! faults {
                 #[doc = $wire]
                 #[doc = ""]
                 #[doc = concat!("Clients: ", $clients)]
+                #[doc = ""]
+                #[doc = concat!("Handling: ", $handle)]
                 $(#[$extra])*
                 $variant($ty),
             )*
@@ -129,7 +133,7 @@ macro_rules! faults {
 
         /// Every fault, in the order `outage list` shows them.
         pub const CATALOGUE: &[FaultInfo] = &[
-            $(FaultInfo { name: $name, wire: $wire, clients: $clients },)*
+            $(FaultInfo { name: $name, wire: $wire, clients: $clients, handle: $handle },)*
         ];
 
         impl Fault {
@@ -144,64 +148,84 @@ macro_rules! faults {
 faults! {
     Refuse(Refuse) = "refuse",
         wire: "Nothing listens: the port is bound but not listening, so the kernel answers the SYN with an RST. The port stays reserved so no other process can take it.",
-        clients: "connection refused (ECONNREFUSED); requests raises ConnectionError, curl exits 7.";
+        clients: "connection refused (ECONNREFUSED); requests raises ConnectionError, curl exits 7.",
+        handle: "Fail fast with a message naming the host and port. Retry with backoff only when the service is expected back (a restart or deploy).";
     Blackhole(Blackhole) = "blackhole",
         wire: "SYNs are dropped: the listener's backlog is full and never drained, so the TCP handshake never completes.",
-        clients: "a connect timeout, or a hang where no connect timeout is set; requests raises ConnectTimeout, curl exits 28.";
+        clients: "a connect timeout, or a hang where no connect timeout is set; requests raises ConnectTimeout, curl exits 28.",
+        handle: "Always set a connect timeout: without one, a client waits out the kernel's SYN retries, over two minutes on Linux. Retry with backoff.";
     WrongPort(WrongPort) = "wrong-port",
         wire: "A healthy server listens on one port, but the URL handed out points at another, refused port: a service that moved.",
-        clients: "connection refused, exactly as for refuse; the healthy server's journal shows no attempt.";
+        clients: "connection refused, exactly as for refuse; the healthy server's journal shows no attempt.",
+        handle: "Retrying never helps: the configuration is wrong. Report the host and port tried, so the mismatch is visible.";
     Hang(Hang) = "hang",
         wire: "Accepts, reads the request, and never answers until the client leaves or the server stops.",
-        clients: "a read timeout, or a hang where none is set; requests raises ReadTimeout, curl exits 28.";
+        clients: "a read timeout, or a hang where none is set; requests raises ReadTimeout, curl exits 28.",
+        handle: "Set a read timeout. The server may have acted on the request, so retry only idempotent requests.";
     HangOnAccept(HangOnAccept) = "hang-on-accept",
         wire: "Accepts the connection and never reads from it: the request stays unread in the socket buffer.",
-        clients: "a read timeout (the connect succeeded); requests raises ReadTimeout, curl exits 28.";
+        clients: "a read timeout (the connect succeeded); requests raises ReadTimeout, curl exits 28.",
+        handle: "Set a read timeout: a successful connect proves nothing about the service. Safe to retry, since the request was never read.";
     EmptyReply(EmptyReply) = "empty-reply",
         wire: "Reads the request, then closes with a FIN without sending a single byte.",
-        clients: "an empty reply; requests raises ConnectionError (RemoteDisconnected), curl exits 52.";
+        clients: "an empty reply; requests raises ConnectionError (RemoteDisconnected), curl exits 52.",
+        handle: "Retry idempotent requests. Connection pools meet this on stale kept-alive connections.";
     Reset(Reset) = "reset",
         wire: "Aborts the connection with a TCP RST (SO_LINGER 0): after reading the request (default), on accept, or after some response body bytes.",
-        clients: "connection reset by peer (ECONNRESET); requests raises ConnectionError, curl exits 56.";
+        clients: "connection reset by peer (ECONNRESET); requests raises ConnectionError, curl exits 56.",
+        handle: "Retry idempotent requests with backoff. A reset after the request was sent may mean the server had started on it.";
     Truncate(Truncate) = "truncate",
         wire: "Sends headers promising Content-Length N, then fewer than N body bytes, then closes with a FIN.",
-        clients: "an incomplete body; requests raises ChunkedEncodingError (IncompleteRead), curl exits 18.";
+        clients: "an incomplete body; requests raises ChunkedEncodingError (IncompleteRead), curl exits 18.",
+        handle: "Never use a partial body: treat the request as failed and retry it if it is idempotent.";
     CutChunk(CutChunk) = "cut-chunk",
         wire: "Sends a chunked body and closes with a FIN in the middle of a chunk.",
-        clients: "an incomplete chunked body; requests raises ChunkedEncodingError, curl exits 18.";
+        clients: "an incomplete chunked body; requests raises ChunkedEncodingError, curl exits 18.",
+        handle: "Never use a partial body: treat the request as failed and retry it if it is idempotent.";
     BadChunk(BadChunk) = "bad-chunk",
         wire: "Sends a chunked body whose chunk-size line is not hexadecimal, then closes.",
-        clients: "a malformed body; requests raises ChunkedEncodingError (InvalidChunkLength), curl exits 56.";
+        clients: "a malformed body; requests raises ChunkedEncodingError (InvalidChunkLength), curl exits 56.",
+        handle: "A server or proxy bug: retrying rarely helps. Fail, and log the status and headers that did arrive.";
     Garbage(Garbage) = "garbage",
         wire: "Reads the request, answers with seeded, reproducible bytes that are not HTTP, then closes.",
-        clients: "a malformed response; requests raises ConnectionError (BadStatusLine), curl exits 1 or 8.";
+        clients: "a malformed response; requests raises ConnectionError (BadStatusLine), curl exits 1 or 8.",
+        handle: "Not HTTP at all: a wrong port, another protocol, or TLS spoken to plaintext. Check the URL and scheme instead of retrying.";
     SlowHeaders(SlowHeaders) = "slow-headers",
         wire: "Waits before sending the status line, then answers a normal 200.",
-        clients: "a read timeout when the delay exceeds it, otherwise success; requests raises ReadTimeout.";
+        clients: "a read timeout when the delay exceeds it, otherwise success; requests raises ReadTimeout.",
+        handle: "Size the read timeout from the service's real latency. An answer that arrives within it is a success, not a failure.";
     Drip(Drip) = "drip",
         wire: "Sends the headers at once, then the body one byte at a time at a fixed interval.",
-        clients: "a total timeout fires; a per-read timeout longer than the interval never does.";
+        clients: "a total timeout fires; a per-read timeout longer than the interval never does.",
+        handle: "A per-read timeout does not bound a slow body. Use a total deadline when the whole response must arrive in time.";
     Bandwidth(Bandwidth) = "bandwidth",
         wire: "Sends a valid response at a fixed rate in bytes per second, then closes.",
-        clients: "success that takes size/rate seconds, or a total timeout that fires first.";
+        clients: "success that takes size/rate seconds, or a total timeout that fires first.",
+        handle: "Size the total deadline for the largest body at the slowest acceptable rate.";
     Slicer(Slicer) = "slicer",
         wire: "Splits a valid response into small TCP segments with a delay between them, then closes.",
-        clients: "success; parsers that assume a whole response arrives in one read break.";
+        clients: "success; parsers that assume a whole response arrives in one read break.",
+        handle: "Read until the message framing says the response is complete; one read never promises a whole response.";
     LimitData(LimitData) = "limit-data",
         wire: "Starts a valid response and closes with a FIN after a fixed number of bytes.",
-        clients: "an incomplete body, or an empty or malformed response when the cut falls in the headers.";
+        clients: "an incomplete body, or an empty or malformed response when the cut falls in the headers.",
+        handle: "Discard what arrived and retry idempotent requests.";
     SlowClose(SlowClose) = "slow-close",
         wire: "Sends a response whose body ends at connection close (no Content-Length), and delays that close.",
-        clients: "a read timeout when the delay exceeds it; otherwise success after the delay.";
+        clients: "a read timeout when the delay exceeds it; otherwise success after the delay.",
+        handle: "Prefer responses with Content-Length. For close-delimited bodies, a read timeout keeps a lingering connection from holding you.";
     Status(Status) = "status",
         wire: "Answers with any status code, headers and body (500, 503 with Retry-After, 429 ...), served by hyper.",
-        clients: "a response, not an error, until the client checks the status; requests raises HTTPError from raise_for_status().";
+        clients: "a response, not an error, until the client checks the status; requests raises HTTPError from raise_for_status().",
+        handle: "Check the status. Retry 429 and 503 after Retry-After, 502 and 504 with backoff; never retry other 4xx.";
     Ok(Healthy) = "ok",
         wire: "A healthy server: answers 200 with a short body, served by hyper, keeping the connection alive.",
-        clients: "success.";
+        clients: "success.",
+        handle: "Nothing to handle: the control case every fault is compared with.";
     Sequence(Sequence) = "sequence",
         wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
-        clients: "whatever each step produces; the building block of every retry test.";
+        clients: "whatever each step produces; the building block of every retry test.",
+        handle: "Test retry logic with it: count the attempts and measure the gaps in the journal, not just the final result.";
 }
 
 impl<'de> Deserialize<'de> for Fault {

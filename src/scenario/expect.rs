@@ -320,3 +320,135 @@ impl Gaps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::ClientError;
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    fn observed(outcome: Outcome, gaps: &[u64]) -> Observed {
+        Observed {
+            outcome,
+            exit: Some(1),
+            output: "Attempt 1 failed".to_owned(),
+            took: ms(500),
+            attempt_count: gaps.len() as u64 + 1,
+            gaps: gaps.iter().map(|g| ms(*g)).collect(),
+            attempts: Vec::new(),
+        }
+    }
+
+    fn connect_timeout() -> Outcome {
+        Outcome::Error(ClientError {
+            native: Some("requests.exceptions.ConnectTimeout".to_owned()),
+            is_a: vec![
+                "requests.exceptions.ConnectionError".to_owned(),
+                "requests.exceptions.Timeout".to_owned(),
+            ],
+            class: Some(ErrorClass::ConnectTimeout),
+            message: String::new(),
+            status: None,
+        })
+    }
+
+    fn whats(expect: &Expect, observed: &Observed) -> Vec<&'static str> {
+        expect.check(observed).iter().map(|m| m.what).collect()
+    }
+
+    #[test]
+    fn a_native_error_matches_anything_in_its_hierarchy() {
+        let seen = observed(connect_timeout(), &[]);
+        for name in [
+            "requests.exceptions.ConnectTimeout",
+            "requests.exceptions.ConnectionError",
+            "requests.exceptions.Timeout",
+        ] {
+            let expect = Expect {
+                error: Some(name.to_owned()),
+                ..Expect::default()
+            };
+            assert!(expect.check(&seen).is_empty(), "{name}");
+        }
+        let expect = Expect {
+            error: Some("requests.exceptions.HTTPError".to_owned()),
+            ..Expect::default()
+        };
+        assert_eq!(whats(&expect, &seen), ["error"]);
+    }
+
+    #[test]
+    fn a_killed_client_fails_unless_it_was_expected_to_hang() {
+        let killed = observed(Outcome::Killed { after: ms(3000) }, &[]);
+        let hangs = Expect {
+            hangs: true,
+            ..Expect::default()
+        };
+        assert!(hangs.check(&killed).is_empty());
+        let class = Expect {
+            class: Some(ErrorClass::Timeout),
+            ..Expect::default()
+        };
+        assert_eq!(whats(&class, &killed), ["finish", "class"]);
+        assert_eq!(whats(&hangs, &observed(connect_timeout(), &[])), ["hang"]);
+    }
+
+    #[test]
+    fn gaps_follow_an_exponential_schedule_within_the_tolerance() {
+        let gaps = Gaps {
+            exponential: Some(Exponential {
+                base: ms(100),
+                factor: 2.0,
+                cap: Some(ms(300)),
+            }),
+            tolerance: ms(20),
+            ..Gaps::default()
+        };
+        let expect = Expect {
+            gaps: Some(gaps),
+            ..Expect::default()
+        };
+        assert!(
+            expect
+                .check(&observed(connect_timeout(), &[110, 190, 300, 305]))
+                .is_empty()
+        );
+        let mismatches = expect.check(&observed(connect_timeout(), &[5, 6, 7]));
+        assert_eq!(mismatches.len(), 1);
+        assert_eq!(
+            mismatches[0].expected,
+            "0.100s, 0.200s, 0.300s (each ±0.020s)"
+        );
+        assert_eq!(mismatches[0].got, "0.005s, 0.006s, 0.007s");
+    }
+
+    #[test]
+    fn counts_bounds_exit_and_output_are_checked() {
+        let seen = observed(Outcome::Response { status: 200 }, &[100, 100]);
+        let expect = Expect {
+            status: Some(200),
+            attempts: Some(Count::Between {
+                min: Some(4),
+                max: None,
+            }),
+            duration: Some(Bounds {
+                min: None,
+                max: Some(ms(100)),
+            }),
+            exit: Some(0),
+            output: vec!["Attempt 1 failed".to_owned(), "Success".to_owned()],
+            gaps: Some(Gaps {
+                min: Some(ms(150)),
+                ..Gaps::default()
+            }),
+            ..Expect::default()
+        };
+        assert_eq!(
+            whats(&expect, &seen),
+            ["exit", "output", "attempts", "gaps", "duration"]
+        );
+    }
+}
