@@ -2,7 +2,7 @@
 CARGO ?= cargo
 VENV := .venv
 # Pinned so that the catalogue's expectations meet the client they were written for.
-REQUESTS := requests==2.34.2
+REQUESTS := requests==2.34.2 urllib3==2.7.0
 
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

@@ -172,7 +172,7 @@ faults! {
         handle: "Retry idempotent requests. Connection pools meet this on stale kept-alive connections.";
     Reset(Reset) = "reset",
         wire: "Aborts the connection with a TCP RST (SO_LINGER 0): after reading the request (default), on accept, or after some response body bytes.",
-        clients: "connection reset by peer (ECONNRESET); requests raises ConnectionError, curl exits 56.",
+        clients: "connection reset by peer (ECONNRESET); requests raises ConnectionError, curl exits 56 (exit 7 when the reset lands during its connect).",
         handle: "Retry idempotent requests with backoff. A reset after the request was sent may mean the server had started on it.";
     Truncate(Truncate) = "truncate",
         wire: "Sends headers promising Content-Length N, then fewer than N body bytes, then closes with a FIN.",
@@ -180,7 +180,7 @@ faults! {
         handle: "Never use a partial body: treat the request as failed and retry it if it is idempotent.";
     CutChunk(CutChunk) = "cut-chunk",
         wire: "Sends a chunked body and closes with a FIN in the middle of a chunk.",
-        clients: "an incomplete chunked body; requests raises ChunkedEncodingError, curl exits 18.",
+        clients: "an incomplete chunked body; requests raises ChunkedEncodingError, curl exits 18; Node 20's fetch accepts it as complete.",
         handle: "Never use a partial body: treat the request as failed and retry it if it is idempotent.";
     BadChunk(BadChunk) = "bad-chunk",
         wire: "Sends a chunked body whose chunk-size line is not hexadecimal, then closes.",
@@ -188,7 +188,7 @@ faults! {
         handle: "A server or proxy bug: retrying rarely helps. Fail, and log the status and headers that did arrive.";
     Garbage(Garbage) = "garbage",
         wire: "Reads the request, answers with seeded, reproducible bytes that are not HTTP, then closes.",
-        clients: "a malformed response; requests raises ConnectionError (BadStatusLine), curl exits 1 or 8.",
+        clients: "a malformed response; requests raises ConnectionError (BadStatusLine), curl exits 1 (HTTP/0.9 not allowed).",
         handle: "Not HTTP at all: a wrong port, another protocol, or TLS spoken to plaintext. Check the URL and scheme instead of retrying.";
     SlowHeaders(SlowHeaders) = "slow-headers",
         wire: "Waits before sending the status line, then answers a normal 200.",
@@ -208,11 +208,11 @@ faults! {
         handle: "Read until the message framing says the response is complete; one read never promises a whole response.";
     LimitData(LimitData) = "limit-data",
         wire: "Starts a valid response and closes with a FIN after a fixed number of bytes.",
-        clients: "an incomplete body, or an empty or malformed response when the cut falls in the headers.",
+        clients: "an incomplete body; a cut inside the headers is an error for fetch but a 200 with an empty body for requests and curl.",
         handle: "Discard what arrived and retry idempotent requests.";
     SlowClose(SlowClose) = "slow-close",
         wire: "Sends a response whose body ends at connection close (no Content-Length), and delays that close.",
-        clients: "a read timeout when the delay exceeds it; otherwise success after the delay.",
+        clients: "a read timeout when the delay exceeds it, which requests raises as ConnectionError, not Timeout; otherwise success after the delay.",
         handle: "Prefer responses with Content-Length. For close-delimited bodies, a read timeout keeps a lingering connection from holding you.";
     Status(Status) = "status",
         wire: "Answers with any status code, headers and body (500, 503 with Retry-After, 429 ...), served by hyper.",

@@ -541,3 +541,94 @@ async fn every_fault_with_its_defaults_fails_the_same_way_through_serve_as_throu
         );
     }
 }
+
+#[test]
+fn run_exits_0_when_every_scenario_passes_and_prints_the_table() {
+    let (status, stdout, _) = outage(&[
+        "run",
+        "scenarios/http/ok-reqwest.toml",
+        "scenarios/connect/refuse-reqwest.toml",
+    ]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("scenario "), "{stdout}");
+    assert!(stdout.contains("http/ok-reqwest"), "{stdout}");
+    assert!(stdout.contains("2 passed, 0 failed, 0 broken"), "{stdout}");
+}
+
+#[test]
+fn run_exits_1_when_a_scenario_fails_and_writes_junit() {
+    let junit = std::env::temp_dir().join(format!("outage-junit-{}.xml", std::process::id()));
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let (status, stdout, _) = outage(&[
+        "run",
+        "fixtures/scenarios/must-fail/swallows-the-error.toml",
+        "scenarios/http/ok-reqwest.toml",
+        "--junit",
+        &junit_arg,
+    ]);
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL fixtures/scenarios/must-fail/swallows-the-error"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file was written");
+    let _ = std::fs::remove_file(&junit);
+    assert!(
+        xml.contains("tests=\"2\"") && xml.contains("failures=\"1\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn run_exits_2_when_nothing_could_run() {
+    let (status, stdout, _) = outage(&["run", "fixtures/scenarios/invalid/unknown_fault.toml"]);
+    assert_eq!(status.code(), Some(2), "a file that cannot load: {stdout}");
+    assert!(
+        stdout.contains("unknown_fault.toml:2:18: unknown fault \"rest\""),
+        "{stdout}"
+    );
+    let (status, _, stderr) = outage(&["run", "scenarios/http", "--filter", "no-such-scenario"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no scenario files found"), "{stderr}");
+}
+
+#[test]
+fn run_filters_by_name_and_prints_json() {
+    let (status, stdout, _) = outage(&[
+        "run",
+        "scenarios/http",
+        "--filter",
+        "ok-reqwest",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    let reports: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let names: Vec<&str> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["http/ok-reqwest"]);
+    assert_eq!(reports[0]["verdict"], "passed");
+    assert_eq!(reports[0]["observed"]["attempt_count"], 1);
+}
+
+#[test]
+fn explain_draws_what_clients_raise_from_the_catalogue() {
+    let (status, stdout, _) = outage(&["explain", "reset"]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    for part in [
+        "On the wire:",
+        "What clients raise:",
+        "requests.exceptions.ConnectionError",
+        "CURLE_RECV_ERROR",
+        "How to handle it:",
+    ] {
+        assert!(stdout.contains(part), "missing {part:?}:\n{stdout}");
+    }
+    let (status, _, stderr) = outage(&["explain", "rest"]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("did you mean \"reset\""), "{stderr}");
+}

@@ -97,3 +97,38 @@ async fn a_broken_file_among_good_ones_stops_nothing() {
     let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
     assert_eq!(verdicts, [Verdict::Broken, Verdict::Passed]);
 }
+
+/// Deliberately wrong clients: each scenario must fail, and its report must
+/// say why in the words a user would need.
+#[rstest]
+#[case::retries_without_delay(
+    "retry-without-delay.toml",
+    "gaps:\n    expected every gap at least 0.100s\n    got      0.0"
+)]
+#[case::retries_a_400("retries-a-400.toml", "attempts:\n    expected 1\n    got      4")]
+#[case::swallows_the_error(
+    "swallows-the-error.toml",
+    "class:\n    expected reset\n    got      a response with status 200"
+)]
+#[case::has_no_timeout(
+    "no-timeout.toml",
+    "finish:\n    expected the client to finish\n    got      no result: still running at the 2s deadline, killed"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_client_fails_its_scenario_with_a_useful_report(
+    #[case] file: &str,
+    #[case] expected: &str,
+) {
+    let path = Path::new("fixtures/scenarios/must-fail").join(file);
+    let report = runner::run_file(&path).await;
+    assert_eq!(report.verdict, Verdict::Failed, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains(expected),
+        "the report lacks {expected:?}:\n{text}"
+    );
+    assert!(
+        text.contains("journal ("),
+        "the report shows the journal:\n{text}"
+    );
+}
