@@ -33,11 +33,12 @@ impl Misbehave for BadChunk {
             }
             let mut bytes = wire::head(200, &[("transfer-encoding", "chunked".to_owned())]);
             bytes.extend(format!("{}\r\nhello\r\n0\r\n\r\n", self.line).into_bytes());
-            if exchange.conn.send(&bytes).await.is_err() {
-                return Ending::ClientRst;
-            }
-            exchange.did(format!("sent chunk-size line {:?}, then closed", self.line));
-            exchange.conn.close_fin().await
+            exchange
+                .send_and_close(
+                    &bytes,
+                    format!("sent chunk-size line {:?}, then closed", self.line),
+                )
+                .await
         })
     }
 }

@@ -49,14 +49,15 @@ impl Misbehave for CutChunk {
             let mut bytes = wire::head(200, &[("transfer-encoding", "chunked".to_owned())]);
             bytes.extend(format!("{:x}\r\n", self.chunk).into_bytes());
             bytes.extend(wire::filler(self.sent));
-            if exchange.conn.send(&bytes).await.is_err() {
-                return Ending::ClientRst;
-            }
-            exchange.did(format!(
-                "sent {} of a {}-byte chunk, then closed",
-                self.sent, self.chunk
-            ));
-            exchange.conn.close_fin().await
+            exchange
+                .send_and_close(
+                    &bytes,
+                    format!(
+                        "sent {} of a {}-byte chunk, then closed",
+                        self.sent, self.chunk
+                    ),
+                )
+                .await
         })
     }
 }

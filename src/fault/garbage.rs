@@ -48,14 +48,15 @@ impl Misbehave for Garbage {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            if exchange.conn.send(&self.bytes()).await.is_err() {
-                return Ending::ClientRst;
-            }
-            exchange.did(format!(
-                "sent {} garbage bytes (seed {}), then closed",
-                self.length, self.seed
-            ));
-            exchange.conn.close_fin().await
+            exchange
+                .send_and_close(
+                    &self.bytes(),
+                    format!(
+                        "sent {} garbage bytes (seed {}), then closed",
+                        self.length, self.seed
+                    ),
+                )
+                .await
         })
     }
 }

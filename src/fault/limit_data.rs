@@ -37,14 +37,15 @@ impl Misbehave for LimitData {
             }
             let response = wire::ok_response(self.size);
             let cut = self.bytes.min(response.len());
-            if exchange.conn.send(&response[..cut]).await.is_err() {
-                return Ending::ClientRst;
-            }
-            exchange.did(format!(
-                "sent {cut} of {} response bytes, then closed",
-                response.len()
-            ));
-            exchange.conn.close_fin().await
+            exchange
+                .send_and_close(
+                    &response[..cut],
+                    format!(
+                        "sent {cut} of {} response bytes, then closed",
+                        response.len()
+                    ),
+                )
+                .await
         })
     }
 }

@@ -47,14 +47,15 @@ impl Misbehave for Truncate {
             }
             let mut bytes = wire::head(200, &[("content-length", self.length.to_string())]);
             bytes.extend(wire::filler(self.sent));
-            if exchange.conn.send(&bytes).await.is_err() {
-                return Ending::ClientRst;
-            }
-            exchange.did(format!(
-                "sent {} of {} promised body bytes, then closed",
-                self.sent, self.length
-            ));
-            exchange.conn.close_fin().await
+            exchange
+                .send_and_close(
+                    &bytes,
+                    format!(
+                        "sent {} of {} promised body bytes, then closed",
+                        self.sent, self.length
+                    ),
+                )
+                .await
         })
     }
 }

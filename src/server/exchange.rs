@@ -30,6 +30,16 @@ impl Exchange {
         self.log.action(action);
     }
 
+    /// Journals `action`, sends `bytes`, and closes with a FIN: the shape of
+    /// every fault that writes a broken response and hangs up.
+    pub(crate) async fn send_and_close(&mut self, bytes: &[u8], action: String) -> Ending {
+        self.did(action);
+        match self.conn.send(bytes).await {
+            Ok(()) => self.conn.close_fin().await,
+            Err(_) => Ending::ClientRst,
+        }
+    }
+
     /// The request head, read from the client unless it already was.
     ///
     /// When no request can be had, the attempt is journaled and the connection

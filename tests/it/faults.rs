@@ -7,7 +7,7 @@ use outage::{Attempt, Ending, ErrorClass, classify};
 use rstest::rstest;
 use tokio::time::Instant;
 
-use crate::support::{Timeouts, client, fault, fetch, settled, start};
+use crate::support::{Timeouts, client, fault, fetch, pooled_client, settled, start};
 
 /// What the client must see.
 #[derive(Debug)]
@@ -252,11 +252,7 @@ async fn sequence_switches_faults_between_requests_on_one_kept_alive_connection(
         "{ kind = 'sequence', steps = [{ kind = 'status', code = 503 }, 'reset', 'ok'] }",
     ))
     .await;
-    let pooled = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let pooled = pooled_client();
     assert_eq!(fetch(&pooled, &server.url()).await.unwrap().0, 503);
     let second = fetch(&pooled, &server.url()).await.unwrap_err();
     assert_eq!(classify(&second), Reset);
@@ -286,11 +282,7 @@ async fn sequence_switches_faults_between_requests_on_one_kept_alive_connection(
 #[tokio::test]
 async fn kept_alive_requests_are_separate_attempts_with_their_own_bytes() {
     let server = start(fault("'ok'")).await;
-    let pooled = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let pooled = pooled_client();
     for _ in 0..3 {
         assert_eq!(fetch(&pooled, &server.url()).await.unwrap().0, 200);
     }

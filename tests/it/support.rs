@@ -42,6 +42,16 @@ pub fn client(timeouts: Timeouts) -> reqwest::Client {
         .expect("a client with plain settings builds")
 }
 
+/// A reqwest client that keeps connections alive between requests, as
+/// applications do, and never uses a proxy.
+pub fn pooled_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("a client with plain settings builds")
+}
+
 /// GETs `url` and reads the whole body.
 pub async fn fetch(
     client: &reqwest::Client,
