@@ -132,3 +132,33 @@ async fn a_wrong_client_fails_its_scenario_with_a_useful_report(
         "the report shows the journal:\n{text}"
     );
 }
+
+/// Processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains(marker))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_deadline_kills_the_clients_whole_process_group() {
+    let report =
+        runner::run_file(Path::new("fixtures/scenarios/deadline/leaves-a-child.toml")).await;
+    assert!(report.passed(), "{report}");
+    // SIGKILL is delivered before the runner returns; allow the kernel a
+    // moment to tear the processes down.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !processes_with("sleep 31.4159").is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        processes_with("sleep 31.4159"),
+        Vec::<String>::new(),
+        "the client's child outlived the scenario"
+    );
+}
