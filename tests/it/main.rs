@@ -6,3 +6,4 @@ mod junk;
 mod lifecycle;
 mod scenarios;
 mod support;
+mod virtual_time;
