@@ -67,6 +67,7 @@ pub mod journal;
 pub mod request;
 pub mod runner;
 pub mod scenario;
+pub mod schedule;
 mod server;
 mod wire;
 mod words;

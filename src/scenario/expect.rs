@@ -1,13 +1,8 @@
 //! What a scenario expects, and the check of what was observed against it.
 
-use std::fmt;
-use std::time::Duration;
-
-use serde::Deserialize;
-
 use crate::ErrorClass;
-use crate::duration;
 use crate::runner::{Observed, Outcome};
+use crate::schedule::{Bounds, Count, Gaps, Mismatch, secs};
 
 /// What must happen. Every field is optional; a scenario must give at least one.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,171 +25,6 @@ pub struct Expect {
     pub output: Vec<String>,
     /// The client must still be running at the deadline.
     pub hangs: bool,
-}
-
-/// An exact count, or bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Count {
-    /// Exactly this many.
-    Exactly(u64),
-    /// At least `min` (when given) and at most `max` (when given).
-    Between { min: Option<u64>, max: Option<u64> },
-}
-
-impl Count {
-    fn admits(self, n: u64) -> bool {
-        match self {
-            Count::Exactly(want) => n == want,
-            Count::Between { min, max } => min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m),
-        }
-    }
-}
-
-impl fmt::Display for Count {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Count::Exactly(n) => write!(f, "{n}"),
-            Count::Between {
-                min: Some(a),
-                max: Some(b),
-            } => write!(f, "{a} to {b}"),
-            Count::Between {
-                min: Some(a),
-                max: None,
-            } => write!(f, "at least {a}"),
-            Count::Between {
-                min: None,
-                max: Some(b),
-            } => write!(f, "at most {b}"),
-            Count::Between {
-                min: None,
-                max: None,
-            } => write!(f, "any number"),
-        }
-    }
-}
-
-/// Bounds on a duration.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Bounds {
-    /// No shorter than this.
-    #[serde(default, with = "duration::option")]
-    pub min: Option<Duration>,
-    /// No longer than this.
-    #[serde(default, with = "duration::option")]
-    pub max: Option<Duration>,
-}
-
-impl Bounds {
-    fn admits(self, d: Duration) -> bool {
-        self.min.is_none_or(|m| d >= m) && self.max.is_none_or(|m| d <= m)
-    }
-}
-
-impl fmt::Display for Bounds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.min, self.max) {
-            (Some(a), Some(b)) => write!(f, "{} to {}", secs(a), secs(b)),
-            (Some(a), None) => write!(f, "at least {}", secs(a)),
-            (None, Some(b)) => write!(f, "at most {}", secs(b)),
-            (None, None) => write!(f, "any time"),
-        }
-    }
-}
-
-/// The schedule of gaps between attempts.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Gaps {
-    /// Exactly these gaps, in order.
-    #[serde(default, with = "duration::list")]
-    pub exactly: Vec<Duration>,
-    /// Gaps growing exponentially.
-    #[serde(default)]
-    pub exponential: Option<Exponential>,
-    /// No gap shorter than this.
-    #[serde(default, with = "duration::option")]
-    pub min: Option<Duration>,
-    /// No gap longer than this.
-    #[serde(default, with = "duration::option")]
-    pub max: Option<Duration>,
-    /// How far each gap may be from `exactly` or `exponential` (default 100ms).
-    #[serde(default = "Gaps::default_tolerance", with = "duration")]
-    pub tolerance: Duration,
-}
-
-impl Gaps {
-    fn default_tolerance() -> Duration {
-        Duration::from_millis(100)
-    }
-
-    /// The gaps a schedule names for `n` observed gaps, if it names any.
-    fn schedule(&self, n: usize) -> Option<Vec<Duration>> {
-        if !self.exactly.is_empty() {
-            return Some(self.exactly.clone());
-        }
-        self.exponential.map(|e| (0..n).map(|i| e.gap(i)).collect())
-    }
-}
-
-/// `base`, `base × factor`, `base × factor²` … each at most `cap`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Exponential {
-    /// The first gap.
-    #[serde(with = "duration")]
-    pub base: Duration,
-    /// Growth per gap (default 2).
-    #[serde(default = "Exponential::default_factor")]
-    pub factor: f64,
-    /// The longest gap.
-    #[serde(default, with = "duration::option")]
-    pub cap: Option<Duration>,
-}
-
-impl Exponential {
-    fn default_factor() -> f64 {
-        2.0
-    }
-
-    fn gap(self, i: usize) -> Duration {
-        let secs = self.base.as_secs_f64() * self.factor.powi(i.min(1000) as i32);
-        let gap = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
-        self.cap.map_or(gap, |cap| gap.min(cap))
-    }
-}
-
-/// One expectation that did not hold.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Mismatch {
-    /// What was checked.
-    pub what: &'static str,
-    /// What the scenario expected.
-    pub expected: String,
-    /// What happened.
-    pub got: String,
-}
-
-impl fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: expected {}, got {}",
-            self.what, self.expected, self.got
-        )
-    }
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.3}s", d.as_secs_f64())
-}
-
-fn list(gaps: &[Duration]) -> String {
-    if gaps.is_empty() {
-        return "none".to_owned();
-    }
-    gaps.iter().map(|g| secs(*g)).collect::<Vec<_>>().join(", ")
 }
 
 impl Expect {
@@ -277,7 +107,9 @@ impl Expect {
             );
         }
         if let Some(gaps) = &self.gaps {
-            gaps.check(&observed.gaps, &mut miss);
+            for mismatch in gaps.check(&observed.gaps) {
+                miss(mismatch.what, mismatch.expected, mismatch.got);
+            }
         }
         if let Some(bounds) = self.duration
             && !bounds.admits(observed.took)
@@ -288,43 +120,13 @@ impl Expect {
     }
 }
 
-impl Gaps {
-    fn check(&self, got: &[Duration], miss: &mut impl FnMut(&'static str, String, String)) {
-        if let Some(schedule) = self.schedule(got.len()) {
-            let close = |(want, got): (&Duration, &Duration)| want.abs_diff(*got) <= self.tolerance;
-            if schedule.len() != got.len() || !schedule.iter().zip(got).all(close) {
-                miss(
-                    "gaps",
-                    format!("{} (each ±{})", list(&schedule), secs(self.tolerance)),
-                    list(got),
-                );
-            }
-        }
-        if let Some(min) = self.min
-            && got.iter().any(|g| *g < min)
-        {
-            miss(
-                "gaps",
-                format!("every gap at least {}", secs(min)),
-                list(got),
-            );
-        }
-        if let Some(max) = self.max
-            && got.iter().any(|g| *g > max)
-        {
-            miss(
-                "gaps",
-                format!("every gap at most {}", secs(max)),
-                list(got),
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::runner::ClientError;
+    use crate::schedule::Exponential;
 
     fn ms(ms: u64) -> Duration {
         Duration::from_millis(ms)
@@ -420,9 +222,9 @@ mod tests {
         assert_eq!(mismatches.len(), 1);
         assert_eq!(
             mismatches[0].expected,
-            "0.100s, 0.200s, 0.300s (each ±0.020s)"
+            "0.100s        0.200s        0.300s  (each ±0.020s)"
         );
-        assert_eq!(mismatches[0].got, "0.005s, 0.006s, 0.007s");
+        assert_eq!(mismatches[0].got, "0.005s        0.006s        0.007s");
     }
 
     #[test]

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
 pub use error::{LoadError, LoadErrors};
-pub use expect::{Bounds, Count, Expect, Exponential, Gaps, Mismatch};
+pub use expect::Expect;
 pub use load::{discover, load, parse};
 
 use crate::{ErrorClass, Fault};

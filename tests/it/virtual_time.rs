@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use outage::schedule::{self, Retries};
 use outage::{Ending, ErrorClass, Fault, FaultServer, classify};
 use reqwest_middleware::ClientBuilder;
 use reqwest_retry::policies::ExponentialBackoff;
@@ -147,4 +148,161 @@ async fn the_same_backoff_holds_in_real_time_within_a_tolerance() {
             "{gaps:?}"
         );
     }
+}
+
+/// A client that retries while `wait(retry, &outcome)` gives a wait, and
+/// treats 4xx and 5xx as failures. Returns how it ended.
+async fn retrying(url: &str, wait: impl Fn(u32, Option<u16>) -> Option<Duration>) -> Option<u16> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut retry = 0;
+    loop {
+        let status = client
+            .get(url)
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16());
+        if status.is_some_and(|s| s < 400) {
+            return status;
+        }
+        match wait(retry, status) {
+            Some(delay) => tokio::time::sleep(delay).await,
+            None => return status,
+        }
+        retry += 1;
+    }
+}
+
+fn doubling(retry: u32) -> Duration {
+    secs(1) * 2u32.pow(retry)
+}
+
+/// The schedule a correct client keeps against three failures.
+fn one_two_four() -> Retries {
+    Retries::new()
+        .attempts(4)
+        .exponential(secs(1), 2.0)
+        .tolerance(Duration::ZERO)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_correct_client_meets_the_schedule() {
+    let server = FaultServer::start(fail_three_times()).await.unwrap();
+    assert_eq!(
+        retrying(&server.url(), |n, _| (n < 3).then(|| doubling(n))).await,
+        Some(200)
+    );
+    settled(&server, 4).await;
+    server.journal().check_retries(&one_two_four()).unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_jitter_from_the_retry_middleware_stays_within_its_bounds() {
+    let server = FaultServer::start(fail_three_times()).await.unwrap();
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(secs(1), secs(60))
+        .base(2)
+        .jitter(Jitter::Full)
+        .build_with_max_retries(3);
+    let inner = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .build();
+    assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    drop(client);
+    settled(&server, 4).await;
+    let jittered = one_two_four().jitter(schedule::Jitter::Full);
+    server
+        .journal()
+        .check_retries(&jittered)
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Runs a broken client against `fault` and returns the message its schedule check gives.
+async fn broken(
+    fault: Fault,
+    expected: Retries,
+    wait: impl Fn(u32, Option<u16>) -> Option<Duration>,
+) -> String {
+    let server = FaultServer::start(fault).await.unwrap();
+    retrying(&server.url(), wait).await;
+    server.journal().settled(0, secs(5)).await.unwrap();
+    match server.journal().check_retries(&expected) {
+        Ok(()) => panic!("the broken client met {expected:?}"),
+        Err(mismatch) => mismatch.to_string(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_does_not_wait_is_caught() {
+    let message = broken(fail_three_times(), one_two_four(), |n, _| {
+        (n < 3).then_some(Duration::ZERO)
+    })
+    .await;
+    assert_eq!(
+        message,
+        "the retries did not go as expected\n  gaps:\n    expected 1.000s        2.000s        4.000s  (each ±0.000s)\n    got      0.000s        0.000s        0.000s\n"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_retries_a_4xx_is_caught() {
+    let message = broken(Fault::status(400), Retries::new().attempts(1), |n, _| {
+        (n < 3).then(|| doubling(n))
+    })
+    .await;
+    assert_eq!(
+        message,
+        "the retries did not go as expected\n  attempts:\n    expected 1\n    got      4\n"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_ignores_retry_after_is_caught() {
+    let busy = fault(
+        "{ kind = 'sequence', steps = [{ kind = 'status', code = 503, headers = { Retry-After = '5' } }, 'ok'] }",
+    );
+    let honours = Retries::new()
+        .attempts(2)
+        .gaps([secs(5)])
+        .tolerance(Duration::ZERO);
+    let message = broken(busy, honours, |n, _| (n < 3).then(|| doubling(n))).await;
+    assert!(
+        message.contains("expected 5.000s") && message.contains("got      1.000s"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_retries_forever_is_caught() {
+    let bounded = Retries::new().attempts_between(1, 5).within(secs(60));
+    let message = broken(Fault::reset(), bounded, |n, _| (n < 99).then_some(secs(1))).await;
+    assert!(
+        message.contains("attempts:\n    expected 1 to 5\n    got      100"),
+        "{message}"
+    );
+    assert!(
+        message.contains("total time:\n    expected at most 60.000s\n    got      99.000s"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_gives_up_too_early_is_caught() {
+    let message = broken(fail_three_times(), one_two_four(), |n, _| {
+        (n < 2).then(|| doubling(n))
+    })
+    .await;
+    assert!(
+        message.contains("attempts:\n    expected 4\n    got      3"),
+        "{message}"
+    );
 }
