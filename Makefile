@@ -7,7 +7,7 @@ REQUESTS := requests==2.34.2 urllib3==2.7.0
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint clients
+.PHONY: demo test lint clients bench
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -17,6 +17,10 @@ demo: clients
 ## included, one test per scenario), examples and doctests.
 test: lint clients
 	$(CARGO) test
+
+## Benchmarks; figures are printed beside their targets.
+bench:
+	$(CARGO) bench --bench backoff
 
 lint:
 	$(CARGO) fmt --all -- --check
