@@ -16,6 +16,7 @@
 mod bad_chunk;
 mod bandwidth;
 mod blackhole;
+mod chance;
 mod cut_chunk;
 mod drip;
 mod empty_reply;
@@ -45,6 +46,7 @@ use serde::Deserialize;
 pub use bad_chunk::BadChunk;
 pub use bandwidth::Bandwidth;
 pub use blackhole::Blackhole;
+pub use chance::Chance;
 pub use cut_chunk::CutChunk;
 pub use drip::Drip;
 pub use empty_reply::EmptyReply;
@@ -226,6 +228,10 @@ faults! {
         wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
         clients: "whatever each step produces; the building block of every retry test.",
         handle: "Test retry logic with it: count the attempts and measure the gaps in the journal, not just the final result.";
+    Chance(Chance) = "chance",
+        wire: "Applies a fault to each attempt with a given probability and another fault to the rest, drawn from a seed: the same seed strikes the same attempts.",
+        clients: "a random mix of two outcomes that replays exactly; for testing retries against flaky service.",
+        handle: "Retry with backoff and a bound on attempts; when a run fails, its seed replays the same faults.";
 }
 
 impl<'de> Deserialize<'de> for Fault {
@@ -323,12 +329,24 @@ impl Fault {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Fault::Sequence(s) => s.validate(),
+            Fault::Chance(c) => c.validate(),
             Fault::Truncate(t) => t.validate(),
             Fault::CutChunk(c) => c.validate(),
             Fault::Status(s) => s.validate(),
             Fault::Slicer(s) => s.validate(),
             Fault::Bandwidth(b) => b.validate(),
             _ => Ok(()),
+        }
+    }
+
+    /// The seed of the fault's randomness, when it has any: a run with the same
+    /// seed meets exactly the same faults.
+    pub fn seed(&self) -> Option<u64> {
+        match self {
+            Fault::Garbage(g) => Some(g.seed),
+            Fault::Chance(c) => Some(c.seed),
+            Fault::Sequence(s) => s.steps.iter().find_map(Fault::seed),
+            _ => None,
         }
     }
 
@@ -343,16 +361,21 @@ impl Fault {
     /// The fault that handles attempt `index`: itself, or a sequence's step.
     pub(crate) fn for_attempt(&self, index: u64) -> &Fault {
         match self {
-            Fault::Sequence(s) => s.step(index),
+            Fault::Sequence(s) => s.step(index).for_attempt(index),
+            Fault::Chance(c) => c.pick(index).for_attempt(index),
             fault => fault,
         }
     }
 
     pub(crate) fn handling(&self) -> Handling<'_> {
         match self {
-            Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_) | Fault::Sequence(_) => {
-                Handling::Listener
-            }
+            // Sequences and chances are resolved to one of their faults by
+            // `for_attempt` before a connection is handled.
+            Fault::Refuse(_)
+            | Fault::Blackhole(_)
+            | Fault::WrongPort(_)
+            | Fault::Sequence(_)
+            | Fault::Chance(_) => Handling::Listener,
             Fault::Ok(f) => Handling::Respond(f),
             Fault::Status(f) => Handling::Respond(f),
             Fault::SlowHeaders(f) => Handling::Respond(f),

@@ -35,6 +35,8 @@ pub struct Report {
     pub fault: String,
     /// The client's label.
     pub client: String,
+    /// The seed of the fault's randomness, which replays the same faults.
+    pub seed: Option<u64>,
     /// How it ended.
     pub verdict: Verdict,
     /// Why it did not pass, in one line.
@@ -53,6 +55,7 @@ impl Report {
             description: String::new(),
             fault: String::new(),
             client: String::new(),
+            seed: None,
             verdict: Verdict::Broken,
             reason: errors.to_string(),
             mismatches: Vec::new(),
@@ -93,6 +96,7 @@ impl Report {
             description: scenario.description.clone(),
             fault: scenario.fault.name().to_owned(),
             client: scenario.client.label(),
+            seed: scenario.fault.seed(),
             verdict: Verdict::Passed,
             reason: String::new(),
             mismatches: Vec::new(),
@@ -148,6 +152,9 @@ impl fmt::Display for Report {
             return Ok(());
         };
         if self.verdict != Verdict::Passed {
+            if let Some(seed) = self.seed {
+                writeln!(f, "  seed: {seed} (the same seed replays the same faults)")?;
+            }
             writeln!(
                 f,
                 "  client: {}{}",

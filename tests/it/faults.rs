@@ -359,3 +359,27 @@ async fn failed_name_lookup_is_classified_as_dns() {
         .unwrap_err();
     assert_eq!(classify(&error), Dns, "{error:?}");
 }
+
+#[tokio::test]
+async fn chance_with_the_same_seed_replays_the_same_faults() {
+    async fn outcomes(seed: u64) -> Vec<bool> {
+        let server = start(fault(&format!(
+            "{{ kind = 'chance', probability = 0.5, seed = {seed} }}"
+        )))
+        .await;
+        let client = client(PLAIN);
+        let mut succeeded = Vec::new();
+        for _ in 0..24 {
+            succeeded.push(fetch(&client, &server.url()).await.is_ok());
+        }
+        succeeded
+    }
+    let first = outcomes(11).await;
+    assert_eq!(
+        first,
+        outcomes(11).await,
+        "the same seed strikes the same attempts"
+    );
+    assert_ne!(first, outcomes(12).await, "another seed strikes others");
+    assert!(first.contains(&true) && first.contains(&false), "{first:?}");
+}

@@ -33,7 +33,7 @@ fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect
 #[case::unknown_fault(
     "unknown_fault.toml",
     "\
-fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, sequence"
+fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, sequence, chance"
 )]
 #[case::missing_command(
     "missing_command.toml",
@@ -109,6 +109,10 @@ async fn a_broken_file_among_good_ones_stops_nothing() {
 #[case::swallows_the_error(
     "swallows-the-error.toml",
     "class:\n    expected reset\n    got      a response with status 200"
+)]
+#[case::flaky_without_retries(
+    "flaky-without-retries.toml",
+    "seed: 6 (the same seed replays the same faults)"
 )]
 #[case::has_no_timeout(
     "no-timeout.toml",

@@ -1,0 +1,124 @@
+//! `chance`: a fault that strikes some attempts at random, reproducibly.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use serde::Deserialize;
+
+use crate::fault::Fault;
+
+/// Applies `fault` to each attempt with probability `probability`, and
+/// `otherwise` to the rest. Each attempt's draw comes from `seed` and the
+/// attempt's index alone, so the same seed gives the same faults on the same
+/// attempts however requests interleave: a failing run replays exactly.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Chance {
+    /// How likely each attempt is to meet `fault`, from 0 to 1.
+    pub probability: f64,
+    /// The fault some attempts meet.
+    pub fault: Box<Fault>,
+    /// What the other attempts meet.
+    pub otherwise: Box<Fault>,
+    /// The seed of the draws.
+    pub seed: u64,
+}
+
+impl Default for Chance {
+    fn default() -> Self {
+        Chance {
+            probability: 0.5,
+            fault: Box::new(Fault::reset()),
+            otherwise: Box::new(Fault::ok()),
+            seed: 0,
+        }
+    }
+}
+
+impl Chance {
+    /// True when attempt `index` meets `fault`.
+    pub fn strikes(&self, index: u64) -> bool {
+        // Spread consecutive indexes over the seed space, so that neighbouring
+        // attempts draw from unrelated streams.
+        let stream = self.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let draw = ChaCha8Rng::seed_from_u64(stream).next_u64() as f64 / u64::MAX as f64;
+        draw < self.probability
+    }
+
+    pub(crate) fn pick(&self, index: u64) -> &Fault {
+        if self.strikes(index) {
+            &self.fault
+        } else {
+            &self.otherwise
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err(format!(
+                "chance probability {} must be from 0 to 1",
+                self.probability
+            ));
+        }
+        for (key, fault) in [("fault", &self.fault), ("otherwise", &self.otherwise)] {
+            if matches!(**fault, Fault::Sequence(_) | Fault::Chance(_)) || fault.is_listener_fault()
+            {
+                return Err(format!(
+                    "chance `{key}` is {:?}; it must be a fault of a single connection, not a sequence, a chance or a listener fault",
+                    fault.name()
+                ));
+            }
+            fault
+                .validate()
+                .map_err(|e| format!("chance `{key}`: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chance(probability: f64, seed: u64) -> Chance {
+        Chance {
+            probability,
+            seed,
+            ..Chance::default()
+        }
+    }
+
+    #[test]
+    fn the_same_seed_strikes_the_same_attempts() {
+        let picks = |c: &Chance| (0..64).map(|i| c.strikes(i)).collect::<Vec<_>>();
+        assert_eq!(picks(&chance(0.5, 7)), picks(&chance(0.5, 7)));
+        assert_ne!(picks(&chance(0.5, 7)), picks(&chance(0.5, 8)));
+    }
+
+    #[test]
+    fn the_probability_sets_the_share_of_struck_attempts() {
+        assert!((0..1000).all(|i| !chance(0.0, 1).strikes(i)));
+        assert!((0..1000).all(|i| chance(1.0, 1).strikes(i)));
+        let struck = (0..10_000).filter(|i| chance(0.3, 1).strikes(*i)).count();
+        assert!((2_800..3_200).contains(&struck), "{struck} of 10,000");
+    }
+
+    #[test]
+    fn nested_and_listener_faults_are_rejected() {
+        let nested = Chance {
+            fault: Box::new(Fault::sequence([Fault::ok()])),
+            ..Chance::default()
+        };
+        assert!(nested.validate().unwrap_err().contains("not a sequence"));
+        let refuse = Chance {
+            otherwise: Box::new(Fault::refuse()),
+            ..Chance::default()
+        };
+        assert!(
+            refuse
+                .validate()
+                .unwrap_err()
+                .starts_with("chance `otherwise` is \"refuse\"")
+        );
+        assert!(chance(1.5, 0).validate().is_err());
+    }
+}
