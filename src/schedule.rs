@@ -271,6 +271,9 @@ pub struct Retries {
     pub gaps: Option<Gaps>,
     /// The longest time from the first attempt's start to the last one's.
     pub within: Option<Duration>,
+    /// Non-idempotent requests (POST, PATCH) must reach the server only once:
+    /// after its body was sent, a retry may repeat what the server already did.
+    pub non_idempotent_once: bool,
 }
 
 impl Retries {
@@ -342,6 +345,14 @@ impl Retries {
         self
     }
 
+    /// The one POST or PATCH the client sends reaches the server only once.
+    /// (Every POST and PATCH in the journal counts, so use it in a test whose
+    /// client sends one.)
+    pub fn non_idempotent_once(mut self) -> Self {
+        self.non_idempotent_once = true;
+        self
+    }
+
     fn gaps_mut(&mut self) -> &mut Gaps {
         self.gaps.get_or_insert_with(|| Gaps {
             tolerance: Gaps::default_tolerance(),
@@ -396,6 +407,21 @@ impl Journal {
                 expected: format!("at most {}", secs(within)),
                 got: secs(total),
             });
+        }
+        if expected.non_idempotent_once {
+            let sent = self
+                .attempts()
+                .into_iter()
+                .filter_map(|a| a.request.map(|r| r.method))
+                .filter(|method| method == "POST" || method == "PATCH")
+                .collect::<Vec<_>>();
+            if sent.len() > 1 {
+                found.push(Mismatch {
+                    what: "non-idempotent retries",
+                    expected: "each POST or PATCH sent once".to_owned(),
+                    got: format!("{} sent {} times", sent[0], sent.len()),
+                });
+            }
         }
         if found.is_empty() {
             Ok(())

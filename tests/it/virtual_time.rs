@@ -306,3 +306,37 @@ async fn a_client_that_gives_up_too_early_is_caught() {
         "{message}"
     );
 }
+
+/// reqwest-retry's default strategy retries a POST after a reset although its
+/// body was sent: the server may already have acted on it.
+#[tokio::test(start_paused = true)]
+async fn a_retried_post_after_its_body_was_sent_is_caught() {
+    let server = FaultServer::start(Fault::reset()).await.unwrap();
+    let policy = ExponentialBackoff::builder()
+        .jitter(Jitter::None)
+        .build_with_max_retries(2);
+    let inner = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .build();
+    let _ = client
+        .post(server.url())
+        .body("charge the card once")
+        .send()
+        .await;
+    drop(client);
+    settled(&server, 3).await;
+    let message = server
+        .journal()
+        .check_retries(&Retries::new().non_idempotent_once())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("non-idempotent retries:\n    expected each POST or PATCH sent once\n    got      POST sent 3 times"),
+        "{message}"
+    );
+}
