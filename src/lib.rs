@@ -56,6 +56,9 @@
 //! - [`fault`]: the `Fault` enum and one module per fault;
 //! - [`journal`]: attempts and how they ended;
 //! - [`request`]: the request head as read from the client;
+//! - [`schedule`]: retry schedules checked against a journal;
+//! - [`scenario`]: scenario files, loaded with every error located;
+//! - [`runner`]: running scenarios against their faults and clients;
 //! - [`cli`]: the `outage` command line;
 //! - `server` (private): the accept loop, hyper serving, the raw connection.
 
