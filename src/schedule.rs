@@ -1,5 +1,5 @@
 //! Retry schedules: how many attempts, how far apart, and how long in all,
-//! checked against a [`Journal`](crate::Journal).
+//! checked against a [`Journal`].
 //!
 //! Scenario files use the same types under `[expect]`; a Rust test uses
 //! [`Retries`] and [`Journal::check_retries`](crate::Journal::check_retries).
