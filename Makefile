@@ -25,6 +25,7 @@ bench:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
 ## The clients the catalogue runs: Python requests, curl and Node.
 clients: $(VENV)/.installed
