@@ -94,6 +94,11 @@ impl Attempt {
     pub fn is_finished(&self) -> bool {
         self.ending.is_some()
     }
+
+    /// The request line, such as `GET / HTTP/1.1`, when a request head was read.
+    pub fn request_line(&self) -> Option<String> {
+        self.request.as_ref().map(RequestHead::request_line)
+    }
 }
 
 impl fmt::Display for Attempt {

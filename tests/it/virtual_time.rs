@@ -20,6 +20,24 @@ fn fail_three_times() -> Fault {
     Fault::sequence([Fault::reset(), Fault::reset(), Fault::reset(), Fault::ok()])
 }
 
+/// reqwest with reqwest-retry's exponential backoff: 1s, 2s, 4s … up to
+/// `retries` retries, randomised as `jitter` says.
+fn middleware_client(jitter: Jitter, retries: u32) -> reqwest_middleware::ClientWithMiddleware {
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(secs(1), secs(60))
+        .base(2)
+        .jitter(jitter)
+        .build_with_max_retries(retries);
+    let inner = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    ClientBuilder::new(inner)
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .build()
+}
+
 /// A client that retries after 1s, 2s and 4s, written out by hand.
 async fn fetch_with_backoff(url: &str) -> reqwest::StatusCode {
     let client = reqwest::Client::builder()
@@ -58,19 +76,7 @@ async fn backoff_of_1_2_4_seconds_is_exact_in_virtual_time_200_times_in_a_row() 
 #[tokio::test(start_paused = true)]
 async fn retry_middleware_backs_off_exactly_as_configured_in_virtual_time() {
     let server = FaultServer::start(fail_three_times()).await.unwrap();
-    let policy = ExponentialBackoff::builder()
-        .retry_bounds(secs(1), secs(60))
-        .base(2)
-        .jitter(Jitter::None)
-        .build_with_max_retries(3);
-    let inner = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
-    let client = ClientBuilder::new(inner)
-        .with(RetryTransientMiddleware::new_with_policy(policy))
-        .build();
+    let client = middleware_client(Jitter::None, 3);
     let response = client
         .get(server.url())
         .send()
@@ -203,19 +209,7 @@ async fn a_correct_client_meets_the_schedule() {
 #[tokio::test(start_paused = true)]
 async fn full_jitter_from_the_retry_middleware_stays_within_its_bounds() {
     let server = FaultServer::start(fail_three_times()).await.unwrap();
-    let policy = ExponentialBackoff::builder()
-        .retry_bounds(secs(1), secs(60))
-        .base(2)
-        .jitter(Jitter::Full)
-        .build_with_max_retries(3);
-    let inner = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
-    let client = ClientBuilder::new(inner)
-        .with(RetryTransientMiddleware::new_with_policy(policy))
-        .build();
+    let client = middleware_client(Jitter::Full, 3);
     assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
     drop(client);
     settled(&server, 4).await;
@@ -312,17 +306,7 @@ async fn a_client_that_gives_up_too_early_is_caught() {
 #[tokio::test(start_paused = true)]
 async fn a_retried_post_after_its_body_was_sent_is_caught() {
     let server = FaultServer::start(Fault::reset()).await.unwrap();
-    let policy = ExponentialBackoff::builder()
-        .jitter(Jitter::None)
-        .build_with_max_retries(2);
-    let inner = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
-    let client = ClientBuilder::new(inner)
-        .with(RetryTransientMiddleware::new_with_policy(policy))
-        .build();
+    let client = middleware_client(Jitter::None, 2);
     let _ = client
         .post(server.url())
         .body("charge the card once")
