@@ -1,13 +1,15 @@
 # The two commands the README gives: `make demo` and `make test`.
 CARGO ?= cargo
 VENV := .venv
+RUNS ?= 20
+STRESS ?= 0
 # Pinned so that the catalogue's expectations meet the client they were written for.
 REQUESTS := requests==2.34.2 urllib3==2.7.0
 
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint clients bench
+.PHONY: demo test lint clients bench soak
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -21,6 +23,10 @@ test: lint clients
 ## Benchmarks; figures are printed beside their targets.
 bench:
 	$(CARGO) bench --bench backoff
+
+## The suite and the catalogue RUNS times (default 20), STRESS=1 with every core busy.
+soak: clients
+	RUNS=$(RUNS) STRESS=$(STRESS) .ci/soak
 
 lint:
 	$(CARGO) fmt --all -- --check
