@@ -20,9 +20,9 @@ demo: clients
 test: lint clients
 	$(CARGO) test
 
-## Benchmarks; figures are printed beside their targets.
+## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
 bench:
-	$(CARGO) bench --bench backoff
+	.ci/bench
 
 ## The suite and the catalogue RUNS times (default 20), STRESS=1 with every core busy.
 soak: clients
