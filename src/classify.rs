@@ -16,7 +16,7 @@ use std::str::FromStr;
 pub enum TlsKind {
     /// The certificate chain is not trusted (self-signed, unknown CA).
     Untrusted,
-    /// The certificate has expired or is not yet valid.
+    /// The certificate is outside its validity window: expired, or not yet valid.
     Expired,
     /// The certificate does not name the host.
     Hostname,
@@ -154,8 +154,18 @@ impl<'de> serde::Deserialize<'de> for ErrorClass {
 /// Places a reqwest error in the neutral taxonomy.
 ///
 /// The decision uses reqwest's predicates and the types in the error's source
-/// chain (`io::ErrorKind`, hyper's predicates), in this order: status,
-/// redirects, URL, timeouts, then the chain.
+/// chain (`io::ErrorKind`, hyper's predicates, `rustls::Error`), in this
+/// order: status, redirects, URL, timeouts, TLS, then the chain.
+///
+/// TLS failures come from the `rustls::Error` in the chain: a certificate
+/// outside its validity window, expired or not yet valid, is
+/// [`TlsKind::Expired`]; one that does not name the host is
+/// [`TlsKind::Hostname`]; any other certificate rustls rejects (unknown
+/// issuer, self-signed) is [`TlsKind::Untrusted`]; the rest, such as plain
+/// HTTP bytes where a TLS record should be, is [`TlsKind::Protocol`], and so
+/// is a connection closed during the handshake. A stalled handshake counts
+/// against reqwest's connect timeout, so it is
+/// [`ErrorClass::ConnectTimeout`], like a stalled TCP connect.
 ///
 /// reqwest raises the same error for its read timeout and its total timeout,
 /// from the same places, so both are [`ErrorClass::Timeout`]; only a timeout
@@ -191,6 +201,9 @@ pub fn classify(error: &reqwest::Error) -> ErrorClass {
             ErrorClass::Timeout
         };
     }
+    if let Some(kind) = tls_failure(error) {
+        return ErrorClass::Tls(kind);
+    }
     let in_body = error.is_body() || error.is_decode();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -203,6 +216,58 @@ pub fn classify(error: &reqwest::Error) -> ErrorClass {
         ErrorClass::Decode
     } else {
         ErrorClass::Other
+    }
+}
+
+/// The TLS failure in `error`'s chain, if there is one.
+fn tls_failure(error: &reqwest::Error) -> Option<TlsKind> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        for inner in wrapped(cause) {
+            if let Some(rustls) = inner.downcast_ref::<rustls::Error>() {
+                return Some(tls_kind(rustls));
+            }
+            // Only a TLS handshake reads while connecting: an end of stream
+            // then is the server closing in the middle of the handshake.
+            if error.is_connect()
+                && inner
+                    .downcast_ref::<io::Error>()
+                    .is_some_and(|io| io.kind() == io::ErrorKind::UnexpectedEof)
+            {
+                return Some(TlsKind::Protocol);
+            }
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// `cause` and the errors wrapped inside it, when it is an `io::Error`:
+/// `io::Error::source` skips the error it wraps, so the chain alone never
+/// shows the `rustls::Error` that tokio-rustls wraps in one.
+fn wrapped<'a>(
+    cause: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(cause), |e| {
+        let io = e.downcast_ref::<io::Error>()?;
+        io.get_ref().map(|inner| inner as &(dyn StdError + 'static))
+    })
+}
+
+fn tls_kind(error: &rustls::Error) -> TlsKind {
+    use rustls::CertificateError as Cert;
+    match error {
+        rustls::Error::InvalidCertificate(
+            Cert::Expired
+            | Cert::ExpiredContext { .. }
+            | Cert::NotValidYet
+            | Cert::NotValidYetContext { .. },
+        ) => TlsKind::Expired,
+        rustls::Error::InvalidCertificate(
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. },
+        ) => TlsKind::Hostname,
+        rustls::Error::InvalidCertificate(_) => TlsKind::Untrusted,
+        _ => TlsKind::Protocol,
     }
 }
 

@@ -302,6 +302,7 @@ impl Journal {
         AttemptLog {
             journal: self.clone(),
             index,
+            preface: None,
         }
     }
 
@@ -332,6 +333,8 @@ impl Journal {
 pub(crate) struct AttemptLog {
     journal: Journal,
     index: u64,
+    /// Written before every action: how the connection's TLS handshake went.
+    preface: Option<Arc<str>>,
 }
 
 impl AttemptLog {
@@ -345,8 +348,19 @@ impl AttemptLog {
     }
 
     pub(crate) fn action(&self, action: impl Into<String>) {
-        let action = action.into();
+        let action = match &self.preface {
+            Some(preface) => format!("{preface}; {}", action.into()),
+            None => action.into(),
+        };
         self.journal.update(self.index, |a| a.action = action);
+    }
+
+    /// Records how the TLS handshake went, and keeps it before every later action.
+    pub(crate) fn handshake(&mut self, outcome: impl Into<String>) {
+        let outcome: String = outcome.into();
+        self.journal
+            .update(self.index, |a| a.action.clone_from(&outcome));
+        self.preface = Some(outcome.into());
     }
 
     pub(crate) fn finish(self, ending: Ending, bytes: (u64, u64)) {

@@ -72,6 +72,7 @@ pub mod runner;
 pub mod scenario;
 pub mod schedule;
 mod server;
+mod tls;
 mod wire;
 mod words;
 

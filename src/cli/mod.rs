@@ -16,6 +16,7 @@ mod run;
 mod serve;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -59,12 +60,14 @@ enum Command {
     /// as here. `outage serve FAULT --help` lists the fault's options.
     #[command(
         disable_help_flag = true,
-        override_usage = "outage serve [--port N] FAULT [--KEY VALUE]...",
+        override_usage = "outage serve [--port N] [--tls] [--write-ca FILE] FAULT [--KEY VALUE]...",
         after_help = "Examples:\n  \
             outage serve status --code 503 --header 'Retry-After: 2' --body busy\n  \
             outage serve reset --when after-body-bytes --body-bytes 10\n  \
             outage serve slow-headers --delay 2s --port 8080\n  \
-            outage serve sequence --step reset --step 'status --code 503' --step ok\n\n\
+            outage serve sequence --step reset --step 'status --code 503' --step ok\n  \
+            outage serve tls-ok --write-ca ca.pem\n  \
+            outage serve reset --tls --write-ca ca.pem\n\n\
             Exit codes:\n  \
             0  stopped by SIGINT or SIGTERM\n  \
             2  unknown fault or option, bad value, or the server could not start"
@@ -89,6 +92,13 @@ struct ServeArgs {
     /// Listen on this port instead of one the OS picks; may also follow the fault.
     #[arg(long, value_name = "N")]
     port: Option<u16>,
+    /// Serve the fault behind TLS, on an https URL; may also follow the fault.
+    #[arg(long)]
+    tls: bool,
+    /// Write the server's CA certificate (PEM) to FILE before printing the
+    /// URL, for https servers; may also follow the fault.
+    #[arg(long, value_name = "FILE")]
+    write_ca: Option<PathBuf>,
     /// Print help; after FAULT, print the fault's description and options.
     #[arg(short, long)]
     help: bool,
@@ -147,17 +157,38 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode> {
         (Some(_), Some(_)) => bail!("option \"--port\" is given twice; give it once"),
         (port, later) => port.or(later).unwrap_or(0),
     };
+    let write_ca = match (args.write_ca, after.write_ca) {
+        (Some(_), Some(_)) => bail!("option \"--write-ca\" is given twice; give it once"),
+        (file, later) => file.or(later),
+    };
     let fault = options::fault(&name, &after.fault)?;
-    serve::serve(fault, port)
+    let tls = args.tls || after.tls;
+    if write_ca.is_some() && !tls && !fault.is_tls() {
+        bail!(
+            "{name} serves plain HTTP, so it has no CA to write; add --tls to serve it behind TLS"
+        );
+    }
+    serve::serve(
+        fault,
+        serve::Settings {
+            port,
+            tls,
+            write_ca,
+        },
+    )
 }
 
-/// What follows FAULT: the fault's options, and `serve`'s own `--port` and
-/// `--help`, which may come anywhere among them.
+/// What follows FAULT: the fault's options, and `serve`'s own `--port`,
+/// `--tls`, `--write-ca` and `--help`, which may come anywhere among them.
 struct After {
     /// The fault's `--KEY VALUE` options.
     fault: Vec<options::Pair>,
     /// `--port N`, when given after FAULT.
     port: Option<u16>,
+    /// True when `--tls` was given after FAULT.
+    tls: bool,
+    /// `--write-ca FILE`, when given after FAULT.
+    write_ca: Option<PathBuf>,
     /// True when `--help` or `-h` was given after FAULT.
     help: bool,
 }
@@ -167,14 +198,25 @@ impl After {
         let mut after = After {
             fault: Vec::new(),
             port: None,
+            tls: false,
+            write_ca: None,
             help: false,
         };
-        // `--help` takes no value, so split the options around it first.
+        // `--help` and `--tls` take no value, so split the options around them first.
         let is_help = |arg: &String| arg == "--help" || arg == "-h";
-        for part in args.split(is_help) {
+        let is_flag = |arg: &String| is_help(arg) || arg == "--tls";
+        for part in args.split(is_flag) {
             after.fault.extend(options::pairs(part)?);
         }
         after.help = args.iter().any(is_help);
+        after.tls = args.iter().any(|arg| arg == "--tls");
+        if let Some(at) = after.fault.iter().position(|pair| pair.key == "write-ca") {
+            let pair = after.fault.remove(at);
+            if after.fault.iter().any(|pair| pair.key == "write-ca") {
+                bail!("option \"--write-ca\" is given twice; give it once");
+            }
+            after.write_ca = Some(PathBuf::from(pair.value));
+        }
         if let Some(at) = after.fault.iter().position(|pair| pair.key == "port") {
             let pair = after.fault.remove(at);
             if after.fault.iter().any(|pair| pair.key == "port") {

@@ -2,9 +2,11 @@
 //!
 //! The contract other tools rely on: the base URL alone on the first line of
 //! stdout, flushed at once; one line per attempt on stderr as it ends; exit 0
-//! after a signal.
+//! after a signal. With `--write-ca FILE`, the file is complete before the
+//! URL is printed, so a script may read it as soon as it has the URL.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,25 +19,37 @@ use crate::{FaultServer, ServerError};
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// Serves `fault` on `port` (0: any free port) until a signal arrives.
-pub(crate) fn serve(fault: Fault, port: u16) -> Result<ExitCode> {
+/// How `outage serve` serves its fault.
+pub(crate) struct Settings {
+    /// The port to listen on; 0 for any free port.
+    pub(crate) port: u16,
+    /// Serve the fault behind TLS.
+    pub(crate) tls: bool,
+    /// Where to write the CA certificate of an https server.
+    pub(crate) write_ca: Option<PathBuf>,
+}
+
+/// Serves `fault` as `settings` say until a signal arrives.
+pub(crate) fn serve(fault: Fault, settings: Settings) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(run(fault, port));
+    let result = runtime.block_on(run(fault, settings));
     // Do not wait for stray blocking work once the server is down.
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
-async fn run(fault: Fault, port: u16) -> Result<ExitCode> {
+async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
+    let port = settings.port;
     // Listen for signals before printing the URL: a caller may signal as soon
     // as it has read it.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let server = FaultServer::builder(fault)
         .port(port)
+        .tls(settings.tls)
         .on_attempt(|attempt| {
             // One write per line, so a reader never sees half of one. If stderr
             // is gone there is nobody left to tell; the server goes on.
@@ -44,6 +58,10 @@ async fn run(fault: Fault, port: u16) -> Result<ExitCode> {
         .start()
         .await
         .map_err(|error| start_error(error, port))?;
+    if let (Some(file), Some(pem)) = (&settings.write_ca, server.ca_pem()) {
+        std::fs::write(file, pem)
+            .with_context(|| format!("cannot write the CA certificate to {}", file.display()))?;
+    }
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{}", server.url())
         .and_then(|()| stdout.flush())
@@ -78,7 +96,9 @@ fn start_error(error: ServerError, port: u16) -> anyhow::Error {
         ServerError::Blackhole(_) => {
             "; use `hang-on-accept` for a connection that stalls after connecting"
         }
-        ServerError::Bind { .. } | ServerError::InvalidFault { .. } => "",
+        ServerError::Bind { .. }
+        | ServerError::InvalidFault { .. }
+        | ServerError::Certificates(_) => "",
     };
     anyhow::anyhow!("{error}{hint}")
 }

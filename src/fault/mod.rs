@@ -32,12 +32,22 @@ mod slicer;
 mod slow_close;
 mod slow_headers;
 mod status;
+mod tls_expired;
+mod tls_handshake_drop;
+mod tls_handshake_stall;
+mod tls_not_yet_valid;
+mod tls_ok;
+mod tls_plaintext;
+mod tls_self_signed;
+mod tls_untrusted_ca;
+mod tls_wrong_host;
 mod truncate;
 mod wrong_port;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -62,12 +72,22 @@ pub use slicer::Slicer;
 pub use slow_close::SlowClose;
 pub use slow_headers::SlowHeaders;
 pub use status::Status;
+pub use tls_expired::TlsExpired;
+pub use tls_handshake_drop::TlsHandshakeDrop;
+pub use tls_handshake_stall::TlsHandshakeStall;
+pub use tls_not_yet_valid::TlsNotYetValid;
+pub use tls_ok::TlsOk;
+pub use tls_plaintext::TlsPlaintext;
+pub use tls_self_signed::TlsSelfSigned;
+pub use tls_untrusted_ca::TlsUntrustedCa;
+pub use tls_wrong_host::TlsWrongHost;
 pub use truncate::Truncate;
 pub use wrong_port::WrongPort;
 
 use crate::journal::Ending;
 use crate::request::RequestHead;
 use crate::server::Exchange;
+use crate::tls::Leaf;
 
 /// A future boxed so that fault families can be trait objects.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -97,6 +117,20 @@ pub(crate) enum Handling<'a> {
     /// Handled by the listening socket; no connection ever reaches the server.
     Listener,
 }
+
+/// How a connection meets TLS before its fault acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// No TLS on the server's side: the fault sees the client's bytes as
+    /// they come, a ClientHello included.
+    Raw,
+    /// The server completes a TLS handshake presenting this certificate, and
+    /// the fault acts inside the encrypted stream.
+    Present(Leaf),
+}
+
+/// The answer of the certificate faults once a handshake succeeds: `ok`'s.
+static HEALTHY: LazyLock<Healthy> = LazyLock::new(Healthy::default);
 
 /// A fault's name and what it does, as listed by `outage list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +258,42 @@ faults! {
         wire: "A healthy server: answers 200 with a short body, served by hyper, keeping the connection alive.",
         clients: "success.",
         handle: "Nothing to handle: the control case every fault is compared with.";
+    TlsOk(TlsOk) = "tls-ok",
+        wire: "A healthy https server: a valid certificate for 127.0.0.1 and localhost, signed by the server's own throwaway CA, which is exported (`--write-ca FILE`, `ca_pem()`); then 200 like ok.",
+        clients: "success for a client that trusts the CA; an unknown issuer, like tls-untrusted-ca, for one that does not.",
+        handle: "The control case of the TLS family. Trust the CA from the client's own settings: a bundle file or a root certificate, never verification turned off.";
+    TlsSelfSigned(TlsSelfSigned) = "tls-self-signed",
+        wire: "Completes the TLS handshake with a self-signed certificate that no CA vouches for, not even the exported one.",
+        clients: "an untrusted certificate; reqwest tls(untrusted), requests raises SSLError (self-signed certificate), curl exits 60.",
+        handle: "Never retry and never turn verification off in production: trust that one certificate explicitly, or fix the server.";
+    TlsExpired(TlsExpired) = "tls-expired",
+        wire: "Presents a certificate signed by the exported CA whose validity ended in 2002.",
+        clients: "an expired certificate, also for a client that trusts the CA; requests raises SSLError (certificate has expired), curl exits 60.",
+        handle: "Retrying never helps: alert whoever renews the certificate. Also check the client's clock.";
+    TlsNotYetValid(TlsNotYetValid) = "tls-not-yet-valid",
+        wire: "Presents a certificate signed by the exported CA whose validity starts in 2100, as a server with a clock far ahead makes.",
+        clients: "a certificate outside its validity window, class tls(expired); requests raises SSLError (certificate is not yet valid), curl exits 60.",
+        handle: "Check the clocks of both machines; retrying never helps.";
+    TlsWrongHost(TlsWrongHost) = "tls-wrong-host",
+        wire: "Presents a certificate signed by the exported CA that names only wrong-host.outage.invalid, not the address asked for.",
+        clients: "a host name mismatch, also for a client that trusts the CA; requests raises SSLError (IP address mismatch), curl exits 60.",
+        handle: "Retrying never helps: the URL names a host the certificate does not cover. Fix the URL or the certificate; never turn off host name checks.";
+    TlsUntrustedCa(TlsUntrustedCa) = "tls-untrusted-ca",
+        wire: "Presents a certificate signed by a second CA that is never exported.",
+        clients: "an unknown issuer, even for a client that trusts the exported CA; requests raises SSLError (unable to get local issuer certificate), curl exits 60.",
+        handle: "Add the issuing CA to the client's trust (a private CA), or fix the server's chain; retrying never helps.";
+    TlsPlaintext(TlsPlaintext) = "tls-plaintext",
+        wire: "The URL says https, but the server speaks plain HTTP: it answers the TLS ClientHello with a plain 400 Bad Request and closes.",
+        clients: "a TLS protocol error; requests raises SSLError (wrong version number), curl exits 35.",
+        handle: "The scheme is wrong: use http, or the port that speaks TLS. Retrying never helps.";
+    TlsHandshakeStall(TlsHandshakeStall) = "tls-handshake-stall",
+        wire: "Accepts the TCP connection on an https URL, reads the ClientHello, and never answers it.",
+        clients: "a timeout during the handshake, or a hang where none is set; reqwest's connect timeout fires, requests raises ConnectTimeout, curl exits 28.",
+        handle: "Bound the handshake: most clients count it in the connect timeout. Retry with backoff; nothing was sent yet.";
+    TlsHandshakeDrop(TlsHandshakeDrop) = "tls-handshake-drop",
+        wire: "Accepts the TCP connection on an https URL, reads the ClientHello, and closes with a FIN without answering.",
+        clients: "a TLS protocol error (the peer closed during the handshake); requests raises SSLError (EOF in violation of protocol), curl exits 35.",
+        handle: "Retry with backoff: nothing was sent yet. A lasting failure means a TLS terminator that rejects the client (SNI, versions, ciphers).";
     Sequence(Sequence) = "sequence",
         wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
         clients: "whatever each step produces; the building block of every retry test.",
@@ -358,6 +428,61 @@ impl Fault {
         )
     }
 
+    /// True when the fault, or any fault it may apply, is in the TLS family:
+    /// its server's URL is `https`, and every other fault it applies runs
+    /// behind TLS.
+    pub fn is_tls(&self) -> bool {
+        match self {
+            Fault::Sequence(s) => s.steps.iter().any(Fault::is_tls),
+            Fault::Chance(c) => c.fault.is_tls() || c.otherwise.is_tls(),
+            fault => {
+                fault.presents().is_some()
+                    || matches!(
+                        fault,
+                        Fault::TlsPlaintext(_)
+                            | Fault::TlsHandshakeStall(_)
+                            | Fault::TlsHandshakeDrop(_)
+                    )
+            }
+        }
+    }
+
+    /// The certificate a fault of the TLS family presents itself.
+    fn presents(&self) -> Option<Leaf> {
+        match self {
+            Fault::TlsOk(f) => Some(f.leaf()),
+            Fault::TlsSelfSigned(f) => Some(f.leaf()),
+            Fault::TlsExpired(f) => Some(f.leaf()),
+            Fault::TlsNotYetValid(f) => Some(f.leaf()),
+            Fault::TlsWrongHost(f) => Some(f.leaf()),
+            Fault::TlsUntrustedCa(f) => Some(f.leaf()),
+            _ => None,
+        }
+    }
+
+    /// How a connection meets TLS before this fault acts on it, on a server
+    /// whose URL is `https` or not.
+    pub(crate) fn tls(&self, https: bool) -> Tls {
+        match self.presents() {
+            Some(leaf) => Tls::Present(leaf),
+            // The raw TLS faults (plaintext, stall, drop) never complete a handshake.
+            None if https && !self.is_tls() => Tls::Present(Leaf::Valid),
+            None => Tls::Raw,
+        }
+    }
+
+    /// Every certificate a server for this fault may present.
+    pub(crate) fn leaves(&self, https: bool) -> Vec<Leaf> {
+        match self {
+            Fault::Sequence(s) => s.steps.iter().flat_map(|f| f.leaves(https)).collect(),
+            Fault::Chance(c) => [c.fault.leaves(https), c.otherwise.leaves(https)].concat(),
+            fault => match fault.tls(https) {
+                Tls::Present(leaf) => vec![leaf],
+                Tls::Raw => Vec::new(),
+            },
+        }
+    }
+
     /// The fault that handles attempt `index`: itself, or a sequence's step.
     pub(crate) fn for_attempt(&self, index: u64) -> &Fault {
         match self {
@@ -392,6 +517,15 @@ impl Fault {
             Fault::Slicer(f) => Handling::Misbehave(f),
             Fault::LimitData(f) => Handling::Misbehave(f),
             Fault::SlowClose(f) => Handling::Misbehave(f),
+            Fault::TlsOk(_)
+            | Fault::TlsSelfSigned(_)
+            | Fault::TlsExpired(_)
+            | Fault::TlsNotYetValid(_)
+            | Fault::TlsWrongHost(_)
+            | Fault::TlsUntrustedCa(_) => Handling::Respond(&*HEALTHY),
+            Fault::TlsPlaintext(f) => Handling::Misbehave(f),
+            Fault::TlsHandshakeStall(f) => Handling::Misbehave(f),
+            Fault::TlsHandshakeDrop(f) => Handling::Misbehave(f),
         }
     }
 }

@@ -50,7 +50,7 @@ impl Misbehave for Slicer {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            let _ = exchange.conn.stream().set_nodelay(true);
+            let _ = exchange.conn.tcp().set_nodelay(true);
             let bytes = wire::ok_response(self.size);
             exchange.did(format!(
                 "sliced a {}-byte response into {} segments, {} apart",

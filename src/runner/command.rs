@@ -2,7 +2,9 @@
 //! hung client and everything it started can be killed at the deadline.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -25,24 +27,85 @@ pub(crate) struct Ran {
     pub(crate) output: String,
 }
 
-/// `run` with `{url}`, `{addr}`, `{host}` and `{port}` replaced.
-pub(crate) fn substitute(run: &[String], url: &str, addr: SocketAddr) -> Vec<String> {
+/// What a client command is told about the server it meets.
+pub(crate) struct Target<'a> {
+    /// The server's base URL.
+    pub(crate) url: &'a str,
+    /// The address the URL points at.
+    pub(crate) addr: SocketAddr,
+    /// The file holding the server's CA certificate, for an https server.
+    pub(crate) ca: Option<&'a Path>,
+}
+
+/// `run` with `{url}`, `{addr}`, `{host}`, `{port}` and `{ca}` replaced.
+pub(crate) fn substitute(run: &[String], target: &Target) -> Result<Vec<String>, String> {
+    let ca = target.ca.map(|ca| ca.to_string_lossy().into_owned());
     run.iter()
         .map(|arg| {
-            arg.replace("{url}", url)
-                .replace("{addr}", &addr.to_string())
-                .replace("{host}", &addr.ip().to_string())
-                .replace("{port}", &addr.port().to_string())
+            let arg = arg
+                .replace("{url}", target.url)
+                .replace("{addr}", &target.addr.to_string())
+                .replace("{host}", &target.addr.ip().to_string())
+                .replace("{port}", &target.addr.port().to_string());
+            match &ca {
+                Some(ca) => Ok(arg.replace("{ca}", ca)),
+                None if arg.contains("{ca}") => Err(
+                    "`run` uses {ca}, but the fault serves plain HTTP and has no CA; \
+                     add `tls = true` to serve it behind TLS"
+                        .to_owned(),
+                ),
+                None => Ok(arg),
+            }
         })
         .collect()
 }
 
-/// Runs `args` with `OUTAGE_URL` set, kills its process group at `deadline`.
-pub(crate) async fn run(args: &[String], url: &str, deadline: Duration) -> Result<Ran, String> {
+/// An https server's CA certificate in a temporary file, for clients that
+/// read their trust from a file; removed when dropped.
+pub(crate) struct CaFile(PathBuf);
+
+impl CaFile {
+    /// Writes `pem` to a new file in the temporary directory.
+    pub(crate) fn write(pem: &str) -> Result<CaFile, String> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "outage-ca-{}-{}.pem",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, pem)
+            .map_err(|e| format!("cannot write the CA file {}: {e}", path.display()))?;
+        Ok(CaFile(path))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        // Nothing to do if it is already gone.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs `args` with `OUTAGE_URL` (and `OUTAGE_CA` for an https server) set,
+/// kills its process group at `deadline`.
+pub(crate) async fn run(
+    args: &[String],
+    target: &Target<'_>,
+    deadline: Duration,
+) -> Result<Ran, String> {
     let (program, rest) = args.split_first().ok_or("the client command is empty")?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    if let Some(ca) = target.ca {
+        command.env("OUTAGE_CA", ca);
+    }
+    let mut child = command
         .args(rest)
-        .env("OUTAGE_URL", url)
+        .env("OUTAGE_URL", target.url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

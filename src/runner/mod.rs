@@ -19,6 +19,7 @@ pub use observed::{ClientError, Observed, Outcome};
 pub use report::{Report, Verdict, junit, table};
 
 use crate::FaultServer;
+use crate::runner::command::{CaFile, Target};
 use crate::scenario::{self, Client, Scenario};
 
 /// How long the server may take to journal the end of every attempt after
@@ -69,7 +70,11 @@ pub async fn run_files(
 
 /// Runs one loaded scenario.
 pub async fn run(scenario: &Scenario) -> Report {
-    let server = match FaultServer::start(scenario.fault.clone()).await {
+    let started = FaultServer::builder(scenario.fault.clone())
+        .tls(scenario.tls)
+        .start()
+        .await;
+    let server = match started {
         Ok(server) => server,
         Err(error) => {
             return Report::broken(scenario, format!("the fault could not start: {error}"));
@@ -79,17 +84,30 @@ pub async fn run(scenario: &Scenario) -> Report {
     let began = Instant::now();
     let (outcome, exit, output) = match &scenario.client {
         Client::Reqwest(settings) => {
-            let outcome =
-                tokio::time::timeout(scenario.deadline, reqwest_client::run(settings, &url))
-                    .await
-                    .unwrap_or(Outcome::Killed {
-                        after: scenario.deadline,
-                    });
+            let client = reqwest_client::run(settings, &url, server.ca_pem());
+            let outcome = tokio::time::timeout(scenario.deadline, client)
+                .await
+                .unwrap_or(Outcome::Killed {
+                    after: scenario.deadline,
+                });
             (outcome, None, String::new())
         }
         Client::Command(run) => {
-            let args = command::substitute(run, &url, server.addr());
-            match command::run(&args, &url, scenario.deadline).await {
+            let ran = match server.ca_pem().map(CaFile::write).transpose() {
+                Ok(ca) => {
+                    let target = Target {
+                        url: &url,
+                        addr: server.addr(),
+                        ca: ca.as_ref().map(CaFile::path),
+                    };
+                    match command::substitute(run, &target) {
+                        Ok(args) => command::run(&args, &target, scenario.deadline).await,
+                        Err(reason) => Err(reason),
+                    }
+                }
+                Err(reason) => Err(reason),
+            };
+            match ran {
                 Ok(ran) => (ran.outcome, ran.exit, ran.output),
                 Err(reason) => return Report::broken(scenario, reason),
             }

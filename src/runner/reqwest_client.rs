@@ -12,9 +12,10 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
-/// Requests `url` as the settings say, retrying as the policy allows.
-pub(crate) async fn run(settings: &ReqwestSettings, url: &str) -> Outcome {
-    let client = match build(settings) {
+/// Requests `url` as the settings say, retrying as the policy allows. When
+/// the server speaks TLS, its CA (`ca_pem`) is the only one trusted.
+pub(crate) async fn run(settings: &ReqwestSettings, url: &str, ca_pem: Option<&str>) -> Outcome {
+    let client = match build(settings, ca_pem) {
         Ok(client) => client,
         Err(error) => return Outcome::Error(describe(&error)),
     };
@@ -36,8 +37,13 @@ pub(crate) async fn run(settings: &ReqwestSettings, url: &str) -> Outcome {
     }
 }
 
-fn build(settings: &ReqwestSettings) -> reqwest::Result<reqwest::Client> {
+fn build(settings: &ReqwestSettings, ca_pem: Option<&str>) -> reqwest::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder().no_proxy();
+    if let Some(pem) = ca_pem {
+        // Only this CA: the system's trust store plays no part, so what the
+        // client meets is the fault's certificate and nothing else.
+        builder = builder.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes())?]);
+    }
     if let Some(t) = settings.connect_timeout {
         builder = builder.connect_timeout(t);
     }

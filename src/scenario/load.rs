@@ -17,7 +17,7 @@ use crate::words::{nearest, plain};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["description", "fault", "client", "expect"];
+const TOP_KEYS: &[&str] = &["description", "fault", "tls", "client", "expect"];
 const CLIENT_KEYS: &[&str] = &["run", "reqwest", "timeout"];
 const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
@@ -88,6 +88,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         "a fault such as \"reset\" or { kind = \"status\", code = 503 }",
     )
     .and_then(|v| fault_of(&mut errors, v));
+    let tls = match top.get("tls") {
+        Some(value) => typed::<bool>(&mut errors, value),
+        None => Some(false),
+    };
     let client = required(
         &mut errors,
         top,
@@ -102,14 +106,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             None
         }
     };
-    match (description, fault, client, expect) {
-        (Some(description), Some(fault), Some((client, deadline)), Some(expect))
+    match (description, fault, tls, client, expect) {
+        (Some(description), Some(fault), Some(tls), Some((client, deadline)), Some(expect))
             if errors.is_empty() =>
         {
             Ok(Scenario {
                 path: path.to_owned(),
                 description,
                 fault,
+                tls,
                 client,
                 deadline,
                 expect,

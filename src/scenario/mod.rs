@@ -35,6 +35,8 @@ pub struct Scenario {
     pub description: String,
     /// The fault the client meets.
     pub fault: Fault,
+    /// Serve the fault behind TLS, on an `https` URL (`tls = true`).
+    pub tls: bool,
     /// The client under test.
     pub client: Client,
     /// When the client is killed and the scenario fails.

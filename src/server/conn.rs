@@ -3,6 +3,10 @@
 //! Faults never touch a `TcpStream` directly: they read the request head, write
 //! bytes and end the connection through `Conn`, so that every byte is counted
 //! and every ending is recorded the same way.
+//!
+//! Behind TLS the same holds: the stream is then a TLS stream over the TCP
+//! connection, the counts are of the bytes inside it, and the endings still
+//! act on the TCP socket beneath (a reset is a TCP RST).
 
 use std::io;
 use std::pin::Pin;
@@ -14,6 +18,7 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
 
 use crate::journal::Ending;
 use crate::request::{self, HeadError, RequestHead};
@@ -47,15 +52,31 @@ pub(crate) enum NoRequest {
     Unreadable(HeadError),
 }
 
+/// The connection as the fault reads and writes it: plain TCP, or TLS over it.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP connection, beneath TLS if there is any.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref().0,
+        }
+    }
+}
+
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read from the socket but not yet consumed.
     buffered: BytesMut,
     meter: Arc<Meter>,
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream) -> Self {
+    pub(crate) fn new(stream: Stream) -> Self {
         Conn {
             stream,
             buffered: BytesMut::new(),
@@ -67,8 +88,9 @@ impl Conn {
         self.meter.clone()
     }
 
-    pub(crate) fn stream(&self) -> &TcpStream {
-        &self.stream
+    /// The TCP connection, beneath TLS if there is any.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        self.stream.tcp()
     }
 
     /// Reads until a complete request head is buffered, and consumes it.
@@ -97,9 +119,22 @@ impl Conn {
         Ok(n)
     }
 
-    /// Writes all of `bytes` and flushes them.
+    /// Waits until the client has sent at least one byte, and keeps it buffered.
+    pub(crate) async fn receive(&mut self) -> Result<(), Ending> {
+        while self.buffered.is_empty() {
+            match self.fill().await {
+                Ok(0) => return Err(Ending::ClientFin),
+                Ok(_) => {}
+                Err(e) => return Err(client_error_ending(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of `bytes` and flushes them (TLS holds bytes back until then).
     pub(crate) async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes).await?;
+        self.stream.flush().await?;
         self.meter
             .sent
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -121,13 +156,14 @@ impl Conn {
     /// Waits until the client closes or resets the connection without reading
     /// anything it sent, so its request stays unread in the socket buffer.
     pub(crate) async fn until_client_leaves_unread(&self) -> Ending {
+        let tcp = self.stream.tcp();
         loop {
-            let ready = match self.stream.ready(Interest::READABLE).await {
+            let ready = match tcp.ready(Interest::READABLE).await {
                 Ok(ready) => ready,
                 Err(e) => return client_error_ending(&e),
             };
             if ready.is_read_closed() || ready.is_error() {
-                return match self.stream.take_error() {
+                return match tcp.take_error() {
                     Ok(Some(e)) => client_error_ending(&e),
                     _ => Ending::ClientFin,
                 };
@@ -135,7 +171,7 @@ impl Conn {
             // The socket is readable because request bytes arrived. Clear that
             // readiness without reading, so the next wait sleeps until the peer
             // closes (EPOLLRDHUP) instead of spinning.
-            let _ = self.stream.try_io(Interest::READABLE, || {
+            let _ = tcp.try_io(Interest::READABLE, || {
                 Err::<(), _>(io::ErrorKind::WouldBlock.into())
             });
         }
@@ -143,6 +179,8 @@ impl Conn {
 
     /// Closes with a FIN. Bytes the client already sent are read first:
     /// closing a socket with unread input makes the kernel send an RST instead.
+    /// Behind TLS a `close_notify` alert goes first, so the client sees a
+    /// clean close, as it would from plain TCP.
     pub(crate) async fn close_fin(&mut self) -> Ending {
         self.discard_pending();
         let _ = self.stream.shutdown().await;
@@ -152,16 +190,18 @@ impl Conn {
     /// Arms an RST: with `SO_LINGER` 0, closing the socket (when the connection
     /// is dropped, right after the fault returns) aborts it with a reset.
     pub(crate) fn close_rst(&mut self) -> Ending {
-        match socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO)) {
+        match socket2::SockRef::from(self.stream.tcp()).set_linger(Some(Duration::ZERO)) {
             Ok(()) => Ending::ServerRst,
             // Setting the option can only fail on a socket that is already gone.
             Err(_) => Ending::ServerFin,
         }
     }
 
+    /// Reads what is waiting in the socket, beneath TLS if there is any: the
+    /// connection is closing, so nothing read here needs decrypting.
     fn discard_pending(&mut self) {
         let mut scratch = [0u8; 8192];
-        while let Ok(n @ 1..) = self.stream.try_read(&mut scratch) {
+        while let Ok(n @ 1..) = self.stream.tcp().try_read(&mut scratch) {
             self.meter.received.fetch_add(n as u64, Ordering::Relaxed);
         }
     }
@@ -233,5 +273,63 @@ impl AsyncWrite for Conn {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Stream::Tls(tls) => Pin::new(tls).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Stream::Tls(tls) => Pin::new(tls).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Stream::Tls(tls) => Pin::new(tls).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(tcp) => tcp.is_write_vectored(),
+            Stream::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Stream::Tls(tls) => Pin::new(tls).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Stream::Tls(tls) => Pin::new(tls).poll_shutdown(cx),
+        }
     }
 }

@@ -8,6 +8,10 @@
 //! - `accept`: the listening socket and the per-connection dispatch;
 //! - `http`: connections answered by hyper, for the responder faults;
 //! - `conn` and `exchange`: the raw connection the transport faults act on.
+//!
+//! A server whose URL is `https` completes a TLS handshake on each connection
+//! in `accept` (unless the connection's fault is about the handshake itself),
+//! and hyper and the transport faults then act inside the encrypted stream.
 
 mod accept;
 mod conn;
@@ -26,6 +30,7 @@ pub(crate) use exchange::Exchange;
 
 use crate::fault::{Blackhole, Fault, Refuse};
 use crate::journal::{self, Attempt, Journal};
+use crate::tls::Certificates;
 
 /// A server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -49,11 +54,19 @@ pub enum ServerError {
     /// The `blackhole` fault cannot work on this machine.
     #[error("cannot start blackhole: {0}")]
     Blackhole(io::Error),
+    /// The throwaway TLS certificates could not be made.
+    #[error("cannot make TLS certificates: {0}")]
+    Certificates(String),
 }
 
 /// What every task of one server shares.
 pub(crate) struct Site {
     fault: Fault,
+    /// True when the URL is `https`: every fault that does not shape TLS
+    /// itself runs behind a valid certificate.
+    https: bool,
+    /// The server's CA and the certificates it presents, when it speaks TLS.
+    certificates: Option<Arc<Certificates>>,
     journal: Journal,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -81,6 +94,8 @@ pub(crate) struct Site {
 pub struct FaultServer {
     addr: SocketAddr,
     serving: Option<SocketAddr>,
+    /// The CA's certificate in PEM, for a server whose URL is `https`.
+    ca_pem: Option<String>,
     journal: Journal,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -103,6 +118,7 @@ impl std::fmt::Debug for FaultServer {
 pub struct FaultServerBuilder {
     fault: Fault,
     port: u16,
+    tls: bool,
     journal_capacity: usize,
     observer: Option<journal::Observer>,
 }
@@ -111,6 +127,14 @@ impl FaultServerBuilder {
     /// Listens on this port instead of one the OS picks (default: 0, any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// Serves the fault behind TLS, on an `https` URL, with a certificate
+    /// signed by the server's own CA (default: false; the faults of the TLS
+    /// family are always `https`).
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
         self
     }
 
@@ -137,6 +161,14 @@ impl FaultServerBuilder {
             })?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let bind_error = |source| ServerError::Bind { addr, source };
+        let https = self.tls || fault.is_tls();
+        let certificates = match https {
+            true => Some(Arc::new(
+                Certificates::new(&fault.leaves(https))
+                    .map_err(|e| ServerError::Certificates(e.to_string()))?,
+            )),
+            false => None,
+        };
         let journal = Journal::new(self.journal_capacity, self.observer);
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -145,6 +177,8 @@ impl FaultServerBuilder {
             let local = listener.local_addr()?;
             let site = Arc::new(Site {
                 fault,
+                https,
+                certificates: certificates.clone(),
                 journal: journal.clone(),
                 stop: stop.clone(),
                 tasks: tasks.clone(),
@@ -191,6 +225,7 @@ impl FaultServerBuilder {
         Ok(FaultServer {
             addr: url_addr,
             serving,
+            ca_pem: certificates.map(|c| c.ca_pem().to_owned()),
             journal,
             stop,
             tasks,
@@ -217,14 +252,42 @@ impl FaultServer {
         FaultServerBuilder {
             fault,
             port: 0,
+            tls: false,
             journal_capacity: journal::DEFAULT_CAPACITY,
             observer: None,
         }
     }
 
-    /// The base URL clients should use, such as `http://127.0.0.1:41234`.
+    /// The base URL clients should use, such as `http://127.0.0.1:41234`, or
+    /// `https://127.0.0.1:41234` for a server that speaks TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The certificate of the server's throwaway CA in PEM, when its URL is
+    /// `https`: trust it in a client, and the client meets exactly the fault
+    /// (an expired certificate, a wrong host name, or any fault behind TLS).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use outage::{ErrorClass, Fault, FaultServer, TlsKind, classify};
+    ///
+    /// let server = FaultServer::start(Fault::named("tls-expired")?).await?;
+    /// let ca = reqwest::Certificate::from_pem(server.ca_pem().unwrap().as_bytes())?;
+    /// let client = reqwest::Client::builder().tls_certs_only([ca]).build()?;
+    /// let error = client.get(server.url()).send().await.unwrap_err();
+    /// assert_eq!(classify(&error), ErrorClass::Tls(TlsKind::Expired));
+    /// # Ok(()) }
+    /// ```
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The address the URL points at.

@@ -28,12 +28,12 @@ fn load_errors(file: &str) -> String {
 
 #[rstest]
 #[case::unknown_key("unknown_key.toml", "\
-fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, client, expect
+fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, client, expect
 fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect]; did you mean \"class\"?; expected one of error, class, status, attempts, gaps, duration, exit, output, hangs")]
 #[case::unknown_fault(
     "unknown_fault.toml",
     "\
-fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, sequence, chance"
+fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, tls-ok, tls-self-signed, tls-expired, tls-not-yet-valid, tls-wrong-host, tls-untrusted-ca, tls-plaintext, tls-handshake-stall, tls-handshake-drop, sequence, chance"
 )]
 #[case::missing_command(
     "missing_command.toml",

@@ -1,0 +1,19 @@
+//! `tls-expired`: a certificate that has expired.
+
+use serde::Deserialize;
+
+use crate::tls::Leaf;
+
+/// Presents a certificate signed by the exported CA whose validity ended in
+/// 2002. A client that trusts the CA reports an expired certificate; one that
+/// skips verification gets `200 OK`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsExpired {}
+
+impl TlsExpired {
+    /// The certificate the server presents.
+    pub(crate) fn leaf(&self) -> Leaf {
+        Leaf::Expired
+    }
+}

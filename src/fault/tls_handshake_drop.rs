@@ -1,0 +1,27 @@
+//! `tls-handshake-drop`: the connection closes during the TLS handshake.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+
+/// Accepts the TCP connection on an https URL, reads the client's TLS
+/// ClientHello, and closes with a FIN without answering it. Clients report a
+/// TLS protocol error: the peer closed in the middle of the handshake.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsHandshakeDrop {}
+
+impl Misbehave for TlsHandshakeDrop {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.conn.receive().await {
+                exchange.did("client left before sending a byte");
+                return ending;
+            }
+            exchange.did("closed (FIN) after the TLS ClientHello, without answering");
+            exchange.conn.close_fin().await
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! `tls-handshake-stall`: the TLS handshake never proceeds.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+
+/// Accepts the TCP connection on an https URL, reads the client's TLS
+/// ClientHello, and never answers it, until the client leaves or the server
+/// stops. Clients wait for the handshake until a timeout fires, or forever
+/// when none is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsHandshakeStall {}
+
+impl Misbehave for TlsHandshakeStall {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            exchange.did("never answered the TLS handshake");
+            exchange.conn.until_client_leaves().await
+        })
+    }
+}

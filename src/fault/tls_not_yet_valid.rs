@@ -1,0 +1,20 @@
+//! `tls-not-yet-valid`: a certificate that is not valid yet.
+
+use serde::Deserialize;
+
+use crate::tls::Leaf;
+
+/// Presents a certificate signed by the exported CA whose validity starts in
+/// 2100, as a server with a clock far ahead would make. A client that trusts
+/// the CA reports a certificate outside its validity window; one that skips
+/// verification gets `200 OK`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsNotYetValid {}
+
+impl TlsNotYetValid {
+    /// The certificate the server presents.
+    pub(crate) fn leaf(&self) -> Leaf {
+        Leaf::NotYetValid
+    }
+}

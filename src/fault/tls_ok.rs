@@ -1,0 +1,20 @@
+//! `tls-ok`: a valid certificate, signed by the exported CA.
+
+use serde::Deserialize;
+
+use crate::tls::Leaf;
+
+/// Presents a valid certificate for `127.0.0.1` and `localhost`, signed by the
+/// server's own throwaway CA, then answers `200 OK` like `ok`. Clients that
+/// trust the CA ([`FaultServer::ca_pem`](crate::FaultServer::ca_pem)) succeed;
+/// the rest report an unknown issuer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsOk {}
+
+impl TlsOk {
+    /// The certificate the server presents.
+    pub(crate) fn leaf(&self) -> Leaf {
+        Leaf::Valid
+    }
+}

@@ -1,0 +1,31 @@
+//! `tls-plaintext`: plain HTTP answers on an https URL.
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave};
+use crate::journal::Ending;
+use crate::server::Exchange;
+use crate::wire;
+
+/// The URL says https, but the server speaks plain HTTP: it reads the
+/// client's TLS ClientHello, answers it with a plain `400 Bad Request`, as any
+/// HTTP server on a port given the wrong scheme does, and closes. Clients
+/// report a TLS protocol error ("wrong version number").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsPlaintext {}
+
+impl Misbehave for TlsPlaintext {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.conn.receive().await {
+                exchange.did("client left before sending a byte");
+                return ending;
+            }
+            let body = b"this port speaks plain HTTP, not TLS\n";
+            let response = wire::response(400, &[("content-type", "text/plain".to_owned())], body);
+            let action = "answered the TLS ClientHello with a plain HTTP 400".to_owned();
+            exchange.send_and_close(&response, action).await
+        })
+    }
+}

@@ -1,0 +1,19 @@
+//! `tls-self-signed`: a self-signed certificate.
+
+use serde::Deserialize;
+
+use crate::tls::Leaf;
+
+/// Presents a self-signed certificate for `127.0.0.1` and `localhost`: no CA
+/// vouches for it, not even the exported one. Clients report an untrusted
+/// certificate; one that skips verification gets `200 OK`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSelfSigned {}
+
+impl TlsSelfSigned {
+    /// The certificate the server presents.
+    pub(crate) fn leaf(&self) -> Leaf {
+        Leaf::SelfSigned
+    }
+}

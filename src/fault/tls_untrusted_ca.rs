@@ -1,0 +1,19 @@
+//! `tls-untrusted-ca`: a certificate from an untrusted CA.
+
+use serde::Deserialize;
+
+use crate::tls::Leaf;
+
+/// Presents a certificate for `127.0.0.1` and `localhost` signed by a second CA
+/// that is never exported: even a client that trusts the server's CA reports
+/// an unknown issuer. One that skips verification gets `200 OK`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsUntrustedCa {}
+
+impl TlsUntrustedCa {
+    /// The certificate the server presents.
+    pub(crate) fn leaf(&self) -> Leaf {
+        Leaf::UntrustedCa
+    }
+}

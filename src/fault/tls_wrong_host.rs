@@ -1,0 +1,20 @@
+//! `tls-wrong-host`: a certificate for another host.
+
+use serde::Deserialize;
+
+use crate::tls::Leaf;
+
+/// Presents a certificate signed by the exported CA that names only
+/// `wrong-host.outage.invalid`, not the address the client asked for. A
+/// client that trusts the CA reports a host name mismatch; one that skips
+/// verification gets `200 OK`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsWrongHost {}
+
+impl TlsWrongHost {
+    /// The certificate the server presents.
+    pub(crate) fn leaf(&self) -> Leaf {
+        Leaf::WrongHost
+    }
+}
