@@ -20,6 +20,7 @@ use rcgen::{
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType, date_time_ymd,
 };
 use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
@@ -63,6 +64,15 @@ pub(crate) struct Certificates {
 impl Certificates {
     /// A new CA, and a leaf of each kind in `leaves`.
     pub(crate) fn new(leaves: &[Leaf]) -> Result<Certificates, CertificateError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        // The first random bytes a process draws seed aws-lc's generator,
+        // which takes tens of milliseconds in a debug build. Draw them now,
+        // so the server is ready when it starts rather than slow on its first
+        // handshake, where a client's connect timeout would count it.
+        provider
+            .secure_random
+            .fill(&mut [0; 32])
+            .map_err(|_| rustls::Error::FailedToGetRandomBytes)?;
         let id = unique_id();
         let ca = authority(&format!("outage test CA {id}"))?;
         let mut acceptors = Vec::new();
@@ -81,7 +91,7 @@ impl Certificates {
                 }
                 _ => params.signed_by(&key, &ca)?,
             };
-            let acceptor = acceptor(cert.der().clone(), &key)?;
+            let acceptor = acceptor(provider.clone(), cert.der().clone(), &key)?;
             acceptors.push((leaf, acceptor));
         }
         Ok(Certificates {
@@ -158,9 +168,12 @@ fn leaf_params(leaf: Leaf, subject: &str) -> Result<CertificateParams, rcgen::Er
     Ok(params)
 }
 
-fn acceptor(cert: CertificateDer<'static>, key: &KeyPair) -> Result<TlsAcceptor, rustls::Error> {
+fn acceptor(
+    provider: Arc<CryptoProvider>,
+    cert: CertificateDer<'static>,
+    key: &KeyPair,
+) -> Result<TlsAcceptor, rustls::Error> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()

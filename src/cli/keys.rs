@@ -138,7 +138,16 @@ mod tests {
                 "wrong-port",
                 "hang",
                 "hang-on-accept",
-                "empty-reply"
+                "empty-reply",
+                "tls-ok",
+                "tls-self-signed",
+                "tls-expired",
+                "tls-not-yet-valid",
+                "tls-wrong-host",
+                "tls-untrusted-ca",
+                "tls-plaintext",
+                "tls-handshake-stall",
+                "tls-handshake-drop"
             ]
         );
     }

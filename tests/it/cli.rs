@@ -339,6 +339,88 @@ fn serve_with_a_bad_argument_exits_2_and_says_which(#[case] args: &[&str], #[cas
     );
 }
 
+#[test]
+fn serve_write_ca_for_a_plain_fault_exits_2_and_says_to_add_tls() {
+    let (status, stdout, stderr) = outage(&["serve", "reset", "--write-ca", "ca.pem"]);
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        "outage: reset serves plain HTTP, so it has no CA to write; \
+         add --tls to serve it behind TLS"
+    );
+}
+
+/// A path for a CA file that no other test uses, removed when dropped.
+struct CaPath(std::path::PathBuf);
+
+impl CaPath {
+    fn new(test: &str) -> CaPath {
+        let name = format!("outage-cli-{test}-{}.pem", std::process::id());
+        CaPath(std::env::temp_dir().join(name))
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().expect("the temporary directory is UTF-8")
+    }
+
+    /// A client that trusts only the CA in this file, which must exist.
+    fn client(&self) -> reqwest::Client {
+        let pem = std::fs::read(&self.0).expect("the CA file is written before the URL");
+        let ca = reqwest::Certificate::from_pem(&pem).expect("the file holds a PEM certificate");
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .tls_certs_only([ca])
+            .timeout(BOUND)
+            .build()
+            .expect("a client trusting one CA builds")
+    }
+}
+
+impl Drop for CaPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_tls_ok_writes_the_ca_before_printing_an_https_url() {
+    let ca = CaPath::new("tls-ok");
+    let (served, url) = Outage::serve(&["tls-ok", "--write-ca", ca.arg()]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let response = ca
+        .client()
+        .get(&url)
+        .send()
+        .await
+        .expect("a trusted server");
+    assert_eq!(response.status(), 200);
+    served.signal("TERM");
+    assert!(served.finish().0.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_with_tls_serves_any_fault_behind_tls() {
+    let ca = CaPath::new("status-tls");
+    let (mut served, url) =
+        Outage::serve(&["status", "--tls", "--code", "503", "--write-ca", ca.arg()]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let response = ca
+        .client()
+        .get(&url)
+        .send()
+        .await
+        .expect("a trusted server");
+    assert_eq!(response.status(), 503);
+    drop(response);
+    let line = served.stderr_line("answered 503");
+    assert!(
+        line.contains("TLS handshake done (TLSv1_3); answered 503"),
+        "{line}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_sequence_applies_each_step_to_one_attempt() {
     let (mut served, url) = Outage::serve(&[
@@ -502,14 +584,21 @@ fn help_documents_the_exit_codes() {
 }
 
 /// What a client with short timeouts makes of `url`: its error class, or the
-/// status and body length it got.
-async fn outcome(url: &str) -> String {
+/// status and body length it got. The timeouts leave a loaded machine time to
+/// schedule thirty servers at once, and still end every stalling fault within
+/// seconds, in the same class either way. It trusts the server's CA (`ca_pem`) and
+/// nothing else: no system trust store plays a part, and none is loaded,
+/// which takes tens of milliseconds per client in a debug build and would
+/// hold up the other checks running on the same workers.
+async fn outcome(url: &str, ca_pem: Option<Vec<u8>>) -> String {
+    let ca = ca_pem.map(|pem| reqwest::Certificate::from_pem(&pem).unwrap());
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(0)
-        .connect_timeout(Duration::from_millis(300))
-        .read_timeout(Duration::from_millis(300))
-        .timeout(Duration::from_secs(1))
+        .tls_certs_only(ca)
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(3))
         .build()
         .unwrap();
     match crate::support::fetch(&client, url).await {
@@ -523,14 +612,31 @@ async fn every_fault_with_its_defaults_fails_the_same_way_through_serve_as_throu
     let mut checks = tokio::task::JoinSet::new();
     for name in outage::fault::names() {
         checks.spawn(async move {
+            let fault = outage::Fault::named(name).unwrap();
+            let ca = fault
+                .is_tls()
+                .then(|| CaPath::new(&format!("parity-{name}")));
+            let mut args = vec![name.to_owned()];
+            if let Some(ca) = &ca {
+                args.extend(["--write-ca".to_owned(), ca.arg().to_owned()]);
+            }
             // Reading the first line blocks, so it runs off the async workers.
-            let (process, url) = tokio::task::spawn_blocking(move || Outage::serve(&[name]))
+            let (process, url) = tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                Outage::serve(&args)
+            })
+            .await
+            .unwrap();
+            let served_ca = ca.as_ref().map(|ca| std::fs::read(&ca.0).unwrap());
+            let server = crate::support::start(fault).await;
+            let library_url = server.url();
+            let library_ca = server.ca_pem().map(|pem| pem.as_bytes().to_vec());
+            let (served, library) =
+                tokio::join!(outcome(&url, served_ca), outcome(&library_url, library_ca));
+            // Killing and reaping the process blocks, so it runs off the async workers.
+            tokio::task::spawn_blocking(move || drop(process))
                 .await
                 .unwrap();
-            let server = crate::support::start(outage::Fault::named(name).unwrap()).await;
-            let library_url = server.url();
-            let (served, library) = tokio::join!(outcome(&url), outcome(&library_url));
-            drop(process);
             (name, served, library)
         });
     }

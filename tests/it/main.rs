@@ -6,4 +6,5 @@ mod junk;
 mod lifecycle;
 mod scenarios;
 mod support;
+mod tls;
 mod virtual_time;
