@@ -37,6 +37,15 @@
 //! hyper; transport faults take over the raw connection. [`fault::CATALOGUE`]
 //! lists them all with what happens on the wire and what clients see.
 //!
+//! # TLS
+//!
+//! The `tls-*` faults serve `https` with a certificate that is wrong in one
+//! way (expired, for another host, from an unknown CA ...) or break the
+//! handshake itself, and [`FaultServerBuilder::tls`] serves any other fault
+//! behind TLS. Each https server makes a throwaway CA when it starts and
+//! exports its certificate ([`FaultServer::ca_pem`]), so a client can trust it
+//! and meet exactly the fault.
+//!
 //! # The journal
 //!
 //! Every [`FaultServer`] keeps a [`Journal`]: one [`Attempt`] per connection,
@@ -60,7 +69,8 @@
 //! - [`scenario`]: scenario files, loaded with every error located;
 //! - [`runner`]: running scenarios against their faults and clients;
 //! - [`cli`]: the `outage` command line;
-//! - `server` (private): the accept loop, hyper serving, the raw connection.
+//! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw connection;
+//! - `tls` (private): the throwaway CA and certificates of https servers.
 
 mod classify;
 pub mod cli;

@@ -288,7 +288,7 @@ faults! {
         handle: "The scheme is wrong: use http, or the port that speaks TLS. Retrying never helps.";
     TlsHandshakeStall(TlsHandshakeStall) = "tls-handshake-stall",
         wire: "Accepts the TCP connection on an https URL, reads the ClientHello, and never answers it.",
-        clients: "a timeout during the handshake, or a hang where none is set; reqwest's connect timeout fires, requests raises ConnectTimeout, curl exits 28.",
+        clients: "a timeout during the handshake, or a hang where none is set; reqwest's connect timeout fires, requests raises ReadTimeout from inside the handshake, curl exits 28 (SSL connection timeout).",
         handle: "Bound the handshake: most clients count it in the connect timeout. Retry with backoff; nothing was sent yet.";
     TlsHandshakeDrop(TlsHandshakeDrop) = "tls-handshake-drop",
         wire: "Accepts the TCP connection on an https URL, reads the ClientHello, and closes with a FIN without answering.",
@@ -552,6 +552,25 @@ mod tests {
                 "README.md has no section for {name}"
             );
         }
+    }
+
+    #[test]
+    fn the_tls_family_is_https_and_other_faults_run_behind_a_valid_certificate() {
+        let tls = |name: &str| Fault::named(name).unwrap();
+        assert!(tls("tls-expired").is_tls());
+        assert!(tls("tls-handshake-stall").is_tls());
+        assert!(!Fault::reset().is_tls());
+        assert!(Fault::sequence([Fault::reset(), tls("tls-ok")]).is_tls());
+        assert_eq!(tls("tls-expired").tls(true), Tls::Present(Leaf::Expired));
+        assert_eq!(tls("tls-plaintext").tls(true), Tls::Raw);
+        assert_eq!(Fault::reset().tls(true), Tls::Present(Leaf::Valid));
+        assert_eq!(Fault::reset().tls(false), Tls::Raw);
+        let sequence = Fault::sequence([
+            tls("tls-wrong-host"),
+            tls("tls-handshake-drop"),
+            Fault::ok(),
+        ]);
+        assert_eq!(sequence.leaves(true), [Leaf::WrongHost, Leaf::Valid]);
     }
 
     #[test]

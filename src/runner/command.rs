@@ -163,3 +163,60 @@ async fn collect(pipe: Option<impl AsyncRead + Unpin>) -> String {
     }
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(ca: Option<&Path>) -> Target<'_> {
+        Target {
+            url: "https://127.0.0.1:4000",
+            addr: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            ca,
+        }
+    }
+
+    fn run(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    #[test]
+    fn the_ca_placeholder_is_the_ca_file() {
+        let ca = Path::new("/tmp/ca.pem");
+        let args = substitute(
+            &run(&["curl", "--cacert", "{ca}", "{url}"]),
+            &target(Some(ca)),
+        );
+        assert_eq!(
+            args,
+            Ok(run(&[
+                "curl",
+                "--cacert",
+                "/tmp/ca.pem",
+                "https://127.0.0.1:4000"
+            ]))
+        );
+    }
+
+    #[test]
+    fn the_ca_placeholder_without_tls_says_to_add_it() {
+        let error = substitute(&run(&["curl", "--cacert", "{ca}"]), &target(None)).unwrap_err();
+        assert_eq!(
+            error,
+            "`run` uses {ca}, but the fault serves plain HTTP and has no CA; \
+             add `tls = true` to serve it behind TLS"
+        );
+    }
+
+    #[test]
+    fn a_ca_file_holds_the_pem_until_dropped() {
+        let file = CaFile::write("-----BEGIN CERTIFICATE-----\n").unwrap();
+        let path = file.path().to_owned();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "-----BEGIN CERTIFICATE-----\n"
+        );
+        drop(file);
+        assert!(!path.exists());
+    }
+}

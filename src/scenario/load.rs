@@ -89,7 +89,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
     )
     .and_then(|v| fault_of(&mut errors, v));
     let tls = match top.get("tls") {
-        Some(value) => typed::<bool>(&mut errors, value),
+        Some(value) => tls_of(&mut errors, value),
         None => Some(false),
     };
     let client = required(
@@ -212,6 +212,20 @@ fn fault_of(errors: &mut Errors, value: &Value) -> Option<Fault> {
         return None;
     }
     Some(fault)
+}
+
+fn tls_of(errors: &mut Errors, value: &Value) -> Option<bool> {
+    let tls = value.get_ref().as_bool();
+    if tls.is_none() {
+        errors.at(
+            value.span(),
+            format!(
+                "`tls` must be true (serve the fault behind TLS) or false, found a {}",
+                value.get_ref().type_str()
+            ),
+        );
+    }
+    tls
 }
 
 fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {

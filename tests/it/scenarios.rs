@@ -45,6 +45,11 @@ fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-p
     "\
 fixtures/scenarios/invalid/expects_nothing.toml:4:10: [expect] is empty; a scenario that expects nothing can never fail"
 )]
+#[case::tls_not_a_bool(
+    "tls_not_a_bool.toml",
+    "\
+fixtures/scenarios/invalid/tls_not_a_bool.toml:3:7: `tls` must be true (serve the fault behind TLS) or false, found a string"
+)]
 #[case::not_toml(
     "not_toml.toml",
     "\
