@@ -6,6 +6,7 @@
 //! what a connection needs:
 //!
 //! - `accept`: the listening socket and the per-connection dispatch;
+//! - `handshake`: the server's side of a TLS handshake;
 //! - `http`: connections answered by hyper, for the responder faults;
 //! - `conn` and `exchange`: the raw connection the transport faults act on.
 //!
@@ -16,7 +17,9 @@
 mod accept;
 mod conn;
 mod exchange;
+mod handshake;
 mod http;
+mod stream;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
