@@ -8,7 +8,13 @@
 //! - **responders** (`ok`, `status`, `slow-headers`, `drip`) answer with a
 //!   well-formed response served by hyper, and keep the connection alive;
 //! - **transport faults** (everything else) take over the raw connection after
-//!   accepting it, misbehave on the wire, and end the connection.
+//!   accepting it, misbehave on the wire, and end the connection;
+//! - **TLS faults** (`tls-*`) serve `https`: the certificate faults complete
+//!   the handshake with a certificate that is wrong in one way (or, for
+//!   `tls-ok`, right) and then answer like `ok`; `tls-plaintext`,
+//!   `tls-handshake-stall` and `tls-handshake-drop` take over the raw
+//!   connection before any handshake. Any other fault can run behind TLS
+//!   (`Tls` says how each connection meets it).
 //!
 //! A `sequence` picks one of these per attempt. The names in the TOML files and
 //! on the command line are the variant names in kebab-case.
