@@ -182,3 +182,59 @@ async fn a_client_that_never_finishes_its_handshake_is_closed_when_the_server_st
         "server stopped during the TLS handshake"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_during_the_handshake_is_journaled() {
+    let server = start(Fault::named("tls-ok").unwrap()).await;
+    drop(TcpStream::connect(server.addr()).await.unwrap());
+    let attempts = settled(&server, 1).await;
+    assert!(
+        attempts[0]
+            .action
+            .starts_with("client left during the TLS handshake"),
+        "{}",
+        attempts[0]
+    );
+    assert_eq!(attempts[0].ending, Some(Ending::ClientFin));
+}
+
+#[tokio::test]
+async fn plain_http_sent_to_an_https_server_fails_its_handshake() {
+    let server = FaultServer::builder(Fault::ok())
+        .tls(true)
+        .start()
+        .await
+        .unwrap();
+    let plain = server.url().replacen("https://", "http://", 1);
+    let error = crate::support::client(Default::default())
+        .get(plain)
+        .send()
+        .await
+        .unwrap_err();
+    // The server answers with a TLS alert record, which is no HTTP response.
+    assert_eq!(classify(&error), ErrorClass::MalformedResponse);
+    let attempts = settled(&server, 1).await;
+    assert_eq!(
+        attempts[0].action,
+        "TLS handshake failed: received corrupt message of type InvalidContentType; closed"
+    );
+    assert_eq!(attempts[0].ending, Some(Ending::ServerFin));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handshake_that_never_finishes_is_closed_after_ten_seconds() {
+    let server = start(Fault::named("tls-ok").unwrap()).await;
+    let _silent = TcpStream::connect(server.addr()).await.unwrap();
+    // On a paused clock the ten seconds pass as soon as every task waits.
+    let attempts = server
+        .journal()
+        .settled(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        attempts[0].action,
+        "TLS handshake not finished after 10s; closed"
+    );
+    assert_eq!(attempts[0].ending, Some(Ending::ServerFin));
+    assert_eq!(attempts[0].ended, Some(Duration::from_secs(10)));
+}
