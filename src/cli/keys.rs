@@ -118,9 +118,12 @@ mod tests {
 
     #[test]
     fn keys_are_the_toml_keys_of_the_fault() {
-        assert_eq!(keys("status"), ["code", "headers", "body"]);
+        assert_eq!(
+            keys("status"),
+            ["code", "headers", "body", "retry-after", "retry-after-date"]
+        );
         assert_eq!(keys("reset"), ["when", "body-bytes"]);
-        assert_eq!(keys("ok"), ["body"]);
+        assert_eq!(keys("ok"), ["body", "seed"]);
         assert!(keys("hang").is_empty());
     }
 
@@ -147,7 +150,14 @@ mod tests {
     fn usage_lists_each_shorthand_before_its_parameter() {
         assert_eq!(
             usage("status"),
-            ["--code", "--header", "--headers", "--body"]
+            [
+                "--code",
+                "--header",
+                "--headers",
+                "--body",
+                "--retry-after",
+                "--retry-after-date"
+            ]
         );
         assert_eq!(usage("sequence"), ["--step", "--steps"]);
     }
@@ -158,7 +168,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "unknown option \"--cod\" for status; did you mean \"--code\"?; \
-             expected one of --code, --header, --headers, --body"
+             expected one of --code, --header, --headers, --body, --retry-after, --retry-after-date"
         );
     }
 }

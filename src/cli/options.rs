@@ -284,7 +284,13 @@ mod tests {
     fn a_newline_in_a_value_cannot_add_keys() {
         let fault = serve("ok", "--body '1\nkind = \"hang\"'").unwrap();
         let body = "1\nkind = \"hang\"".to_owned();
-        assert_eq!(fault, Fault::Ok(crate::fault::Healthy { body }));
+        assert_eq!(
+            fault,
+            Fault::Ok(crate::fault::Healthy {
+                body,
+                ..Default::default()
+            })
+        );
     }
 
     #[test]

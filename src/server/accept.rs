@@ -57,7 +57,11 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) 
     let log = site.journal.begin(connection, peer);
     let conn = Conn::new(stream);
     match site.fault.for_attempt(log.index()).handling() {
-        Handling::Respond(_) => http::serve(conn, log, connection, peer, &site).await,
+        // hyper reads the request head; a transport fault chosen by it (a
+        // sequence's step or a route) takes the raw connection back.
+        Handling::Respond(_) | Handling::Route => {
+            http::serve(conn, log, connection, peer, &site).await
+        }
         Handling::Misbehave(fault) => {
             misbehave(fault, Exchange::new(conn, None, log), &site.stop).await
         }
