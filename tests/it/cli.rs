@@ -302,7 +302,7 @@ fn serve_with_an_unknown_option_exits_2_and_names_the_valid_ones() {
     assert_eq!(
         stderr,
         "outage: unknown option \"--cod\" for status; did you mean \"--code\"?; \
-         expected one of --code, --header, --headers, --body"
+         expected one of --code, --header, --headers, --body, --retry-after, --retry-after-date"
     );
 }
 

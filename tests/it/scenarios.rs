@@ -33,7 +33,7 @@ fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect
 #[case::unknown_fault(
     "unknown_fault.toml",
     "\
-fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, sequence, chance"
+fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, redirect-loop, redirect-chain, bad-encoding, conflicting-length, routes, ok, sequence, chance"
 )]
 #[case::missing_command(
     "missing_command.toml",
