@@ -99,19 +99,25 @@ impl Routes {
 
     pub(crate) fn validate(&self) -> Result<(), String> {
         for (i, route) in self.routes.iter().enumerate() {
-            let path = &route.path;
-            let wild = path.trim_end_matches("/*");
-            if !path.starts_with('/') || wild.contains('*') {
-                return Err(format!(
-                    "route {i} path {path:?} is not a pattern; use an exact path such as \"/health\" or a prefix such as \"/api/*\""
-                ));
+            route.validate().map_err(|e| format!("route {i} {e}"))?;
+            if self.routes[..i].iter().any(|r| r.path == route.path) {
+                return Err(format!("route {i} path {:?} is listed twice", route.path));
             }
-            if self.routes[..i].iter().any(|r| r.path == *path) {
-                return Err(format!("route {i} path {path:?} is listed twice"));
-            }
-            routable(&route.fault).map_err(|e| format!("route {path:?}: {e}"))?;
         }
         routable(&self.fallback).map_err(|e| format!("fallback: {e}"))
+    }
+}
+
+impl Route {
+    /// Checks the pattern, and that the fault can act after a request is read.
+    pub fn validate(&self) -> Result<(), String> {
+        let path = &self.path;
+        if !path.starts_with('/') || path.trim_end_matches("/*").contains('*') {
+            return Err(format!(
+                "path {path:?} is not a pattern; use an exact path such as \"/health\" or a prefix such as \"/api/*\""
+            ));
+        }
+        routable(&self.fault).map_err(|e| format!("{path:?}: {e}"))
     }
 }
 
@@ -185,7 +191,7 @@ mod tests {
         early.routes[0].fault = Fault::refuse();
         assert_eq!(
             early.validate().unwrap_err(),
-            "route \"/a\": \"refuse\" acts before a request is read, but a route is chosen from the request's path; use \"hang\" or \"reset\" instead"
+            "route 0 \"/a\": \"refuse\" acts before a request is read, but a route is chosen from the request's path; use \"hang\" or \"reset\" instead"
         );
     }
 }

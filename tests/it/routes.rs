@@ -102,7 +102,7 @@ async fn faults_that_act_before_a_request_cannot_be_routes() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "invalid routes fault: route \"/a\": \"refuse\" acts before a request is read, \
+        "invalid routes fault: route 0 \"/a\": \"refuse\" acts before a request is read, \
          but a route is chosen from the request's path; use \"hang\" or \"reset\" instead"
     );
 }

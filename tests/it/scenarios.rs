@@ -45,6 +45,16 @@ fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-p
     "\
 fixtures/scenarios/invalid/expects_nothing.toml:4:10: [expect] is empty; a scenario that expects nothing can never fail"
 )]
+#[case::route_acts_before_request(
+    "route_acts_before_request.toml",
+    "\
+fixtures/scenarios/invalid/route_acts_before_request.toml:8:3: invalid route 1: \"/api/*\": \"hang-on-accept\" acts before a request is read, but a route is chosen from the request's path; use \"hang\" or \"reset\" instead"
+)]
+#[case::route_unknown_fault(
+    "route_unknown_fault.toml",
+    "\
+fixtures/scenarios/invalid/route_unknown_fault.toml:8:30: unknown fault \"hnag\"; did you mean \"hang\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, redirect-loop, redirect-chain, bad-encoding, conflicting-length, routes, ok, sequence, chance"
+)]
 #[case::not_toml(
     "not_toml.toml",
     "\
