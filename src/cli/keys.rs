@@ -41,16 +41,19 @@ pub(crate) enum Shorthand {
     Header,
     /// `--step SPEC` adds the fault `SPEC` to `steps`.
     Step,
+    /// `--route 'PATH=SPEC'` adds a route from `PATH` to the fault `SPEC` to `routes`.
+    Route,
 }
 
 impl Shorthand {
-    const ALL: [Shorthand; 2] = [Shorthand::Header, Shorthand::Step];
+    const ALL: [Shorthand; 3] = [Shorthand::Header, Shorthand::Step, Shorthand::Route];
 
     /// The option's name, without `--`.
     pub(crate) fn key(self) -> &'static str {
         match self {
             Shorthand::Header => "header",
             Shorthand::Step => "step",
+            Shorthand::Route => "route",
         }
     }
 
@@ -59,6 +62,7 @@ impl Shorthand {
         match self {
             Shorthand::Header => "headers",
             Shorthand::Step => "steps",
+            Shorthand::Route => "routes",
         }
     }
 
@@ -160,6 +164,7 @@ mod tests {
             ]
         );
         assert_eq!(usage("sequence"), ["--step", "--steps"]);
+        assert_eq!(usage("routes"), ["--route", "--routes", "--fallback"]);
     }
 
     #[test]

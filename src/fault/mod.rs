@@ -5,12 +5,14 @@
 //! - **listener faults** (`refuse`, `blackhole`, `wrong-port`) shape the
 //!   listening socket itself, so the kernel fails the connection before the
 //!   server ever sees it;
-//! - **responders** (`ok`, `status`, `slow-headers`, `drip`) answer with a
-//!   well-formed response served by hyper, and keep the connection alive;
+//! - **responders** (`ok`, `status`, `slow-headers`, `drip`, `redirect-loop`,
+//!   `redirect-chain`, `bad-encoding`) answer with a response served by hyper,
+//!   and keep the connection alive;
 //! - **transport faults** (everything else) take over the raw connection after
 //!   accepting it, misbehave on the wire, and end the connection.
 //!
-//! A `sequence` picks one of these per attempt. The names in the TOML files and
+//! A `sequence` picks one of these per attempt, and `routes` one per request
+//! path, after hyper has read the request head. The names in the TOML files and
 //! on the command line are the variant names in kebab-case.
 
 mod bad_chunk;

@@ -15,14 +15,14 @@ async fn redirect_loop_stops_reqwest_after_ten_redirects() {
         .unwrap_err();
     assert!(error.is_redirect(), "{error:?}");
     assert_eq!(classify(&error), ErrorClass::TooManyRedirects);
-    // The first request and the ten redirects reqwest followed.
-    let attempts = settled(&server, 11).await;
-    assert_eq!(attempts.len(), 11);
-    assert!(
-        attempts
-            .iter()
-            .all(|a| a.request.as_ref().unwrap().target == "/loop?x=1")
-    );
+    // The first request and the ten redirects reqwest followed. reqwest's
+    // pool may also open a spare connection that never carries a request.
+    let requests: Vec<String> = settled(&server, 11)
+        .await
+        .into_iter()
+        .filter_map(|a| a.request.map(|r| r.target))
+        .collect();
+    assert_eq!(requests, vec!["/loop?x=1"; 11]);
 }
 
 #[tokio::test]
@@ -53,7 +53,7 @@ async fn redirect_chain_within_the_limit_ends_in_a_200() {
     let targets: Vec<String> = settled(&server, 5)
         .await
         .into_iter()
-        .map(|a| a.request.unwrap().target)
+        .filter_map(|a| a.request.map(|r| r.target))
         .collect();
     assert_eq!(
         targets,

@@ -100,10 +100,11 @@ async fn redirects_lead_to_get_relative_or_absolute() {
             .unwrap();
         assert_eq!(response.url().path(), "/get", "{path}");
     }
-    let attempts = settled(&server, 9).await;
-    let targets: Vec<String> = attempts
-        .iter()
-        .map(|a| a.request.clone().unwrap().target)
+    // reqwest's pool may open a spare connection that carries no request.
+    let targets: Vec<String> = settled(&server, 9)
+        .await
+        .into_iter()
+        .filter_map(|a| a.request.map(|r| r.target))
         .collect();
     assert_eq!(
         targets[..4],

@@ -58,7 +58,12 @@ async fn kept_alive_requests_on_one_connection_take_different_routes() {
     }
     let reset = fetch(&client, &format!("{url}/broken")).await.unwrap_err();
     assert_eq!(classify(&reset), ErrorClass::Reset);
-    let attempts = settled(&server, 4).await;
+    // reqwest's pool may open a spare connection that carries no request.
+    let attempts: Vec<_> = settled(&server, 4)
+        .await
+        .into_iter()
+        .filter(|a| a.request.is_some())
+        .collect();
     assert!(attempts.iter().all(|a| a.connection == 0), "{attempts:#?}");
     let routes: Vec<&str> = attempts.iter().map(route_of).collect();
     assert_eq!(routes, ["/health", "/busy", "/health", "/broken"]);
