@@ -38,7 +38,7 @@ pub struct Route {
 }
 
 /// The journal's name for the fallback route.
-pub const FALLBACK: &str = "fallback";
+pub(crate) const FALLBACK: &str = "fallback";
 
 impl Default for Routes {
     fn default() -> Self {
@@ -85,7 +85,7 @@ impl Routes {
         self
     }
 
-    /// The pattern that handles a request for `target` ([`FALLBACK`] when none
+    /// The pattern that handles a request for `target` (`fallback` when none
     /// matches), and its fault.
     pub fn pick(&self, target: &str) -> (&str, &Fault) {
         let path = target.split(['?', '#']).next().unwrap_or(target);

@@ -549,7 +549,10 @@ async fn every_fault_with_its_defaults_fails_the_same_way_through_serve_as_throu
     for name in outage::fault::names() {
         let slots = slots.clone();
         checks.spawn(async move {
-            let _slot = slots.acquire().await.expect("the semaphore is never closed");
+            let _slot = slots
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
             // Reading the first line blocks, so it runs off the async workers.
             let (process, url) = tokio::task::spawn_blocking(move || Outage::serve(&[name]))
                 .await
