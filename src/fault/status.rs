@@ -24,7 +24,7 @@ pub struct Status {
     pub retry_after: Option<Duration>,
     /// Sends `Retry-After` as an HTTP date this long after the response is
     /// made. An HTTP date has one-second resolution; it is rounded up, so a
-    /// client that honours it waits at least this long and less than one
+    /// client that honours it waits at least this long and at most one
     /// second more.
     #[serde(with = "humantime_serde")]
     pub retry_after_date: Option<Duration>,

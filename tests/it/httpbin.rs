@@ -182,3 +182,31 @@ async fn other_paths_keep_the_ok_body() {
         .unwrap();
     assert_eq!((status.as_u16(), &body[..]), (200, &b"ok\n"[..]));
 }
+
+#[tokio::test]
+async fn a_delay_in_progress_ends_when_the_server_stops() {
+    use tokio::io::AsyncWriteExt;
+    let server = start(Fault::ok()).await;
+    let mut client = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    client
+        .write_all(b"GET /delay/10 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let journal = server.journal().clone();
+    let asked = tokio::time::timeout(Duration::from_secs(5), async {
+        while journal
+            .attempts()
+            .first()
+            .is_none_or(|a| a.request.is_none())
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    asked.await.expect("the server reads the request");
+    tokio::time::timeout(Duration::from_secs(2), server.shutdown())
+        .await
+        .expect("shutdown does not wait out the delay");
+    let attempt = &journal.attempts()[0];
+    assert_eq!(attempt.ending, Some(outage::Ending::ServerStopped));
+    assert_eq!(attempt.action, "answered as httpbin's /delay/10");
+}
