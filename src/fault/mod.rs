@@ -253,7 +253,7 @@ faults! {
         clients: "too many redirects; reqwest stops after 10, requests raises TooManyRedirects after 30, curl -L exits 47 at --max-redirs.",
         handle: "Bound redirects (the defaults do) and report the URL that loops; retrying never helps.";
     RedirectChain(RedirectChain) = "redirect-chain",
-        wire: "Redirects a set number of times (302 with Location ?outage-hop=N), then answers 200.",
+        wire: "Redirects a set number of times (302 with Location ?outage-hop=N), then gives a final answer (200 by default).",
         clients: "success when the chain is within the client's redirect limit, too many redirects when it is not.",
         handle: "Know your client's redirect limit; a chain longer than it is a configuration problem, not a transient one.";
     BadEncoding(BadEncoding) = "bad-encoding",

@@ -10,12 +10,13 @@ use crate::fault::{Body, BoxFuture, Request, Respond, parts};
 /// The query parameter that carries the hop number from one redirect to the next.
 const HOP: &str = "outage-hop";
 
-/// Redirects `hops` times, then answers `200 ok`. Each redirect keeps the
+/// Redirects `hops` times, then answers `final-code` with `final-body`
+/// (default `200 ok`). Each redirect keeps the
 /// request's path and sets `?outage-hop=N` in its `Location`, so the server
 /// needs no state and a route keeps matching along the chain. A chain longer
 /// than a client's limit fails like a loop; a shorter one succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 pub struct RedirectChain {
     /// How many redirects before the final answer.
     pub hops: u32,
@@ -25,6 +26,10 @@ pub struct RedirectChain {
     pub headers: BTreeMap<String, String>,
     /// The response body (default empty).
     pub body: String,
+    /// The status code of the final answer.
+    pub final_code: u16,
+    /// The body of the final answer.
+    pub final_body: String,
 }
 
 impl Default for RedirectChain {
@@ -34,6 +39,8 @@ impl Default for RedirectChain {
             code: 302,
             headers: BTreeMap::new(),
             body: String::new(),
+            final_code: 200,
+            final_body: "ok\n".to_owned(),
         }
     }
 }
@@ -41,6 +48,7 @@ impl Default for RedirectChain {
 impl RedirectChain {
     pub(crate) fn validate(&self) -> Result<(), String> {
         parts::check(self.code, &self.headers)?;
+        parts::check_code(self.final_code).map_err(|e| format!("final-code: {e}"))?;
         check_redirect_code(self.code)
     }
 }
@@ -64,7 +72,12 @@ impl Respond for RedirectChain {
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
         let (path, hop) = hop_of(&request.head.target);
         let response = if hop >= self.hops {
-            parts::build(200, [("content-type", "text/plain")], "ok\n".into())
+            let body = self.final_body.clone();
+            parts::build(
+                self.final_code,
+                [("content-type", "text/plain")],
+                body.into(),
+            )
         } else {
             let location = format!("{path}?{HOP}={}", hop + 1);
             parts::with_extra(

@@ -68,6 +68,22 @@ async fn redirect_chain_within_the_limit_ends_in_a_200() {
 }
 
 #[tokio::test]
+async fn redirect_chain_takes_its_redirect_and_final_answers() {
+    let server = start(fault(
+        r#"{ kind = "redirect-chain", hops = 2, code = 308, final-code = 503, final-body = "down" }"#,
+    ))
+    .await;
+    let (status, body) = fetch(&pooled_client(), &server.url()).await.unwrap();
+    assert_eq!((status.as_u16(), &body[..]), (503, &b"down"[..]));
+    let targets: Vec<String> = settled(&server, 3)
+        .await
+        .into_iter()
+        .filter_map(|a| a.request.map(|r| r.target))
+        .collect();
+    assert_eq!(targets, ["/", "/?outage-hop=1", "/?outage-hop=2"]);
+}
+
+#[tokio::test]
 async fn redirect_chain_past_the_limit_is_too_many_redirects() {
     let server = start(fault(r#"{ kind = "redirect-chain", hops = 11 }"#)).await;
     let error = fetch(&pooled_client(), &server.url()).await.unwrap_err();
