@@ -416,6 +416,12 @@ impl Fault {
             Fault::Garbage(g) => Some(g.seed),
             Fault::Chance(c) => Some(c.seed),
             Fault::Sequence(s) => s.steps.iter().find_map(Fault::seed),
+            Fault::Routes(r) => r
+                .routes
+                .iter()
+                .map(|route| &route.fault)
+                .chain([&*r.fallback])
+                .find_map(Fault::seed),
             _ => None,
         }
     }
