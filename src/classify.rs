@@ -204,6 +204,11 @@ pub fn classify(error: &reqwest::Error) -> ErrorClass {
     if let Some(kind) = tls_failure(error) {
         return ErrorClass::Tls(kind);
     }
+    if error.is_decode() && !from_hyper(error) {
+        // The bytes arrived whole but the decoder (gzip and the like) refused
+        // them; a body that broke on the wire carries hyper's error instead.
+        return ErrorClass::Decode;
+    }
     let in_body = error.is_body() || error.is_decode();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -269,6 +274,18 @@ fn tls_kind(error: &rustls::Error) -> TlsKind {
         rustls::Error::InvalidCertificate(_) => TlsKind::Untrusted,
         _ => TlsKind::Protocol,
     }
+}
+
+/// True when a `hyper::Error` is among the causes of `error`.
+fn from_hyper(error: &reqwest::Error) -> bool {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if cause.is::<hyper::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn classify_cause(cause: &(dyn StdError + 'static), in_body: bool) -> Option<ErrorClass> {

@@ -8,7 +8,7 @@
 //! The journal keeps every count but stores at most `capacity` attempts (the
 //! most recent ones), so a server under sustained load uses bounded memory.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,6 +76,9 @@ pub struct Attempt {
     pub peer: SocketAddr,
     /// The request line and headers, when a complete request head was read.
     pub request: Option<RequestHead>,
+    /// The route that handled the request, for a `routes` fault: its path
+    /// pattern, or `fallback`.
+    pub route: Option<String>,
     /// Bytes read from the client during this attempt.
     pub bytes_received: u64,
     /// Bytes written to the client during this attempt.
@@ -107,13 +110,18 @@ impl fmt::Display for Attempt {
             Some(head) => format!("\"{}\"", head.request_line()),
             None => "(no request)".to_owned(),
         };
+        let route = match &self.route {
+            Some(route) => format!(" route {route}"),
+            None => String::new(),
+        };
         write!(
             f,
-            "{:>10.3}s #{} {} {} {}: in {} B, out {} B",
+            "{:>10.3}s #{} {} {}{} {}: in {} B, out {} B",
             self.started.as_secs_f64(),
             self.index,
             self.peer,
             request,
+            route,
             if self.action.is_empty() {
                 "-"
             } else {
@@ -159,6 +167,8 @@ struct Shared {
 
 struct State {
     attempts: VecDeque<Attempt>,
+    /// How many attempts each route has taken, by route.
+    routes: HashMap<String, u64>,
     total: u64,
     connections: u64,
     capacity: usize,
@@ -184,6 +194,7 @@ impl Journal {
     pub(crate) fn new(capacity: usize, observer: Option<Observer>) -> Self {
         let state = State {
             attempts: VecDeque::new(),
+            routes: HashMap::new(),
             total: 0,
             connections: 0,
             capacity: capacity.max(1),
@@ -290,6 +301,7 @@ impl Journal {
                 started,
                 peer,
                 request: None,
+                route: None,
                 bytes_received: 0,
                 bytes_sent: 0,
                 action: String::new(),
@@ -304,6 +316,19 @@ impl Journal {
             index,
             preface: None,
         }
+    }
+
+    /// Journals that attempt `index` took `route`, and returns how many
+    /// attempts took it before: the attempt's position on its route.
+    fn route(&self, index: u64, route: &str) -> u64 {
+        let position = {
+            let mut state = self.state();
+            let taken = state.routes.entry(route.to_owned()).or_default();
+            *taken += 1;
+            *taken - 1
+        };
+        self.update(index, |a| a.route = Some(route.to_owned()));
+        position
     }
 
     fn update(&self, index: u64, change: impl FnOnce(&mut Attempt)) {
@@ -345,6 +370,12 @@ impl AttemptLog {
     pub(crate) fn request(&self, head: &RequestHead) {
         self.journal
             .update(self.index, |a| a.request = Some(head.clone()));
+    }
+
+    /// Records the route this attempt took; returns its position on that
+    /// route, counted from 0.
+    pub(crate) fn route(&self, route: &str) -> u64 {
+        self.journal.route(self.index, route)
     }
 
     pub(crate) fn action(&self, action: impl Into<String>) {
@@ -423,6 +454,17 @@ mod tests {
                 .contains("wanted 2 finished attempts, have 1 of 2"),
             "{error}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_route_counts_its_own_attempts() {
+        let journal = Journal::new(10, None);
+        let positions: Vec<u64> = ["/a", "/b", "/a", "/a", "/b"]
+            .iter()
+            .map(|route| journal.begin(0, peer()).route(route))
+            .collect();
+        assert_eq!(positions, [0, 0, 1, 2, 1]);
+        assert_eq!(journal.attempts()[1].route.as_deref(), Some("/b"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -33,8 +33,10 @@
 //! defaults for every parameter. The same names, in kebab-case, are used in
 //! TOML and on the command line (`outage serve reset`). Listener faults
 //! (`refuse`, `blackhole`, `wrong-port`) act in the kernel before a connection
-//! exists; responders (`ok`, `status`, `slow-headers`, `drip`) are served by
-//! hyper; transport faults take over the raw connection. [`fault::CATALOGUE`]
+//! exists; responders (`ok`, `status`, `slow-headers`, `drip`, the redirects
+//! and `bad-encoding`) are served by hyper; transport faults take over the raw
+//! connection. `routes` picks a fault per request path, and `ok` also answers
+//! httpbin's routes (`/status/503`, `/delay/2` ...). [`fault::CATALOGUE`]
 //! lists them all with what happens on the wire and what clients see.
 //!
 //! # TLS

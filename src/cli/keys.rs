@@ -41,16 +41,19 @@ pub(crate) enum Shorthand {
     Header,
     /// `--step SPEC` adds the fault `SPEC` to `steps`.
     Step,
+    /// `--route 'PATH=SPEC'` adds a route from `PATH` to the fault `SPEC` to `routes`.
+    Route,
 }
 
 impl Shorthand {
-    const ALL: [Shorthand; 2] = [Shorthand::Header, Shorthand::Step];
+    const ALL: [Shorthand; 3] = [Shorthand::Header, Shorthand::Step, Shorthand::Route];
 
     /// The option's name, without `--`.
     pub(crate) fn key(self) -> &'static str {
         match self {
             Shorthand::Header => "header",
             Shorthand::Step => "step",
+            Shorthand::Route => "route",
         }
     }
 
@@ -59,6 +62,7 @@ impl Shorthand {
         match self {
             Shorthand::Header => "headers",
             Shorthand::Step => "steps",
+            Shorthand::Route => "routes",
         }
     }
 
@@ -118,9 +122,12 @@ mod tests {
 
     #[test]
     fn keys_are_the_toml_keys_of_the_fault() {
-        assert_eq!(keys("status"), ["code", "headers", "body"]);
+        assert_eq!(
+            keys("status"),
+            ["code", "headers", "body", "retry-after", "retry-after-date"]
+        );
         assert_eq!(keys("reset"), ["when", "body-bytes"]);
-        assert_eq!(keys("ok"), ["body"]);
+        assert_eq!(keys("ok"), ["body", "seed"]);
         assert!(keys("hang").is_empty());
     }
 
@@ -156,9 +163,17 @@ mod tests {
     fn usage_lists_each_shorthand_before_its_parameter() {
         assert_eq!(
             usage("status"),
-            ["--code", "--header", "--headers", "--body"]
+            [
+                "--code",
+                "--header",
+                "--headers",
+                "--body",
+                "--retry-after",
+                "--retry-after-date"
+            ]
         );
         assert_eq!(usage("sequence"), ["--step", "--steps"]);
+        assert_eq!(usage("routes"), ["--route", "--routes", "--fallback"]);
     }
 
     #[test]
@@ -167,7 +182,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "unknown option \"--cod\" for status; did you mean \"--code\"?; \
-             expected one of --code, --header, --headers, --body"
+             expected one of --code, --header, --headers, --body, --retry-after, --retry-after-date"
         );
     }
 }

@@ -165,6 +165,22 @@ impl Shorthand {
                     Value::Array(vec![Value::Table(step)]),
                 ))
             }
+            Shorthand::Route => {
+                let (path, spec) = value.split_once('=').with_context(|| {
+                    format!(
+                        "bad value {value:?} for --route; write it as 'PATH=FAULT', \
+                         such as --route '/api/*=status --code 503'"
+                    )
+                })?;
+                let fault = step_table(spec).with_context(|| format!("in --route {value:?}"))?;
+                let mut route = Table::new();
+                route.insert("path".into(), Value::String(path.trim().to_owned()));
+                route.insert("fault".into(), Value::Table(fault));
+                Ok((
+                    self.param().to_owned(),
+                    Value::Array(vec![Value::Table(route)]),
+                ))
+            }
         }
     }
 }
@@ -281,10 +297,41 @@ mod tests {
     }
 
     #[test]
+    fn routes_are_paths_with_faults_written_as_on_the_command_line() {
+        assert_eq!(
+            serve(
+                "routes",
+                "--route '/api/*=status --code 503' --route /health=ok --fallback reset"
+            )
+            .unwrap(),
+            from_toml(
+                r#"kind = "routes"
+                fallback = "reset"
+                routes = [
+                    { path = "/api/*", fault = { kind = "status", code = 503 } },
+                    { path = "/health", fault = "ok" },
+                ]"#
+            )
+        );
+        let error = serve("routes", "--route /health").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("bad value \"/health\" for --route")
+        );
+    }
+
+    #[test]
     fn a_newline_in_a_value_cannot_add_keys() {
         let fault = serve("ok", "--body '1\nkind = \"hang\"'").unwrap();
         let body = "1\nkind = \"hang\"".to_owned();
-        assert_eq!(fault, Fault::Ok(crate::fault::Healthy { body }));
+        assert_eq!(
+            fault,
+            Fault::Ok(crate::fault::Healthy {
+                body,
+                ..Default::default()
+            })
+        );
     }
 
     #[test]

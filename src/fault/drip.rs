@@ -11,8 +11,7 @@ use hyper::body::{Frame, SizeHint};
 use serde::Deserialize;
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, Respond};
-use crate::request::RequestHead;
+use crate::fault::{Body, BoxFuture, Request, Respond};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -37,7 +36,7 @@ impl Default for Drip {
 }
 
 impl Respond for Drip {
-    fn action(&self) -> String {
+    fn action(&self, _request: &Request) -> String {
         format!(
             "dripped {} bytes, one every {}",
             self.bytes,
@@ -45,13 +44,9 @@ impl Respond for Drip {
         )
     }
 
-    fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
         Box::pin(async move {
-            let body = DripBody {
-                remaining: self.bytes,
-                interval: self.interval,
-                next: Box::pin(tokio::time::sleep(self.interval)),
-            };
+            let body = DripBody::new(self.bytes, self.interval);
             http::Response::builder()
                 .header("content-type", "text/plain")
                 .body(body.boxed())
@@ -60,11 +55,22 @@ impl Respond for Drip {
     }
 }
 
-/// A body that yields one byte each time its timer fires.
-struct DripBody {
+/// A body that yields one byte (`*`) each time its timer fires.
+pub(crate) struct DripBody {
     remaining: usize,
     interval: Duration,
     next: Pin<Box<Sleep>>,
+}
+
+impl DripBody {
+    /// `bytes` bytes, the first after `interval`, then one every `interval`.
+    pub(crate) fn new(bytes: usize, interval: Duration) -> Self {
+        DripBody {
+            remaining: bytes,
+            interval,
+            next: Box::pin(tokio::time::sleep(interval)),
+        }
+    }
 }
 
 impl hyper::body::Body for DripBody {

@@ -5,8 +5,9 @@
 //! - **listener faults** (`refuse`, `blackhole`, `wrong-port`) shape the
 //!   listening socket itself, so the kernel fails the connection before the
 //!   server ever sees it;
-//! - **responders** (`ok`, `status`, `slow-headers`, `drip`) answer with a
-//!   well-formed response served by hyper, and keep the connection alive;
+//! - **responders** (`ok`, `status`, `slow-headers`, `drip`, `redirect-loop`,
+//!   `redirect-chain`, `bad-encoding`) answer with a response served by hyper,
+//!   and keep the connection alive;
 //! - **transport faults** (everything else) take over the raw connection after
 //!   accepting it, misbehave on the wire, and end the connection;
 //! - **TLS faults** (`tls-*`) serve `https`: the certificate faults complete
@@ -16,23 +17,31 @@
 //!   connection before any handshake. Any other fault can run behind TLS
 //!   (`Tls` says how each connection meets it).
 //!
-//! A `sequence` picks one of these per attempt. The names in the TOML files and
+//! A `sequence` picks one of these per attempt, and `routes` one per request
+//! path, after hyper has read the request head. The names in the TOML files and
 //! on the command line are the variant names in kebab-case.
 
 mod bad_chunk;
+mod bad_encoding;
 mod bandwidth;
 mod blackhole;
 mod chance;
+mod conflicting_length;
 mod cut_chunk;
 mod drip;
 mod empty_reply;
 mod garbage;
 mod hang;
 mod hang_on_accept;
+mod httpbin;
 mod limit_data;
 mod ok;
+mod parts;
+mod redirect_chain;
+mod redirect_loop;
 mod refuse;
 mod reset;
+mod routes;
 mod sequence;
 mod slicer;
 mod slow_close;
@@ -52,6 +61,7 @@ mod wrong_port;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::LazyLock;
 
@@ -60,9 +70,11 @@ use http_body_util::combinators::BoxBody;
 use serde::Deserialize;
 
 pub use bad_chunk::BadChunk;
+pub use bad_encoding::BadEncoding;
 pub use bandwidth::Bandwidth;
 pub use blackhole::Blackhole;
 pub use chance::Chance;
+pub use conflicting_length::ConflictingLength;
 pub use cut_chunk::CutChunk;
 pub use drip::Drip;
 pub use empty_reply::EmptyReply;
@@ -71,8 +83,11 @@ pub use hang::Hang;
 pub use hang_on_accept::HangOnAccept;
 pub use limit_data::LimitData;
 pub use ok::Healthy;
+pub use redirect_chain::RedirectChain;
+pub use redirect_loop::RedirectLoop;
 pub use refuse::Refuse;
 pub use reset::{Reset, ResetWhen};
+pub use routes::{Route, Routes};
 pub use sequence::Sequence;
 pub use slicer::Slicer;
 pub use slow_close::SlowClose;
@@ -90,7 +105,7 @@ pub use tls_wrong_host::TlsWrongHost;
 pub use truncate::Truncate;
 pub use wrong_port::WrongPort;
 
-use crate::journal::Ending;
+use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
 use crate::server::Exchange;
 use crate::tls::Leaf;
@@ -103,11 +118,22 @@ pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
 /// A fault that answers with a well-formed HTTP response, served by hyper.
 pub(crate) trait Respond: Send + Sync {
-    /// What the answer will be, in words, journaled before it is sent.
-    fn action(&self) -> String;
+    /// What the answer to `request` will be, in words, journaled before it is sent.
+    fn action(&self, request: &Request) -> String;
 
     /// The answer to `request`; it may take its time.
-    fn respond<'a>(&'a self, request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>>;
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>>;
+}
+
+/// A request as a responder sees it: its head, and which attempt it is.
+pub(crate) struct Request<'a> {
+    /// The request line and headers.
+    pub(crate) head: &'a RequestHead,
+    /// The attempt's index on the server; random answers draw from it, so a
+    /// run replays.
+    pub(crate) attempt: u64,
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
 }
 
 /// A fault that takes over the raw connection and ends it.
@@ -120,6 +146,8 @@ pub(crate) trait Misbehave: Send + Sync {
 pub(crate) enum Handling<'a> {
     Respond(&'a dyn Respond),
     Misbehave(&'a dyn Misbehave),
+    /// Chosen from the request's path, so the request head is read first.
+    Route,
     /// Handled by the listening socket; no connection ever reaches the server.
     Listener,
 }
@@ -260,6 +288,26 @@ faults! {
         wire: "Answers with any status code, headers and body (500, 503 with Retry-After, 429 ...), served by hyper.",
         clients: "a response, not an error, until the client checks the status; requests raises HTTPError from raise_for_status().",
         handle: "Check the status. Retry 429 and 503 after Retry-After, 502 and 504 with backoff; never retry other 4xx.";
+    RedirectLoop(RedirectLoop) = "redirect-loop",
+        wire: "Answers every request with a 302 whose Location is the request's own path, served by hyper.",
+        clients: "too many redirects; reqwest stops after 10, requests raises TooManyRedirects after 30, curl -L exits 47 at --max-redirs.",
+        handle: "Bound redirects (the defaults do) and report the URL that loops; retrying never helps.";
+    RedirectChain(RedirectChain) = "redirect-chain",
+        wire: "Redirects a set number of times (302 with Location ?outage-hop=N), then gives a final answer (200 by default).",
+        clients: "success when the chain is within the client's redirect limit, too many redirects when it is not.",
+        handle: "Know your client's redirect limit; a chain longer than it is a configuration problem, not a transient one.";
+    BadEncoding(BadEncoding) = "bad-encoding",
+        wire: "Answers 200 with Content-Encoding: gzip on a body that is not gzip, served by hyper.",
+        clients: "a decode error while reading the body; reqwest (gzip feature) is_decode, requests raises ContentDecodingError, curl --compressed exits 61.",
+        handle: "A server or proxy bug: retrying rarely helps. Fail, and log the headers that arrived.";
+    ConflictingLength(ConflictingLength) = "conflicting-length",
+        wire: "Answers with two different Content-Length headers on the raw connection, then closes with a FIN.",
+        clients: "reqwest (hyper) rejects the response, curl exits 8; Python's http.client trusts the last value and waits for bytes that never come.",
+        handle: "An unrecoverable framing error (RFC 9112): do not use the body, and do not retry through the same proxy.";
+    Routes(Routes) = "routes",
+        wire: "Reads each request's path and hands it to the fault of the first route that matches (exact paths and prefixes such as /api/*), or to a fallback (404).",
+        clients: "whatever the chosen fault produces; each attempt's route is in the journal.",
+        handle: "Test a client that calls several endpoints: one failing endpoint, the others healthy.";
     Ok(Healthy) = "ok",
         wire: "A healthy server: answers 200 with a short body, served by hyper, keeping the connection alive.",
         clients: "success.",
@@ -383,6 +431,23 @@ impl Fault {
         Fault::Reset(Reset::default())
     }
 
+    /// `hang` after reading the request.
+    pub fn hang() -> Fault {
+        Fault::Hang(Hang::default())
+    }
+
+    /// `routes` from `(path pattern, fault)` pairs, tried in order, with a
+    /// `404` for every other path; [`Routes::fallback`] changes that.
+    ///
+    /// ```
+    /// use outage::Fault;
+    /// let api = Fault::routes([("/api/users", Fault::hang()), ("/health", Fault::ok())]);
+    /// assert!(api.validate().is_ok());
+    /// ```
+    pub fn routes<'a>(table: impl IntoIterator<Item = (&'a str, Fault)>) -> Fault {
+        Fault::Routes(Routes::new(table))
+    }
+
     /// `status` with the given code and an empty body.
     pub fn status(code: u16) -> Fault {
         Fault::Status(Status::code(code))
@@ -411,6 +476,11 @@ impl Fault {
             Fault::Status(s) => s.validate(),
             Fault::Slicer(s) => s.validate(),
             Fault::Bandwidth(b) => b.validate(),
+            Fault::RedirectLoop(r) => r.validate(),
+            Fault::RedirectChain(r) => r.validate(),
+            Fault::BadEncoding(b) => b.validate(),
+            Fault::ConflictingLength(c) => c.validate(),
+            Fault::Routes(r) => r.validate(),
             _ => Ok(()),
         }
     }
@@ -422,6 +492,12 @@ impl Fault {
             Fault::Garbage(g) => Some(g.seed),
             Fault::Chance(c) => Some(c.seed),
             Fault::Sequence(s) => s.steps.iter().find_map(Fault::seed),
+            Fault::Routes(r) => r
+                .routes
+                .iter()
+                .map(|route| &route.fault)
+                .chain([&*r.fallback])
+                .find_map(Fault::seed),
             _ => None,
         }
     }
@@ -498,6 +574,19 @@ impl Fault {
         }
     }
 
+    /// The fault that handles the request `head` of attempt `log`: a
+    /// sequence's step, or the fault of the route its path takes, at the
+    /// attempt's position on that route (the route is journaled).
+    pub(crate) fn for_request(&self, log: &AttemptLog, head: &RequestHead) -> &Fault {
+        match self.for_attempt(log.index()) {
+            Fault::Routes(routes) => {
+                let (route, fault) = routes.pick(&head.target);
+                fault.for_attempt(log.route(route))
+            }
+            fault => fault,
+        }
+    }
+
     pub(crate) fn handling(&self) -> Handling<'_> {
         match self {
             // Sequences and chances are resolved to one of their faults by
@@ -507,10 +596,15 @@ impl Fault {
             | Fault::WrongPort(_)
             | Fault::Sequence(_)
             | Fault::Chance(_) => Handling::Listener,
+            Fault::Routes(_) => Handling::Route,
             Fault::Ok(f) => Handling::Respond(f),
             Fault::Status(f) => Handling::Respond(f),
             Fault::SlowHeaders(f) => Handling::Respond(f),
             Fault::Drip(f) => Handling::Respond(f),
+            Fault::RedirectLoop(f) => Handling::Respond(f),
+            Fault::RedirectChain(f) => Handling::Respond(f),
+            Fault::BadEncoding(f) => Handling::Respond(f),
+            Fault::ConflictingLength(f) => Handling::Misbehave(f),
             Fault::Hang(f) => Handling::Misbehave(f),
             Fault::HangOnAccept(f) => Handling::Misbehave(f),
             Fault::EmptyReply(f) => Handling::Misbehave(f),

@@ -1,33 +1,41 @@
-//! `ok`: a healthy server.
+//! `ok`: a healthy server, with httpbin's routes.
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Respond, status};
-use crate::request::RequestHead;
+use crate::fault::{Body, BoxFuture, Request, Respond, httpbin, status};
 
 /// Answers `200 OK` with a short plain-text body, served by hyper, and keeps
-/// the connection alive like any healthy HTTP/1.1 server.
+/// the connection alive like any healthy HTTP/1.1 server. httpbin's routes
+/// (`/get`, `/status/503`, `/delay/2` ...) answer as httpbin does, so code
+/// written against httpbin.org runs offline against this server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Healthy {
-    /// The response body.
+    /// The response body for paths that are not httpbin's.
     pub body: String,
+    /// The seed of httpbin's random answers (`/status/200,500`, `/bytes/n`).
+    pub seed: u64,
 }
 
 impl Default for Healthy {
     fn default() -> Self {
         Healthy {
             body: "ok\n".to_owned(),
+            seed: 0,
         }
     }
 }
 
 impl Respond for Healthy {
-    fn action(&self) -> String {
-        "answered 200".to_owned()
+    fn action(&self, request: &Request) -> String {
+        match httpbin::route(&request.head.target) {
+            Some(route) => format!("answered as httpbin's {route}"),
+            None => "answered 200".to_owned(),
+        }
     }
 
-    fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
-        Box::pin(async move { status::plain(200, self.body.clone()) })
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+        httpbin::answer(request, self.seed)
+            .unwrap_or_else(|| Box::pin(async move { status::plain(200, self.body.clone()) }))
     }
 }

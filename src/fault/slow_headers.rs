@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Respond, status};
-use crate::request::RequestHead;
+use crate::fault::{Body, BoxFuture, Request, Respond, status};
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.
@@ -29,14 +28,14 @@ impl Default for SlowHeaders {
 }
 
 impl Respond for SlowHeaders {
-    fn action(&self) -> String {
+    fn action(&self, _request: &Request) -> String {
         format!(
             "delayed the status line {}",
             humantime::format_duration(self.delay)
         )
     }
 
-    fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
         Box::pin(async move {
             tokio::time::sleep(self.delay).await;
             status::plain(200, self.body.clone())

@@ -1,19 +1,17 @@
 //! `status`: any status code, headers and body.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Respond};
-use crate::request::RequestHead;
+use crate::fault::{Body, BoxFuture, Request, Respond, parts};
 
 /// Answers with any status code, headers and body, served by hyper: a 500, a
 /// 503 with `Retry-After`, a 429. Clients see a response, not an error, until
 /// they check the status.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 pub struct Status {
     /// The status code, 200 to 999.
     pub code: u16,
@@ -21,6 +19,15 @@ pub struct Status {
     pub headers: BTreeMap<String, String>,
     /// The response body.
     pub body: String,
+    /// Sends `Retry-After` as a number of seconds (whole seconds, rounded up).
+    #[serde(with = "humantime_serde")]
+    pub retry_after: Option<Duration>,
+    /// Sends `Retry-After` as an HTTP date this long after the response is
+    /// made. An HTTP date has one-second resolution; it is rounded up, so a
+    /// client that honours it waits at least this long and at most one
+    /// second more.
+    #[serde(with = "humantime_serde")]
+    pub retry_after_date: Option<Duration>,
 }
 
 impl Default for Status {
@@ -36,7 +43,21 @@ impl Status {
             code,
             headers: BTreeMap::new(),
             body: String::new(),
+            retry_after: None,
+            retry_after_date: None,
         }
+    }
+
+    /// Sends `Retry-After: N` (seconds, rounded up).
+    pub fn retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// Sends `Retry-After` as the HTTP date `wait` after each response is made.
+    pub fn retry_after_date(mut self, wait: Duration) -> Self {
+        self.retry_after_date = Some(wait);
+        self
     }
 
     /// Adds a response header.
@@ -46,21 +67,41 @@ impl Status {
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if !(200..=999).contains(&self.code) {
-            return Err(format!(
-                "status code {} cannot be a final response; use 200 to 999",
-                self.code
-            ));
+        parts::check_code(self.code)?;
+        parts::check_headers(&self.headers)?;
+        let header = self
+            .headers
+            .keys()
+            .any(|name| name.eq_ignore_ascii_case("retry-after"));
+        match (self.retry_after, self.retry_after_date) {
+            (Some(_), Some(_)) => Err(
+                "give either `retry-after` (seconds) or `retry-after-date` (an HTTP date), not both"
+                    .to_owned(),
+            ),
+            (Some(_), None) | (None, Some(_)) if header => Err(
+                "a Retry-After header is given twice, in `headers` and in `retry-after`; keep one"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
         }
-        for (name, value) in &self.headers {
-            http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("header name {name:?} is not a valid HTTP header name"))?;
-            http::HeaderValue::from_str(value).map_err(|_| {
-                format!("header {name:?} has a value {value:?} that HTTP cannot carry")
-            })?;
-        }
-        Ok(())
     }
+
+    /// The `Retry-After` value to send now, when one is asked for.
+    fn retry_after_value(&self) -> Option<String> {
+        if let Some(wait) = self.retry_after {
+            return Some(whole_seconds_up(wait).to_string());
+        }
+        let wait = self.retry_after_date?;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(whole_seconds_up(now + wait));
+        Some(httpdate::fmt_http_date(at))
+    }
+}
+
+fn whole_seconds_up(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// A plain-text response with `code` and `body`.
@@ -69,29 +110,22 @@ pub(crate) fn plain(code: u16, body: String) -> http::Response<Body> {
 }
 
 fn response(code: u16, headers: &BTreeMap<String, String>, body: String) -> http::Response<Body> {
-    let mut builder = http::Response::builder().status(code);
-    if !body.is_empty() {
-        builder = builder.header("content-type", "text/plain");
-    }
-    for (name, value) in headers {
-        builder = builder.header(name, value);
-    }
-    let body = Full::new(Bytes::from(body)).boxed();
-    match builder.body(body) {
-        Ok(response) => response,
-        // `validate` rejects every code and header the builder could refuse,
-        // and servers only start with validated faults.
-        Err(error) => unreachable!("invalid response escaped validation: {error}"),
-    }
+    let content_type = (!body.is_empty()).then_some(("content-type", "text/plain"));
+    let headers = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    parts::build(code, content_type.into_iter().chain(headers), body.into())
 }
 
 impl Respond for Status {
-    fn action(&self) -> String {
+    fn action(&self, _request: &Request) -> String {
         format!("answered {}", self.code)
     }
 
-    fn respond<'a>(&'a self, _request: &'a RequestHead) -> BoxFuture<'a, http::Response<Body>> {
-        Box::pin(async move { response(self.code, &self.headers, self.body.clone()) })
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+        let mut headers = self.headers.clone();
+        if let Some(value) = self.retry_after_value() {
+            headers.insert("retry-after".to_owned(), value);
+        }
+        Box::pin(async move { response(self.code, &headers, self.body.clone()) })
     }
 }
 
@@ -112,5 +146,33 @@ mod tests {
             bad,
             "header name \"Retry After\" is not a valid HTTP header name"
         );
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_or_a_date_rounded_up() {
+        let seconds = Status::code(503).retry_after(Duration::from_millis(1500));
+        assert_eq!(seconds.retry_after_value().as_deref(), Some("2"));
+        let date = Status::code(503).retry_after_date(Duration::from_secs(3));
+        let before = SystemTime::now();
+        let value = date.retry_after_value().unwrap();
+        let at = httpdate::parse_http_date(&value).unwrap();
+        let ahead = at.duration_since(before).unwrap();
+        // Rounded up to a whole second: never earlier than asked, under a second later.
+        assert!(
+            ahead >= Duration::from_secs(3) && ahead < Duration::from_millis(4100),
+            "{ahead:?}"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_given_once() {
+        let both = Status::code(503)
+            .retry_after(Duration::from_secs(1))
+            .retry_after_date(Duration::from_secs(1));
+        assert!(both.validate().unwrap_err().starts_with("give either"));
+        let twice = Status::code(503)
+            .header("Retry-After", "1")
+            .retry_after(Duration::from_secs(1));
+        assert!(twice.validate().unwrap_err().contains("given twice"));
     }
 }

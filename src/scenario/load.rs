@@ -8,7 +8,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::duration;
-use crate::fault::Fault;
+use crate::fault::{Fault, Route};
 use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Expect, Gaps, ReqwestSettings, Scenario,
@@ -203,6 +203,9 @@ fn fault_of(errors: &mut Errors, value: &Value) -> Option<Fault> {
         errors.at(span, unknown.to_string());
         return None;
     }
+    if !routes_located(errors, value) {
+        return None;
+    }
     let fault: Fault = typed(errors, value)?;
     if let Err(reason) = fault.validate() {
         errors.at(
@@ -226,6 +229,33 @@ fn tls_of(errors: &mut Errors, value: &Value) -> Option<bool> {
         );
     }
     tls
+}
+
+/// Checks each route of a `routes` fault on its own, so that an error points
+/// at its route rather than at the whole fault. True when every route is valid.
+fn routes_located(errors: &mut Errors, value: &Value) -> bool {
+    let Some(table) = value.get_ref().as_table() else {
+        return true;
+    };
+    let is_routes = table
+        .get("kind")
+        .and_then(|k| k.get_ref().as_str())
+        .is_some_and(|kind| kind == "routes");
+    let Some(routes) = table.get("routes").and_then(|r| r.get_ref().as_array()) else {
+        return true;
+    };
+    let mut valid = true;
+    for (i, entry) in routes.iter().enumerate().filter(|_| is_routes) {
+        let Some(route) = typed::<Route>(errors, entry) else {
+            valid = false;
+            continue;
+        };
+        if let Err(reason) = route.validate() {
+            errors.at(entry.span(), format!("invalid route {i}: {reason}"));
+            valid = false;
+        }
+    }
+    valid
 }
 
 fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {

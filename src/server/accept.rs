@@ -67,7 +67,11 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) 
     };
     let conn = Conn::new(stream);
     match fault.handling() {
-        Handling::Respond(_) => http::serve(conn, log, connection, peer, &site).await,
+        // hyper reads the request head; a transport fault chosen by it (a
+        // sequence's step or a route) takes the raw connection back.
+        Handling::Respond(_) | Handling::Route => {
+            http::serve(conn, log, connection, peer, &site).await
+        }
         Handling::Misbehave(fault) => {
             misbehave(fault, Exchange::new(conn, None, log), &site.stop).await
         }

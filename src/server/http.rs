@@ -22,7 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
-use crate::fault::{Body, Handling};
+use crate::fault::{Body, Fault, Handling, Request};
 use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
 use crate::server::accept::misbehave;
@@ -33,6 +33,9 @@ use crate::server::{Exchange, Site};
 struct Takeover {
     log: AttemptLog,
     head: RequestHead,
+    /// The fault chosen for the request; choosing again could pick another
+    /// step of its route.
+    fault: Fault,
 }
 
 /// What the request handlers of one connection share.
@@ -102,10 +105,10 @@ pub(crate) async fn serve(
         Box::pin(http1::Builder::new().serve_connection(TokioIo::new(slot.clone()), service));
     let ending = tokio::select! {
         result = &mut served => ending_of(result, &shared),
-        Some(Takeover { log, head }) = takeovers.recv() => {
+        Some(Takeover { log, head, fault }) = takeovers.recv() => {
             drop(served);
             let Some(conn) = slot.take() else { return };
-            if let Handling::Misbehave(fault) = site.fault.for_attempt(log.index()).handling() {
+            if let Handling::Misbehave(fault) = fault.handling() {
                 misbehave(fault, Exchange::new(conn, Some(head), log), &site.stop).await;
             }
             return;
@@ -124,19 +127,29 @@ async fn answer(
 ) -> Result<http::Response<Body>, Infallible> {
     let head = RequestHead::from_hyper(&request);
     let log = connection.attempt_for(&head);
-    match connection.site.fault.for_attempt(log.index()).handling() {
+    let fault = connection.site.fault.for_request(&log, &head);
+    match fault.handling() {
         Handling::Respond(responder) => {
             // Read the whole request body, so the connection can carry the next
             // request, without keeping it.
             let mut body = request.into_body();
             while let Some(Ok(_)) = body.frame().await {}
-            log.action(responder.action());
-            Ok(responder.respond(&head).await)
+            let asked = Request {
+                head: &head,
+                attempt: log.index(),
+                peer: connection.peer,
+            };
+            log.action(responder.action(&asked));
+            Ok(responder.respond(&asked).await)
         }
-        Handling::Misbehave(_) | Handling::Listener => {
+        Handling::Misbehave(_) | Handling::Route | Handling::Listener => {
             // The receiver lives until hyper is dropped, which happens only
             // after it has taken this message; then this future is dropped too.
-            let _ = connection.takeover.send(Takeover { log, head }).await;
+            let fault = fault.clone();
+            let _ = connection
+                .takeover
+                .send(Takeover { log, head, fault })
+                .await;
             std::future::pending().await
         }
     }

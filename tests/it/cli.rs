@@ -237,6 +237,24 @@ async fn serve_status_answers_with_the_code_header_and_body_given() {
     assert!(line.contains("answered 503"), "{line}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_routes_prints_the_route_each_attempt_took() {
+    let (mut served, url) = Outage::serve(&[
+        "routes",
+        "--route",
+        "/api/*=status --code 503",
+        "--route",
+        "/health=ok",
+    ]);
+    assert_eq!(get(&format!("{url}/api/users")).await.0, 503);
+    assert_eq!(get(&format!("{url}/health")).await.0, 200);
+    assert_eq!(get(&format!("{url}/other")).await.0, 404);
+    let api = served.stderr_line("\"GET /api/users HTTP/1.1\"");
+    assert!(api.contains("\" route /api/* answered 503:"), "{api}");
+    let other = served.stderr_line("\"GET /other HTTP/1.1\"");
+    assert!(other.contains("\" route fallback answered 404:"), "{other}");
+}
+
 #[rstest]
 #[case::sigterm("TERM")]
 #[case::sigint("INT")]
@@ -302,7 +320,7 @@ fn serve_with_an_unknown_option_exits_2_and_names_the_valid_ones() {
     assert_eq!(
         stderr,
         "outage: unknown option \"--cod\" for status; did you mean \"--code\"?; \
-         expected one of --code, --header, --headers, --body"
+         expected one of --code, --header, --headers, --body, --retry-after, --retry-after-date"
     );
 }
 

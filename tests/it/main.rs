@@ -2,8 +2,11 @@
 
 mod cli;
 mod faults;
+mod http_faults;
+mod httpbin;
 mod junk;
 mod lifecycle;
+mod routes;
 mod scenarios;
 mod support;
 mod tls;

@@ -33,7 +33,7 @@ fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect
 #[case::unknown_fault(
     "unknown_fault.toml",
     "\
-fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, ok, tls-ok, tls-self-signed, tls-expired, tls-not-yet-valid, tls-wrong-host, tls-untrusted-ca, tls-plaintext, tls-handshake-stall, tls-handshake-drop, sequence, chance"
+fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, redirect-loop, redirect-chain, bad-encoding, conflicting-length, routes, ok, tls-ok, tls-self-signed, tls-expired, tls-not-yet-valid, tls-wrong-host, tls-untrusted-ca, tls-plaintext, tls-handshake-stall, tls-handshake-drop, sequence, chance"
 )]
 #[case::missing_command(
     "missing_command.toml",
@@ -49,6 +49,16 @@ fixtures/scenarios/invalid/expects_nothing.toml:4:10: [expect] is empty; a scena
     "tls_not_a_bool.toml",
     "\
 fixtures/scenarios/invalid/tls_not_a_bool.toml:3:7: `tls` must be true (serve the fault behind TLS) or false, found a string"
+)]
+#[case::route_acts_before_request(
+    "route_acts_before_request.toml",
+    "\
+fixtures/scenarios/invalid/route_acts_before_request.toml:8:3: invalid route 1: \"/api/*\": \"hang-on-accept\" acts before a request is read, but a route is chosen from the request's path; use \"hang\" or \"reset\" instead"
+)]
+#[case::route_unknown_fault(
+    "route_unknown_fault.toml",
+    "\
+fixtures/scenarios/invalid/route_unknown_fault.toml:8:30: unknown fault \"hnag\"; did you mean \"hang\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, redirect-loop, redirect-chain, bad-encoding, conflicting-length, routes, ok, tls-ok, tls-self-signed, tls-expired, tls-not-yet-valid, tls-wrong-host, tls-untrusted-ca, tls-plaintext, tls-handshake-stall, tls-handshake-drop, sequence, chance"
 )]
 #[case::not_toml(
     "not_toml.toml",

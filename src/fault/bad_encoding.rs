@@ -1,0 +1,66 @@
+//! `bad-encoding`: a body labelled gzip that is not gzip.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+
+/// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
+/// decompresses fails while reading the body: reqwest with its `gzip` feature
+/// reports a decode error, requests raises `ContentDecodingError`, and
+/// `curl --compressed` exits 61.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BadEncoding {
+    /// The status code (default 200).
+    pub code: u16,
+    /// Extra response headers.
+    pub headers: BTreeMap<String, String>,
+    /// The body that is not gzip (default `this body is not gzip`).
+    pub body: String,
+    /// The encoding the body claims (default `gzip`).
+    pub encoding: String,
+}
+
+impl Default for BadEncoding {
+    fn default() -> Self {
+        BadEncoding {
+            code: 200,
+            headers: BTreeMap::new(),
+            body: "this body is not gzip\n".to_owned(),
+            encoding: "gzip".to_owned(),
+        }
+    }
+}
+
+impl BadEncoding {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)?;
+        http::HeaderValue::from_str(&self.encoding)
+            .map(drop)
+            .map_err(|_| format!("encoding {:?} cannot be a header value", self.encoding))
+    }
+}
+
+impl Respond for BadEncoding {
+    fn action(&self, _request: &Request) -> String {
+        format!(
+            "answered {} with a body labelled {} that is not",
+            self.code, self.encoding
+        )
+    }
+
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+        let response = parts::with_extra(
+            self.code,
+            &[
+                ("content-type", "text/plain".to_owned()),
+                ("content-encoding", self.encoding.clone()),
+            ],
+            &self.headers,
+            self.body.clone(),
+        );
+        Box::pin(std::future::ready(response))
+    }
+}

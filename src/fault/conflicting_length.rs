@@ -1,0 +1,89 @@
+//! `conflicting-length`: two different `Content-Length` headers.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::fault::{BoxFuture, Misbehave, parts};
+use crate::journal::Ending;
+use crate::server::Exchange;
+use crate::wire;
+
+/// How many bytes the second `Content-Length` claims beyond the first.
+const EXCESS: usize = 10;
+
+/// Answers with two `Content-Length` headers that disagree: the body's true
+/// length, then one 10 bytes longer, and closes with a FIN. RFC 9112 makes
+/// this an unrecoverable framing error. hyper cannot send it, so it is
+/// written on the raw connection. reqwest (hyper) rejects the response, curl
+/// exits 8; Python's http.client uses the last value and waits for bytes
+/// that never come.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConflictingLength {
+    /// The status code (default 200).
+    pub code: u16,
+    /// Extra response headers.
+    pub headers: BTreeMap<String, String>,
+    /// The response body (default `ok`).
+    pub body: String,
+}
+
+impl Default for ConflictingLength {
+    fn default() -> Self {
+        ConflictingLength {
+            code: 200,
+            headers: BTreeMap::new(),
+            body: "ok\n".to_owned(),
+        }
+    }
+}
+
+impl ConflictingLength {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)
+    }
+
+    /// The raw response: status line, headers with both lengths, and body.
+    fn bytes(&self) -> Vec<u8> {
+        let body = self.body.as_bytes();
+        let mut headers = vec![("content-type", "text/plain".to_owned())];
+        headers.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.clone())));
+        headers.push(("content-length", body.len().to_string()));
+        headers.push(("content-length", (body.len() + EXCESS).to_string()));
+        let mut out = wire::head(self.code, &headers);
+        out.extend_from_slice(body);
+        out
+    }
+}
+
+impl Misbehave for ConflictingLength {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            if let Err(ending) = exchange.request().await {
+                return ending;
+            }
+            let len = self.body.len();
+            let action = format!(
+                "answered with content-length {len} and {}, then closed",
+                len + EXCESS
+            );
+            exchange.send_and_close(&self.bytes(), action).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_lengths_are_on_the_wire() {
+        let text = String::from_utf8(ConflictingLength::default().bytes()).unwrap();
+        assert!(
+            text.contains("content-length: 3\r\ncontent-length: 13\r\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\nok\n"), "{text}");
+    }
+}

@@ -1,0 +1,104 @@
+//! `redirect-chain`: a fixed number of redirects, then a final answer.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::fault::redirect_loop::check_redirect_code;
+use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+
+/// The query parameter that carries the hop number from one redirect to the next.
+const HOP: &str = "outage-hop";
+
+/// Redirects `hops` times, then answers `final-code` with `final-body`
+/// (default `200 ok`). Each redirect keeps the
+/// request's path and sets `?outage-hop=N` in its `Location`, so the server
+/// needs no state and a route keeps matching along the chain. A chain longer
+/// than a client's limit fails like a loop; a shorter one succeeds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct RedirectChain {
+    /// How many redirects before the final answer.
+    pub hops: u32,
+    /// The status code (default 302).
+    pub code: u16,
+    /// Extra response headers.
+    pub headers: BTreeMap<String, String>,
+    /// The response body (default empty).
+    pub body: String,
+    /// The status code of the final answer.
+    pub final_code: u16,
+    /// The body of the final answer.
+    pub final_body: String,
+}
+
+impl Default for RedirectChain {
+    fn default() -> Self {
+        RedirectChain {
+            hops: 3,
+            code: 302,
+            headers: BTreeMap::new(),
+            body: String::new(),
+            final_code: 200,
+            final_body: "ok\n".to_owned(),
+        }
+    }
+}
+
+impl RedirectChain {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)?;
+        parts::check_code(self.final_code).map_err(|e| format!("final-code: {e}"))?;
+        check_redirect_code(self.code)
+    }
+}
+
+/// The path of `target` and the hop number its query carries (0 when none).
+fn hop_of(target: &str) -> (&str, u32) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let hop = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(HOP)?.strip_prefix('='))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    (path, hop)
+}
+
+impl Respond for RedirectChain {
+    fn action(&self, _request: &Request) -> String {
+        format!("redirect chain of {} hops", self.hops)
+    }
+
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+        let (path, hop) = hop_of(&request.head.target);
+        let response = if hop >= self.hops {
+            let body = self.final_body.clone();
+            parts::build(
+                self.final_code,
+                [("content-type", "text/plain")],
+                body.into(),
+            )
+        } else {
+            let location = format!("{path}?{HOP}={}", hop + 1);
+            parts::with_extra(
+                self.code,
+                &[("location", location)],
+                &self.headers,
+                self.body.clone(),
+            )
+        };
+        Box::pin(std::future::ready(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hop_number_travels_in_the_query() {
+        assert_eq!(hop_of("/"), ("/", 0));
+        assert_eq!(hop_of("/a/b?x=1&outage-hop=4"), ("/a/b", 4));
+        assert_eq!(hop_of("/?outage-hop=junk"), ("/", 0));
+    }
+}

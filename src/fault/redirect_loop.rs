@@ -1,0 +1,86 @@
+//! `redirect-loop`: every request is redirected back to itself.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+
+/// Answers every request with a redirect whose `Location` is the request's
+/// own path and query, so a client that follows redirects goes round until
+/// its limit: reqwest stops after 10 (`TooManyRedirects`), requests after 30,
+/// `curl -L` at `--max-redirs` (exit 47).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedirectLoop {
+    /// The status code (default 302).
+    pub code: u16,
+    /// Extra response headers.
+    pub headers: BTreeMap<String, String>,
+    /// The response body (default empty).
+    pub body: String,
+}
+
+impl Default for RedirectLoop {
+    fn default() -> Self {
+        RedirectLoop {
+            code: 302,
+            headers: BTreeMap::new(),
+            body: String::new(),
+        }
+    }
+}
+
+impl RedirectLoop {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)?;
+        check_redirect_code(self.code)
+    }
+}
+
+/// Rejects codes that no client follows as a redirect.
+pub(crate) fn check_redirect_code(code: u16) -> Result<(), String> {
+    if matches!(code, 301 | 302 | 303 | 307 | 308) {
+        Ok(())
+    } else {
+        Err(format!(
+            "redirect code {code} is not one clients follow; use 301, 302, 303, 307 or 308"
+        ))
+    }
+}
+
+impl Respond for RedirectLoop {
+    fn action(&self, _request: &Request) -> String {
+        format!("redirected to itself ({})", self.code)
+    }
+
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+        let location = request.head.target.clone();
+        Box::pin(async move {
+            parts::with_extra(
+                self.code,
+                &[("location", location)],
+                &self.headers,
+                self.body.clone(),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_redirect_codes_are_accepted() {
+        assert!(RedirectLoop::default().validate().is_ok());
+        let fault = RedirectLoop {
+            code: 200,
+            ..RedirectLoop::default()
+        };
+        assert_eq!(
+            fault.validate().unwrap_err(),
+            "redirect code 200 is not one clients follow; use 301, 302, 303, 307 or 308"
+        );
+    }
+}

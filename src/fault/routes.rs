@@ -1,0 +1,210 @@
+//! `routes`: one server, a fault per request path.
+
+use serde::Deserialize;
+
+use crate::fault::{Fault, ResetWhen};
+
+/// Hands each request to the fault of the first route whose pattern matches
+/// its path, or to `fallback` (default `status 404`). A pattern is an exact
+/// path (`/health`) or a prefix ending in `/*` (`/api/*` matches `/api` and
+/// everything under it); the query is ignored.
+///
+/// The server reads each request head before it chooses, so requests on one
+/// kept-alive connection may take different routes. A route may be a
+/// `sequence` or a `chance`: each route counts its own attempts from 0, in
+/// the order the server reads them, so `/api/* -> [503, ok]` fails the first
+/// request to `/api` whatever other paths were asked first. Each attempt's
+/// route is in the journal.
+///
+/// Faults that act before a request is read cannot be routes: listener
+/// faults, `hang-on-accept` and `reset` with `when = "on-accept"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Routes {
+    /// The routes, tried in order.
+    pub routes: Vec<Route>,
+    /// What handles a path that no route matches.
+    pub fallback: Box<Fault>,
+}
+
+/// One path pattern and the fault that handles it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// An exact path, or a prefix ending in `/*`.
+    pub path: String,
+    /// The fault for requests whose path matches.
+    pub fault: Fault,
+}
+
+/// The journal's name for the fallback route.
+pub(crate) const FALLBACK: &str = "fallback";
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes {
+            routes: vec![Route {
+                path: "/health".to_owned(),
+                fault: Fault::ok(),
+            }],
+            fallback: Box::new(Fault::status(404)),
+        }
+    }
+}
+
+impl Route {
+    fn matches(&self, path: &str) -> bool {
+        match self.path.strip_suffix("/*") {
+            Some(prefix) => path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+            None => path == self.path,
+        }
+    }
+}
+
+impl Routes {
+    /// Routes from `(path pattern, fault)` pairs, tried in order; every other
+    /// path is answered `404`.
+    pub fn new<'a>(table: impl IntoIterator<Item = (&'a str, Fault)>) -> Self {
+        Routes {
+            routes: table
+                .into_iter()
+                .map(|(path, fault)| Route {
+                    path: path.to_owned(),
+                    fault,
+                })
+                .collect(),
+            fallback: Box::new(Fault::status(404)),
+        }
+    }
+
+    /// Hands paths that no route matches to `fault` instead of a `404`.
+    pub fn fallback(mut self, fault: Fault) -> Self {
+        self.fallback = Box::new(fault);
+        self
+    }
+
+    /// The pattern that handles a request for `target` (`fallback` when none
+    /// matches), and its fault.
+    pub fn pick(&self, target: &str) -> (&str, &Fault) {
+        let path = target.split(['?', '#']).next().unwrap_or(target);
+        self.routes
+            .iter()
+            .find(|route| route.matches(path))
+            .map_or((FALLBACK, &*self.fallback), |route| {
+                (route.path.as_str(), &route.fault)
+            })
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for (i, route) in self.routes.iter().enumerate() {
+            route.validate().map_err(|e| format!("route {i} {e}"))?;
+            if self.routes[..i].iter().any(|r| r.path == route.path) {
+                return Err(format!("route {i} path {:?} is listed twice", route.path));
+            }
+        }
+        routable(&self.fallback).map_err(|e| format!("fallback: {e}"))
+    }
+}
+
+impl Route {
+    /// Checks the pattern, and that the fault can act after a request is read.
+    pub fn validate(&self) -> Result<(), String> {
+        let path = &self.path;
+        if !path.starts_with('/') || path.trim_end_matches("/*").contains('*') {
+            return Err(format!(
+                "path {path:?} is not a pattern; use an exact path such as \"/health\" or a prefix such as \"/api/*\""
+            ));
+        }
+        routable(&self.fault).map_err(|e| format!("{path:?}: {e}"))
+    }
+}
+
+/// Checks that `fault` can act after a request head was read.
+fn routable(fault: &Fault) -> Result<(), String> {
+    let acts_before_request = match fault {
+        Fault::HangOnAccept(_) => true,
+        Fault::Reset(reset) => reset.when == ResetWhen::OnAccept,
+        Fault::Routes(_) => {
+            return Err(
+                "a route cannot be routes itself; list its paths in the outer routes".into(),
+            );
+        }
+        tls if tls.is_tls() => {
+            return Err(format!(
+                "{:?} acts during the TLS handshake, before the path is known; serve the routes with `tls = true` and route to ordinary faults",
+                tls.name()
+            ));
+        }
+        other => other.is_listener_fault(),
+    };
+    if acts_before_request {
+        return Err(format!(
+            "{:?} acts before a request is read, but a route is chosen from the request's path; use \"hang\" or \"reset\" instead",
+            fault.name()
+        ));
+    }
+    fault.validate()
+}
+
+impl From<Routes> for Fault {
+    fn from(routes: Routes) -> Fault {
+        Fault::Routes(routes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tls_fault_cannot_be_a_route() {
+        let routes = Routes::new([("/secure", Fault::named("tls-expired").unwrap())]);
+        let error = routes.validate().unwrap_err();
+        assert!(error.contains("acts during the TLS handshake"), "{error}");
+    }
+
+    fn routes(paths: &[&str]) -> Routes {
+        Routes {
+            routes: paths
+                .iter()
+                .map(|p| Route {
+                    path: (*p).to_owned(),
+                    fault: Fault::ok(),
+                })
+                .collect(),
+            fallback: Box::new(Fault::status(404)),
+        }
+    }
+
+    #[test]
+    fn exact_paths_and_prefixes_match_and_the_rest_falls_back() {
+        let table = routes(&["/health", "/api/*"]);
+        let pick = |target| table.pick(target).0;
+        assert_eq!(pick("/health?verbose=1"), "/health");
+        assert_eq!(pick("/health/deep"), FALLBACK);
+        assert_eq!(pick("/api"), "/api/*");
+        assert_eq!(pick("/api/users/7"), "/api/*");
+        assert_eq!(pick("/apix"), FALLBACK);
+        assert_eq!(pick("/"), FALLBACK);
+    }
+
+    #[test]
+    fn bad_patterns_duplicates_and_early_faults_are_rejected() {
+        let error = routes(&["api"]).validate().unwrap_err();
+        assert!(
+            error.starts_with("route 0 path \"api\" is not a pattern"),
+            "{error}"
+        );
+        assert!(routes(&["/a*b"]).validate().is_err());
+        let twice = routes(&["/a", "/a"]).validate().unwrap_err();
+        assert_eq!(twice, "route 1 path \"/a\" is listed twice");
+        let mut early = routes(&["/a"]);
+        early.routes[0].fault = Fault::refuse();
+        assert_eq!(
+            early.validate().unwrap_err(),
+            "route 0 \"/a\": \"refuse\" acts before a request is read, but a route is chosen from the request's path; use \"hang\" or \"reset\" instead"
+        );
+    }
+}
