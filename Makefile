@@ -4,11 +4,13 @@ VENV := .venv
 RUNS ?= 20
 STRESS ?= 0
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := scenario request_head probe_output
+FUZZ_TARGETS := scenario request_head probe_output server
 # Seed inputs: the catalogue and the invalid fixtures for scenarios, small samples otherwise.
 FUZZ_SEEDS_scenario := scenarios fixtures/scenarios
 FUZZ_SEEDS_request_head := fuzz/seeds/request_head
 FUZZ_SEEDS_probe_output := fuzz/seeds/probe_output
+FUZZ_SEEDS_server := fuzz/seeds/server
+FUZZ_FLAGS_scenario := -dict=fuzz/scenario.dict
 # Pinned so that the catalogue's expectations meet the client they were written for.
 REQUESTS := requests==2.34.2 urllib3==2.7.0
 
@@ -41,7 +43,7 @@ fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
 fuzz-%: fuzz-tools
 	mkdir -p fuzz/corpus/$*
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* $(FUZZ_SEEDS_$*) \
-		-- -max_total_time=$(FUZZ_SECONDS) -timeout=10
+		-- -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_FLAGS_$*)
 
 fuzz-tools:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
