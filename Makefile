@@ -5,7 +5,8 @@ RUNS ?= 20
 STRESS ?= 0
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := scenario request_head probe_output server
-# Seed inputs: the catalogue and the invalid fixtures for scenarios, small samples otherwise.
+# Seed inputs: the catalogue and the invalid fixtures for scenarios, small samples
+# otherwise; and every input a target failed on, under fixtures/fuzz-regressions/.
 FUZZ_SEEDS_scenario := scenarios fixtures/scenarios
 FUZZ_SEEDS_request_head := fuzz/seeds/request_head
 FUZZ_SEEDS_probe_output := fuzz/seeds/probe_output
@@ -42,7 +43,7 @@ fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
 
 fuzz-%: fuzz-tools
 	mkdir -p fuzz/corpus/$*
-	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* $(FUZZ_SEEDS_$*) \
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* $(FUZZ_SEEDS_$*) $(wildcard fixtures/fuzz-regressions/$*) \
 		-- -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_FLAGS_$*)
 
 fuzz-tools:
