@@ -3,13 +3,22 @@ CARGO ?= cargo
 VENV := .venv
 RUNS ?= 20
 STRESS ?= 0
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := scenario request_head probe_output server
+# Seed inputs: the catalogue and the invalid fixtures for scenarios, small samples
+# otherwise; and every input a target failed on, under fixtures/fuzz-regressions/.
+FUZZ_SEEDS_scenario := scenarios fixtures/scenarios
+FUZZ_SEEDS_request_head := fuzz/seeds/request_head
+FUZZ_SEEDS_probe_output := fuzz/seeds/probe_output
+FUZZ_SEEDS_server := fuzz/seeds/server
+FUZZ_FLAGS_scenario := -dict=fuzz/scenario.dict
 # Pinned so that the catalogue's expectations meet the client they were written for.
 REQUESTS := requests==2.34.2 urllib3==2.7.0
 
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint clients bench soak
+.PHONY: demo test lint clients bench soak fuzz fuzz-tools
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -27,6 +36,18 @@ bench:
 ## The suite and the catalogue RUNS times (default 20), STRESS=1 with every core busy.
 soak: clients
 	RUNS=$(RUNS) STRESS=$(STRESS) .ci/soak
+
+## Fuzz each parser for FUZZ_SECONDS (default 600), one after another; not
+## part of `make test`. `make fuzz-scenario` runs one target.
+fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
+
+fuzz-%: fuzz-tools
+	mkdir -p fuzz/corpus/$*
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* $(FUZZ_SEEDS_$*) $(wildcard fixtures/fuzz-regressions/$*) \
+		-- -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_FLAGS_$*)
+
+fuzz-tools:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 
 lint:
 	$(CARGO) fmt --all -- --check

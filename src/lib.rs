@@ -78,6 +78,8 @@ mod classify;
 pub mod cli;
 mod duration;
 pub mod fault;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journal;
 pub mod request;
 pub mod runner;

@@ -84,6 +84,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadEr
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => Err(HeadError::TooLarge),
         Ok(httparse::Status::Complete(len)) => {
             let head = RequestHead {
                 method: request.method.unwrap_or_default().to_owned(),
@@ -139,6 +140,14 @@ mod tests {
     fn rejects_a_head_past_the_size_limit() {
         let mut bytes = b"GET / HTTP/1.1\r\nX: ".to_vec();
         bytes.resize(MAX_HEAD_BYTES + 10, b'a');
+        assert_eq!(parse(&bytes), Err(HeadError::TooLarge));
+    }
+
+    #[test]
+    fn rejects_a_complete_head_past_the_size_limit_read_at_once() {
+        let mut bytes = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        bytes.resize(MAX_HEAD_BYTES + 10, b'a');
+        bytes.extend(b"\r\n\r\n");
         assert_eq!(parse(&bytes), Err(HeadError::TooLarge));
     }
 }

@@ -203,7 +203,8 @@ impl Gaps {
         let mut found = Vec::new();
         if let Some(schedule) = self.schedule(got.len()) {
             let fits = |(&(lo, hi), gap): (&(Duration, Duration), &Duration)| {
-                *gap + self.tolerance >= lo && *gap <= hi + self.tolerance
+                gap.saturating_add(self.tolerance) >= lo
+                    && *gap <= hi.saturating_add(self.tolerance)
             };
             if schedule.len() != got.len() || !schedule.iter().zip(got).all(fits) {
                 let expected = schedule
@@ -492,6 +493,26 @@ mod tests {
             1,
             "10ms is below half of 100ms"
         );
+    }
+
+    #[test]
+    fn bounds_near_the_largest_duration_never_overflow() {
+        let huge_tolerance = Gaps {
+            exactly: vec![ms(1000)],
+            tolerance: Duration::MAX,
+            ..Gaps::default()
+        };
+        assert!(huge_tolerance.check(&[ms(5)]).is_empty());
+        let huge_gaps = Gaps {
+            exponential: Some(Exponential {
+                base: ms(100),
+                factor: 1e300,
+                cap: None,
+            }),
+            jitter: Jitter::Full,
+            ..Gaps::default()
+        };
+        assert!(huge_gaps.check(&[ms(100), ms(250)]).is_empty());
     }
 
     #[test]
