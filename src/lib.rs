@@ -64,6 +64,7 @@
 
 mod classify;
 pub mod cli;
+pub mod dns;
 mod duration;
 pub mod fault;
 pub mod journal;

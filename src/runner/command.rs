@@ -10,6 +10,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::runner::private_dns::PrivateDns;
 use crate::runner::{Outcome, probe};
 
 /// Most output kept from each of a client's streams.
@@ -25,22 +26,39 @@ pub(crate) struct Ran {
     pub(crate) output: String,
 }
 
-/// `run` with `{url}`, `{addr}`, `{host}` and `{port}` replaced.
-pub(crate) fn substitute(run: &[String], url: &str, addr: SocketAddr) -> Vec<String> {
+/// `run` with `{url}`, `{addr}`, `{host}` and `{port}` replaced; `{host}` is
+/// the scenario's host name when it has one, else the server's address.
+pub(crate) fn substitute(
+    run: &[String],
+    url: &str,
+    addr: SocketAddr,
+    host: Option<&str>,
+) -> Vec<String> {
+    let host = host.map_or_else(|| addr.ip().to_string(), str::to_owned);
     run.iter()
         .map(|arg| {
             arg.replace("{url}", url)
                 .replace("{addr}", &addr.to_string())
-                .replace("{host}", &addr.ip().to_string())
+                .replace("{host}", &host)
                 .replace("{port}", &addr.port().to_string())
         })
         .collect()
 }
 
 /// Runs `args` with `OUTAGE_URL` set, kills its process group at `deadline`.
-pub(crate) async fn run(args: &[String], url: &str, deadline: Duration) -> Result<Ran, String> {
+/// With `dns`, the program starts in that private DNS namespace.
+pub(crate) async fn run(
+    args: &[String],
+    url: &str,
+    deadline: Duration,
+    dns: Option<&PrivateDns>,
+) -> Result<Ran, String> {
     let (program, rest) = args.split_first().ok_or("the client command is empty")?;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    if let Some(dns) = dns {
+        dns.confine(&mut command);
+    }
+    let mut child = command
         .args(rest)
         .env("OUTAGE_URL", url)
         .stdin(Stdio::null())

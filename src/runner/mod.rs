@@ -3,6 +3,7 @@
 
 mod command;
 mod observed;
+mod private_dns;
 pub mod probe;
 mod report;
 mod reqwest_client;
@@ -19,6 +20,7 @@ pub use observed::{ClientError, Observed, Outcome};
 pub use report::{Report, Verdict, junit, table};
 
 use crate::FaultServer;
+use crate::runner::private_dns::PrivateDns;
 use crate::scenario::{self, Client, Scenario};
 
 /// How long the server may take to journal the end of every attempt after
@@ -75,21 +77,40 @@ pub async fn run(scenario: &Scenario) -> Report {
             return Report::broken(scenario, format!("the fault could not start: {error}"));
         }
     };
-    let url = server.url();
+    let names = scenario
+        .dns
+        .as_ref()
+        .map(|dns| dns.names(server.addr().ip()));
+    let url = match &scenario.dns {
+        Some(dns) => dns.url(server.addr().port()),
+        None => server.url(),
+    };
+    // A program looks names up through the system's resolver, so it needs a
+    // responder and a namespace of its own; reqwest is given `names` directly.
+    let private_dns = match (&names, &scenario.client) {
+        (Some(names), Client::Command(_)) => match PrivateDns::start(names.clone()).await {
+            Ok(private) => Some(private),
+            Err(reason) => return Report::skipped(scenario, reason),
+        },
+        _ => None,
+    };
     let began = Instant::now();
     let (outcome, exit, output) = match &scenario.client {
         Client::Reqwest(settings) => {
-            let outcome =
-                tokio::time::timeout(scenario.deadline, reqwest_client::run(settings, &url))
-                    .await
-                    .unwrap_or(Outcome::Killed {
-                        after: scenario.deadline,
-                    });
+            let outcome = tokio::time::timeout(
+                scenario.deadline,
+                reqwest_client::run(settings, &url, names),
+            )
+            .await
+            .unwrap_or(Outcome::Killed {
+                after: scenario.deadline,
+            });
             (outcome, None, String::new())
         }
         Client::Command(run) => {
-            let args = command::substitute(run, &url, server.addr());
-            match command::run(&args, &url, scenario.deadline).await {
+            let host = scenario.dns.as_ref().map(|dns| dns.host.as_str());
+            let args = command::substitute(run, &url, server.addr(), host);
+            match command::run(&args, &url, scenario.deadline, private_dns.as_ref()).await {
                 Ok(ran) => (ran.outcome, ran.exit, ran.output),
                 Err(reason) => return Report::broken(scenario, reason),
             }
@@ -109,6 +130,7 @@ pub async fn run(scenario: &Scenario) -> Report {
         attempt_count: journal.count(),
         gaps: journal.gaps(),
         attempts,
+        lookups: private_dns.map(|p| p.queries()).unwrap_or_default(),
     };
     let mismatches = scenario.expect.check(&observed);
     Report::checked(scenario, observed, mismatches)

@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::classify;
+use crate::dns::Names;
 use crate::runner::{ClientError, Outcome};
 use crate::scenario::{ReqwestSettings, RetryPolicy};
 
@@ -12,9 +13,10 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
-/// Requests `url` as the settings say, retrying as the policy allows.
-pub(crate) async fn run(settings: &ReqwestSettings, url: &str) -> Outcome {
-    let client = match build(settings) {
+/// Requests `url` as the settings say, retrying as the policy allows; with
+/// `names`, host names are looked up in that table instead of the system's.
+pub(crate) async fn run(settings: &ReqwestSettings, url: &str, names: Option<Names>) -> Outcome {
+    let client = match build(settings, names) {
         Ok(client) => client,
         Err(error) => return Outcome::Error(describe(&error)),
     };
@@ -36,8 +38,11 @@ pub(crate) async fn run(settings: &ReqwestSettings, url: &str) -> Outcome {
     }
 }
 
-fn build(settings: &ReqwestSettings) -> reqwest::Result<reqwest::Client> {
+fn build(settings: &ReqwestSettings, names: Option<Names>) -> reqwest::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder().no_proxy();
+    if let Some(names) = names {
+        builder = builder.dns_resolver(names);
+    }
     if let Some(t) = settings.connect_timeout {
         builder = builder.connect_timeout(t);
     }

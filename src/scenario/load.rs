@@ -1,5 +1,6 @@
 //! Reading scenario files: every key checked on its own, every error located.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -7,17 +8,18 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::dns::{DnsFault, invalid_name};
 use crate::duration;
 use crate::fault::Fault;
 use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::{
-    Bounds, Client, Count, DEFAULT_DEADLINE, Expect, Gaps, ReqwestSettings, Scenario,
+    Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings, Scenario,
 };
 use crate::words::{nearest, plain};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["description", "fault", "client", "expect"];
+const TOP_KEYS: &[&str] = &["description", "fault", "host", "dns", "client", "expect"];
 const CLIENT_KEYS: &[&str] = &["run", "reqwest", "timeout"];
 const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
@@ -88,6 +90,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         "a fault such as \"reset\" or { kind = \"status\", code = 503 }",
     )
     .and_then(|v| fault_of(&mut errors, v));
+    let dns = dns_of(&mut errors, top);
     let client = required(
         &mut errors,
         top,
@@ -102,8 +105,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             None
         }
     };
-    match (description, fault, client, expect) {
-        (Some(description), Some(fault), Some((client, deadline)), Some(expect))
+    match (description, fault, dns, client, expect) {
+        (Some(description), Some(fault), Ok(dns), Some((client, deadline)), Some(expect))
             if errors.is_empty() =>
         {
             Ok(Scenario {
@@ -111,6 +114,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
                 description,
                 fault,
                 client,
+                dns,
                 deadline,
                 expect,
             })
@@ -207,6 +211,56 @@ fn fault_of(errors: &mut Errors, value: &Value) -> Option<Fault> {
         return None;
     }
     Some(fault)
+}
+
+/// `host` and `[dns]`: `Ok(None)` when the scenario has neither.
+fn dns_of(errors: &mut Errors, top: &DeTable) -> Result<Option<Dns>, ()> {
+    let table = top.get("dns");
+    let Some(host) = top.get("host") else {
+        if let Some(table) = table {
+            errors.at(
+                table.span(),
+                "[dns] needs `host`, the name the client's URL uses; add host = \"api.outage.test\"",
+            );
+            return Err(());
+        }
+        return Ok(None);
+    };
+    let host = typed::<String>(errors, host).and_then(|name| match invalid_name(&name) {
+        Some(reason) => {
+            errors.at(host.span(), format!("host {reason}"));
+            None
+        }
+        None => Some(name),
+    });
+    let names = match table {
+        Some(value) => names_of(errors, value),
+        None => Some(BTreeMap::new()),
+    };
+    match (host, names) {
+        (Some(host), Some(names)) => Ok(Some(Dns { host, names })),
+        _ => Err(()),
+    }
+}
+
+fn names_of(errors: &mut Errors, value: &Value) -> Option<BTreeMap<String, DnsFault>> {
+    let section = table(errors, value, "dns")?;
+    let mut names = BTreeMap::new();
+    let mut ok = true;
+    for (key, value) in section {
+        let name = key.get_ref().as_ref();
+        if let Some(reason) = invalid_name(name) {
+            errors.at(key.span(), format!("in [dns]: {reason}"));
+            ok = false;
+        }
+        match typed::<DnsFault>(errors, value) {
+            Some(fault) => {
+                names.insert(name.to_owned(), fault);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(names)
 }
 
 fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {

@@ -1,6 +1,7 @@
 //! Integration tests, built as one binary.
 
 mod cli;
+mod dns;
 mod faults;
 mod junk;
 mod lifecycle;
