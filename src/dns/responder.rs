@@ -63,11 +63,7 @@ pub struct DnsResponder {
 impl DnsResponder {
     /// Starts a responder for `names` on a loopback address no other responder uses.
     pub async fn start(names: Names) -> Result<DnsResponder, ResponderError> {
-        let (udp, tcp) = bind().await?;
-        let ip = match udp.local_addr().map_err(ResponderError::Bind)?.ip() {
-            IpAddr::V4(ip) => ip,
-            IpAddr::V6(_) => unreachable!("only IPv4 loopback addresses are bound"),
-        };
+        let (ip, udp, tcp) = bind().await?;
         let queries = Arc::new(Mutex::new(Vec::new()));
         let mut server = ServerFuture::new(Handler {
             names,
@@ -97,13 +93,14 @@ impl DnsResponder {
 }
 
 /// Binds UDP and TCP port 53 on the first free candidate address.
-async fn bind() -> Result<(UdpSocket, TcpListener), ResponderError> {
+async fn bind() -> Result<(Ipv4Addr, UdpSocket, TcpListener), ResponderError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let mut last = io::Error::from(io::ErrorKind::AddrInUse);
     for _ in 0..ATTEMPTS {
-        let addr = SocketAddr::new(candidate(NEXT.fetch_add(1, Ordering::Relaxed)).into(), 53);
+        let ip = candidate(NEXT.fetch_add(1, Ordering::Relaxed));
+        let addr = SocketAddr::new(ip.into(), 53);
         let bound = match UdpSocket::bind(addr).await {
-            Ok(udp) => TcpListener::bind(addr).await.map(|tcp| (udp, tcp)),
+            Ok(udp) => TcpListener::bind(addr).await.map(|tcp| (ip, udp, tcp)),
             Err(e) => Err(e),
         };
         match bound {

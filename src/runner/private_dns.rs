@@ -57,8 +57,12 @@ impl PrivateDns {
         })
     }
 
-    /// Makes `command` start in the private namespace.
+    /// Makes `command` start in the private namespace, without proxy
+    /// settings: a proxy would look the name up itself, past the responder.
     pub(crate) fn confine(&self, command: &mut tokio::process::Command) {
+        for proxy in PROXY_VARIABLES {
+            command.env_remove(proxy);
+        }
         let plan = self.plan.clone();
         // SAFETY: `enter` only makes system calls with strings prepared
         // before the fork; it allocates nothing and takes no lock.
@@ -72,6 +76,16 @@ impl PrivateDns {
         self.responder.queries()
     }
 }
+
+/// The environment variables through which clients find a proxy.
+const PROXY_VARIABLES: [&str; 6] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+];
 
 /// Whether programs can be given a private mount namespace here, checked once
 /// by starting `/bin/sh -c :` in one.

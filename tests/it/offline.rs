@@ -40,6 +40,10 @@ async fn run_outage_with_resolv_conf(resolv: &Path) -> Option<(bool, Vec<Value>)
             "6",
         ])
         .args(SCENARIOS)
+        // A proxy would look names up itself, past the responder: the runner
+        // must take these away from DNS clients (requests honours them).
+        .env("http_proxy", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
         .stdin(Stdio::null())
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(120), command.output())
