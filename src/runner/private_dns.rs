@@ -13,7 +13,8 @@
 //!   module (systemd-resolved, mDNS) answers in the responder's place.
 //!
 //! When `/run/nscd` exists an empty folder covers it, so that glibc cannot
-//! hand lookups to a caching daemon that uses the system's resolver.
+//! hand lookups to a caching daemon that uses the system's resolver. Proxy
+//! variables are removed from the program's environment for the same reason.
 
 use std::ffi::{CStr, CString};
 use std::io;

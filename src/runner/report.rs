@@ -277,3 +277,33 @@ pub fn junit(reports: &[Report]) -> String {
     // Serializing our own plain strings cannot fail.
     document.to_string().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped() -> Report {
+        let text = "description = \"d\"\nfault = \"ok\"\nhost = \"api.outage.test\"\n\
+                    client = { reqwest = {} }\n[expect]\nstatus = 200\n";
+        let scenario =
+            crate::scenario::parse(Path::new("dns/x.toml"), text).expect("a valid scenario");
+        Report::skipped(&scenario, "no mount namespace here".to_owned())
+    }
+
+    #[test]
+    fn a_skipped_scenario_shows_its_reason_in_every_view_and_never_passes() {
+        let report = skipped();
+        assert!(!report.passed());
+        assert_eq!(
+            table(std::slice::from_ref(&report)),
+            "scenario  result     time  reason\n\
+             dns/x     SKIP      0.00s  skipped: no mount namespace here\n\
+             \n0 passed, 0 failed, 0 broken, 1 skipped\n"
+        );
+        let junit = junit(&[report]);
+        assert!(
+            junit.contains("<skipped message=\"skipped: no mount namespace here\"/>"),
+            "{junit}"
+        );
+    }
+}
