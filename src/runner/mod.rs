@@ -82,7 +82,7 @@ pub async fn run(scenario: &Scenario) -> Report {
         .as_ref()
         .map(|dns| dns.names(server.addr().ip()));
     let url = match &scenario.dns {
-        Some(dns) => dns.url(server.addr().port()),
+        Some(dns) => dns.url(&server.url(), server.addr().ip()),
         None => server.url(),
     };
     // A program looks names up through the system's resolver, so it needs a

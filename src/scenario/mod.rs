@@ -80,9 +80,10 @@ impl Dns {
             })
     }
 
-    /// The URL the client requests: `host` on the fault server's port.
-    pub fn url(&self, port: u16) -> String {
-        format!("http://{}:{port}/", self.host)
+    /// The fault server's `url`, with `host` in place of its address `ip`:
+    /// the scheme, port and path stay as the server gives them.
+    pub fn url(&self, url: &str, ip: IpAddr) -> String {
+        url.replacen(&ip.to_string(), &self.host, 1)
     }
 }
 
