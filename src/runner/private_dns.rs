@@ -89,7 +89,8 @@ const PROXY_VARIABLES: [&str; 6] = [
 ];
 
 /// Whether programs can be given a private mount namespace here, checked once
-/// by starting `/bin/sh -c :` in one.
+/// per process by starting `/bin/sh -c :` in one. It blocks for one fork and
+/// exec, once, which is why it may run on an async worker.
 fn available() -> Result<(), String> {
     static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
     CHECKED
