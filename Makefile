@@ -18,7 +18,7 @@ REQUESTS := requests==2.34.2 urllib3==2.7.0
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint clients bench soak fuzz fuzz-tools
+.PHONY: demo test lint clients bench soak fuzz fuzz-tools capture
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -49,15 +49,22 @@ fuzz-%: fuzz-tools
 fuzz-tools:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 
+## The DNS scenarios under a host-wide tcpdump of port 53: no packet may
+## leave loopback. Run it where nothing else resolves names meanwhile.
+capture: clients
+	OUTAGE_CAPTURE=1 $(CARGO) test --test it offline:: -- --nocapture
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
-## The clients the catalogue runs: Python requests, curl and Node.
+## The clients the catalogue runs: Python requests, curl and Node; tcpdump
+## for `make capture`.
 clients: $(VENV)/.installed
 	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
+	@command -v tcpdump >/dev/null || { apt-get update -qq && apt-get install -y -qq tcpdump; }
 
 $(VENV)/.installed:
 	python3 -m venv $(VENV)

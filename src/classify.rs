@@ -319,8 +319,8 @@ fn classify_cause(cause: &(dyn StdError + 'static), in_body: bool) -> Option<Err
     }
     // hyper-util's connect error type is private and a failed lookup carries
     // no typed cause of its own, so only the connector's message tells DNS
-    // failures apart.
-    if cause.to_string() == "dns error" {
+    // failures apart, unless the resolver was outage's own.
+    if cause.is::<crate::dns::LookupFailed>() || cause.to_string() == "dns error" {
         return Some(ErrorClass::Dns);
     }
     None

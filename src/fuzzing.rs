@@ -69,6 +69,7 @@ fn observations() -> [Observed; 2] {
         attempt_count: 3,
         gaps: vec![Duration::ZERO, Duration::from_millis(250)],
         attempts: Vec::new(),
+        lookups: Vec::new(),
     };
     let failure = Observed {
         outcome: Outcome::Error(ClientError {
@@ -84,6 +85,7 @@ fn observations() -> [Observed; 2] {
         attempt_count: 4,
         gaps: vec![secs(1), secs(2), secs(4)],
         attempts: Vec::new(),
+        lookups: Vec::new(),
     };
     [success, failure]
 }

@@ -65,6 +65,8 @@
 //! # Module map
 //!
 //! - [`fault`]: the `Fault` enum and one module per fault;
+//! - [`dns`]: DNS faults, answered in process for reqwest and by a loopback
+//!   responder for other programs;
 //! - [`journal`]: attempts and how they ended;
 //! - [`request`]: the request head as read from the client;
 //! - [`schedule`]: retry schedules checked against a journal;
@@ -76,6 +78,7 @@
 
 mod classify;
 pub mod cli;
+pub mod dns;
 mod duration;
 pub mod fault;
 #[doc(hidden)]

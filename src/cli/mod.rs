@@ -31,9 +31,11 @@ pub const NOTHING_RAN: u8 = 2;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (`serve` exits 0 on SIGINT or SIGTERM)
+  0  success (`serve` exits 0 on SIGINT or SIGTERM); `run`: no scenario failed,
+     skipped ones are listed with their reason
   1  a scenario failed
-  2  nothing could run: bad usage, unknown fault or option, bad value, port in use";
+  2  nothing could run: bad usage, unknown fault or option, bad value, port in use,
+     or every scenario broken or skipped";
 
 /// Fault-injecting HTTP servers on 127.0.0.1: refused, hung, reset, truncated
 /// and garbled connections, on purpose.

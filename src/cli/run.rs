@@ -90,12 +90,17 @@ fn print(reports: &[Report], format: Format) -> Result<()> {
     Ok(out.flush()?)
 }
 
-/// 0 when every scenario passed, 2 when none could run, 1 otherwise.
+/// 0 when every scenario passed or was skipped and at least one passed, 2
+/// when none could run (every one broken or skipped), 1 otherwise.
 fn exit_code(reports: &[Report]) -> ExitCode {
-    if reports.iter().all(Report::passed) {
-        ExitCode::SUCCESS
-    } else if reports.iter().all(|r| r.verdict == Verdict::Broken) {
+    let ran = |r: &Report| !matches!(r.verdict, Verdict::Broken | Verdict::Skipped);
+    if !reports.iter().any(ran) {
         ExitCode::from(NOTHING_RAN)
+    } else if reports
+        .iter()
+        .all(|r| r.passed() || r.verdict == Verdict::Skipped)
+    {
+        ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILED)
     }

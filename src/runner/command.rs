@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::runner::private_dns::PrivateDns;
 use crate::runner::{Outcome, probe};
 
 /// Most output kept from each of a client's streams.
@@ -33,19 +34,26 @@ pub(crate) struct Target<'a> {
     pub(crate) url: &'a str,
     /// The address the URL points at.
     pub(crate) addr: SocketAddr,
+    /// The host name the URL uses, when the scenario resolves one.
+    pub(crate) host: Option<&'a str>,
     /// The file holding the server's CA certificate, for an https server.
     pub(crate) ca: Option<&'a Path>,
 }
 
-/// `run` with `{url}`, `{addr}`, `{host}`, `{port}` and `{ca}` replaced.
+/// `run` with `{url}`, `{addr}`, `{host}`, `{port}` and `{ca}` replaced;
+/// `{host}` is the scenario's host name when it has one, else the server's
+/// address.
 pub(crate) fn substitute(run: &[String], target: &Target) -> Result<Vec<String>, String> {
     let ca = target.ca.map(|ca| ca.to_string_lossy().into_owned());
+    let host = target
+        .host
+        .map_or_else(|| target.addr.ip().to_string(), str::to_owned);
     run.iter()
         .map(|arg| {
             let arg = arg
                 .replace("{url}", target.url)
                 .replace("{addr}", &target.addr.to_string())
-                .replace("{host}", &target.addr.ip().to_string())
+                .replace("{host}", &host)
                 .replace("{port}", &target.addr.port().to_string());
             match &ca {
                 Some(ca) => Ok(arg.replace("{ca}", ca)),
@@ -92,16 +100,21 @@ impl Drop for CaFile {
 }
 
 /// Runs `args` with `OUTAGE_URL` (and `OUTAGE_CA` for an https server) set,
-/// kills its process group at `deadline`.
+/// kills its process group at `deadline`. With `dns`, the program starts in
+/// that private DNS namespace.
 pub(crate) async fn run(
     args: &[String],
     target: &Target<'_>,
     deadline: Duration,
+    dns: Option<&PrivateDns>,
 ) -> Result<Ran, String> {
     let (program, rest) = args.split_first().ok_or("the client command is empty")?;
     let mut command = Command::new(program);
     if let Some(ca) = target.ca {
         command.env("OUTAGE_CA", ca);
+    }
+    if let Some(dns) = dns {
+        dns.confine(&mut command);
     }
     let mut child = command
         .args(rest)
@@ -172,6 +185,7 @@ mod tests {
         Target {
             url: "https://127.0.0.1:4000",
             addr: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            host: None,
             ca,
         }
     }

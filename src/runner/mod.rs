@@ -3,6 +3,7 @@
 
 mod command;
 mod observed;
+mod private_dns;
 pub mod probe;
 mod report;
 mod reqwest_client;
@@ -20,6 +21,7 @@ pub use report::{Report, Verdict, junit, table};
 
 use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};
+use crate::runner::private_dns::PrivateDns;
 use crate::scenario::{self, Client, Scenario};
 
 /// How long the server may take to journal the end of every attempt after
@@ -80,11 +82,27 @@ pub async fn run(scenario: &Scenario) -> Report {
             return Report::broken(scenario, format!("the fault could not start: {error}"));
         }
     };
-    let url = server.url();
+    let names = scenario
+        .dns
+        .as_ref()
+        .map(|dns| dns.names(server.addr().ip()));
+    let url = match &scenario.dns {
+        Some(dns) => dns.url(&server.url(), server.addr().ip()),
+        None => server.url(),
+    };
+    // A program looks names up through the system's resolver, so it needs a
+    // responder and a namespace of its own; reqwest is given `names` directly.
+    let private_dns = match (&names, &scenario.client) {
+        (Some(names), Client::Command(_)) => match PrivateDns::start(names.clone()).await {
+            Ok(private) => Some(private),
+            Err(reason) => return Report::skipped(scenario, reason),
+        },
+        _ => None,
+    };
     let began = Instant::now();
     let (outcome, exit, output) = match &scenario.client {
         Client::Reqwest(settings) => {
-            let client = reqwest_client::run(settings, &url, server.ca_pem());
+            let client = reqwest_client::run(settings, &url, server.ca_pem(), names);
             let outcome = tokio::time::timeout(scenario.deadline, client)
                 .await
                 .unwrap_or(Outcome::Killed {
@@ -98,10 +116,14 @@ pub async fn run(scenario: &Scenario) -> Report {
                     let target = Target {
                         url: &url,
                         addr: server.addr(),
+                        host: scenario.dns.as_ref().map(|dns| dns.host.as_str()),
                         ca: ca.as_ref().map(CaFile::path),
                     };
                     match command::substitute(run, &target) {
-                        Ok(args) => command::run(&args, &target, scenario.deadline).await,
+                        Ok(args) => {
+                            command::run(&args, &target, scenario.deadline, private_dns.as_ref())
+                                .await
+                        }
                         Err(reason) => Err(reason),
                     }
                 }
@@ -127,6 +149,7 @@ pub async fn run(scenario: &Scenario) -> Report {
         attempt_count: journal.count(),
         gaps: journal.gaps(),
         attempts,
+        lookups: private_dns.map(|p| p.queries()).unwrap_or_default(),
     };
     let mismatches = scenario.expect.check(&observed);
     Report::checked(scenario, observed, mismatches)

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::dns::Query;
 use crate::{Attempt, ErrorClass};
 
 /// How the client under test ended.
@@ -96,6 +97,8 @@ pub struct Observed {
     pub gaps: Vec<Duration>,
     /// The journal.
     pub attempts: Vec<Attempt>,
+    /// The DNS queries a program's responder answered, for scenarios with `host`.
+    pub lookups: Vec<Query>,
 }
 
 mod gaps {

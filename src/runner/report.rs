@@ -20,6 +20,9 @@ pub enum Verdict {
     Failed,
     /// It could not run: a bad file, a fault or client that would not start.
     Broken,
+    /// This machine cannot give it what it needs (a private DNS namespace);
+    /// `reason` says what is missing.
+    Skipped,
 }
 
 /// One scenario's result.
@@ -67,6 +70,14 @@ impl Report {
         Report {
             verdict: Verdict::Broken,
             reason,
+            ..Report::of(scenario)
+        }
+    }
+
+    pub(crate) fn skipped(scenario: &Scenario, reason: String) -> Report {
+        Report {
+            verdict: Verdict::Skipped,
+            reason: format!("skipped: {reason}"),
             ..Report::of(scenario)
         }
     }
@@ -122,6 +133,7 @@ impl fmt::Display for Report {
             Verdict::Passed => "PASS",
             Verdict::Failed => "FAIL",
             Verdict::Broken => "BROKEN",
+            Verdict::Skipped => "SKIP",
         };
         if self.client.is_empty() {
             writeln!(f, "{verdict} {}", self.name)?;
@@ -136,7 +148,7 @@ impl fmt::Display for Report {
         if !self.description.is_empty() {
             writeln!(f, "  {}", self.description)?;
         }
-        if self.verdict == Verdict::Broken {
+        if matches!(self.verdict, Verdict::Broken | Verdict::Skipped) {
             for line in self.reason.lines() {
                 writeln!(f, "  {line}")?;
             }
@@ -174,6 +186,16 @@ impl fmt::Display for Report {
             for attempt in &observed.attempts {
                 writeln!(f, "    {attempt}")?;
             }
+            if !observed.lookups.is_empty() {
+                writeln!(f, "  DNS queries ({}):", observed.lookups.len())?;
+                for query in &observed.lookups {
+                    writeln!(
+                        f,
+                        "    {} {}: {}",
+                        query.record_type, query.name, query.answer
+                    )?;
+                }
+            }
         }
         Ok(())
     }
@@ -196,6 +218,7 @@ pub fn table(reports: &[Report]) -> String {
             Verdict::Passed => "pass",
             Verdict::Failed => "FAIL",
             Verdict::Broken => "BROKEN",
+            Verdict::Skipped => "SKIP",
         };
         let reason = report.reason.lines().next().unwrap_or("");
         let _ = writeln!(
@@ -208,10 +231,14 @@ pub fn table(reports: &[Report]) -> String {
     let count = |v| reports.iter().filter(|r| r.verdict == v).count();
     let _ = writeln!(
         out,
-        "\n{} passed, {} failed, {} broken",
+        "\n{} passed, {} failed, {} broken{}",
         count(Verdict::Passed),
         count(Verdict::Failed),
-        count(Verdict::Broken)
+        count(Verdict::Broken),
+        match count(Verdict::Skipped) {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
+        }
     );
     out
 }
@@ -222,6 +249,11 @@ pub fn junit(reports: &[Report]) -> String {
     for report in reports {
         let status = match report.verdict {
             Verdict::Passed => TestCaseStatus::success(),
+            Verdict::Skipped => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(report.reason.clone());
+                status
+            }
             Verdict::Failed | Verdict::Broken => {
                 let kind = if report.verdict == Verdict::Failed {
                     NonSuccessKind::Failure
@@ -244,4 +276,34 @@ pub fn junit(reports: &[Report]) -> String {
     document.add_test_suite(suite);
     // Serializing our own plain strings cannot fail.
     document.to_string().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped() -> Report {
+        let text = "description = \"d\"\nfault = \"ok\"\nhost = \"api.outage.test\"\n\
+                    client = { reqwest = {} }\n[expect]\nstatus = 200\n";
+        let scenario =
+            crate::scenario::parse(Path::new("dns/x.toml"), text).expect("a valid scenario");
+        Report::skipped(&scenario, "no mount namespace here".to_owned())
+    }
+
+    #[test]
+    fn a_skipped_scenario_shows_its_reason_in_every_view_and_never_passes() {
+        let report = skipped();
+        assert!(!report.passed());
+        assert_eq!(
+            table(std::slice::from_ref(&report)),
+            "scenario  result     time  reason\n\
+             dns/x     SKIP      0.00s  skipped: no mount namespace here\n\
+             \n0 passed, 0 failed, 0 broken, 1 skipped\n"
+        );
+        let junit = junit(&[report]);
+        assert!(
+            junit.contains("<skipped message=\"skipped: no mount namespace here\"/>"),
+            "{junit}"
+        );
+    }
 }

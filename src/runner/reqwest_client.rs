@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::classify;
+use crate::dns::Names;
 use crate::runner::{ClientError, Outcome};
 use crate::scenario::{ReqwestSettings, RetryPolicy};
 
@@ -13,9 +14,15 @@ struct Failure {
 }
 
 /// Requests `url` as the settings say, retrying as the policy allows. When
-/// the server speaks TLS, its CA (`ca_pem`) is the only one trusted.
-pub(crate) async fn run(settings: &ReqwestSettings, url: &str, ca_pem: Option<&str>) -> Outcome {
-    let client = match build(settings, ca_pem) {
+/// the server speaks TLS, its CA (`ca_pem`) is the only one trusted; with
+/// `names`, host names are looked up in that table instead of the system's.
+pub(crate) async fn run(
+    settings: &ReqwestSettings,
+    url: &str,
+    ca_pem: Option<&str>,
+    names: Option<Names>,
+) -> Outcome {
+    let client = match build(settings, ca_pem, names) {
         Ok(client) => client,
         Err(error) => return Outcome::Error(describe(&error)),
     };
@@ -37,12 +44,19 @@ pub(crate) async fn run(settings: &ReqwestSettings, url: &str, ca_pem: Option<&s
     }
 }
 
-fn build(settings: &ReqwestSettings, ca_pem: Option<&str>) -> reqwest::Result<reqwest::Client> {
+fn build(
+    settings: &ReqwestSettings,
+    ca_pem: Option<&str>,
+    names: Option<Names>,
+) -> reqwest::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder().no_proxy();
     if let Some(pem) = ca_pem {
         // Only this CA: the system's trust store plays no part, so what the
         // client meets is the fault's certificate and nothing else.
         builder = builder.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes())?]);
+    }
+    if let Some(names) = names {
+        builder = builder.dns_resolver(names);
     }
     if let Some(t) = settings.connect_timeout {
         builder = builder.connect_timeout(t);

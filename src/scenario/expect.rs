@@ -141,6 +141,7 @@ mod tests {
             attempt_count: gaps.len() as u64 + 1,
             gaps: gaps.iter().map(|g| ms(*g)).collect(),
             attempts: Vec::new(),
+            lookups: Vec::new(),
         }
     }
 

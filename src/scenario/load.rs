@@ -1,5 +1,6 @@
 //! Reading scenario files: every key checked on its own, every error located.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -7,17 +8,26 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::dns::{DnsFault, invalid_name};
 use crate::duration;
 use crate::fault::{Fault, Route};
 use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::{
-    Bounds, Client, Count, DEFAULT_DEADLINE, Expect, Gaps, ReqwestSettings, Scenario,
+    Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings, Scenario,
 };
 use crate::words::{nearest, plain};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["description", "fault", "tls", "client", "expect"];
+const TOP_KEYS: &[&str] = &[
+    "description",
+    "fault",
+    "tls",
+    "host",
+    "dns",
+    "client",
+    "expect",
+];
 const CLIENT_KEYS: &[&str] = &["run", "reqwest", "timeout"];
 const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
@@ -92,6 +102,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         Some(value) => tls_of(&mut errors, value),
         None => Some(false),
     };
+    let dns = dns_of(&mut errors, top);
     let client = required(
         &mut errors,
         top,
@@ -106,20 +117,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             None
         }
     };
-    match (description, fault, tls, client, expect) {
-        (Some(description), Some(fault), Some(tls), Some((client, deadline)), Some(expect))
-            if errors.is_empty() =>
-        {
-            Ok(Scenario {
-                path: path.to_owned(),
-                description,
-                fault,
-                tls,
-                client,
-                deadline,
-                expect,
-            })
-        }
+    match (description, fault, tls, dns, client, expect) {
+        (
+            Some(description),
+            Some(fault),
+            Some(tls),
+            Ok(dns),
+            Some((client, deadline)),
+            Some(expect),
+        ) if errors.is_empty() => Ok(Scenario {
+            path: path.to_owned(),
+            description,
+            fault,
+            tls,
+            client,
+            dns,
+            deadline,
+            expect,
+        }),
         _ => Err(errors.finish()),
     }
 }
@@ -256,6 +271,56 @@ fn routes_located(errors: &mut Errors, value: &Value) -> bool {
         }
     }
     valid
+}
+
+/// `host` and `[dns]`: `Ok(None)` when the scenario has neither.
+fn dns_of(errors: &mut Errors, top: &DeTable) -> Result<Option<Dns>, ()> {
+    let table = top.get("dns");
+    let Some(host) = top.get("host") else {
+        if let Some(table) = table {
+            errors.at(
+                table.span(),
+                "[dns] needs `host`, the name the client's URL uses; add host = \"api.outage.test\"",
+            );
+            return Err(());
+        }
+        return Ok(None);
+    };
+    let host = typed::<String>(errors, host).and_then(|name| match invalid_name(&name) {
+        Some(reason) => {
+            errors.at(host.span(), format!("host {reason}"));
+            None
+        }
+        None => Some(name),
+    });
+    let names = match table {
+        Some(value) => names_of(errors, value),
+        None => Some(BTreeMap::new()),
+    };
+    match (host, names) {
+        (Some(host), Some(names)) => Ok(Some(Dns { host, names })),
+        _ => Err(()),
+    }
+}
+
+fn names_of(errors: &mut Errors, value: &Value) -> Option<BTreeMap<String, DnsFault>> {
+    let section = table(errors, value, "dns")?;
+    let mut names = BTreeMap::new();
+    let mut ok = true;
+    for (key, value) in section {
+        let name = key.get_ref().as_ref();
+        if let Some(reason) = invalid_name(name) {
+            errors.at(key.span(), format!("in [dns]: {reason}"));
+            ok = false;
+        }
+        match typed::<DnsFault>(errors, value) {
+            Some(fault) => {
+                names.insert(name.to_owned(), fault);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(names)
 }
 
 fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {

@@ -11,6 +11,8 @@ mod error;
 pub(crate) mod expect;
 mod load;
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ pub use error::{LoadError, LoadErrors};
 pub use expect::Expect;
 pub use load::{discover, load, parse};
 
+use crate::dns::{DnsFault, Names};
 use crate::{ErrorClass, Fault};
 
 /// The hard deadline for a client when the scenario gives none.
@@ -39,6 +42,8 @@ pub struct Scenario {
     pub tls: bool,
     /// The client under test.
     pub client: Client,
+    /// The name the client's URL uses, and what looking names up does.
+    pub dns: Option<Dns>,
     /// When the client is killed and the scenario fails.
     pub deadline: Duration,
     /// What must happen.
@@ -56,6 +61,32 @@ impl Scenario {
 pub fn name_of(path: &Path) -> String {
     let path = path.strip_prefix("scenarios").unwrap_or(path);
     path.with_extension("").to_string_lossy().into_owned()
+}
+
+/// A scenario's DNS: its `host` and its `[dns]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dns {
+    /// The name `{url}` and `{host}` use instead of the server's address.
+    pub host: String,
+    /// Names and what looking each up does; any other name is NXDOMAIN.
+    pub names: BTreeMap<String, DnsFault>,
+}
+
+impl Dns {
+    /// The table, with `server` the address [`DnsFault::Server`] resolves to.
+    pub fn names(&self, server: IpAddr) -> Names {
+        self.names
+            .iter()
+            .fold(Names::new(server), |names, (name, fault)| {
+                names.with(name, fault.clone())
+            })
+    }
+
+    /// The fault server's `url`, with `host` in place of its address `ip`:
+    /// the scheme, port and path stay as the server gives them.
+    pub fn url(&self, url: &str, ip: IpAddr) -> String {
+        url.replacen(&ip.to_string(), &self.host, 1)
+    }
 }
 
 /// The client under test.

@@ -86,3 +86,10 @@ pub fn fault(toml: &str) -> Fault {
         .try_into()
         .unwrap_or_else(|e| panic!("{toml}: {e}"))
 }
+
+/// Says on the terminal, past the test harness's capture, that a test did not
+/// run and why: a skip must never pass silently.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {reason}");
+}
