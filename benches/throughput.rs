@@ -56,16 +56,25 @@ fn main() {
     for served in &mut servers {
         assert!(served.count() > 0, "{} saw no request", served.kind);
     }
+    // Servers measured in the same round saw the same load from elsewhere.
+    let per_round = |peer: &[f64]| {
+        let mut ratios: Vec<f64> = rates[0].iter().zip(peer).map(|(o, p)| o / p).collect();
+        median_f64(&mut ratios)
+    };
+    let (to_hyper, to_wiremock) = (per_round(&rates[1]), per_round(&rates[2]));
     let [outage, hyper, wiremock] = rates.map(|mut r| median_f64(&mut r));
     println!(
         "Throughput of `ok`, wrk -t1 -c{CONNECTIONS}, median of {ROUNDS} alternating rounds of {SECONDS}s:"
     );
     compare("requests/s", outage, "hyper", hyper, "req/s");
     compare("requests/s", outage, "wiremock", wiremock, "req/s");
-    println!("  wiremock / hyper            {:>5.2}", wiremock / hyper);
+    println!(
+        "  median of per-round ratios: outage / hyper {to_hyper:.2}, outage / wiremock {to_wiremock:.2}; wiremock / hyper {:.2}",
+        wiremock / hyper
+    );
     verdict(
-        "at least 90% of bare hyper",
-        outage >= 0.9 * hyper,
-        "the journal entry (request head copied, lock taken) and byte metering per request",
+        "at least 90% of bare hyper, per round",
+        to_hyper >= 0.9,
+        "per-request bookkeeping bare hyper does not do; a profile shows the journal (three lock-and-notify updates per request, the request head copied in, each finished attempt cloned again) and the allocations they make",
     );
 }
