@@ -33,7 +33,7 @@ fn load(kind: &'static str, runtime: &tokio::runtime::Runtime) -> (f64, u64) {
         assert_eq!(served.count(), sent, "{kind} did not see every request");
     }
     println!(
-        "  {kind:<12} idle {idle:>5.1} MiB, then every {STEP} requests: {} MiB",
+        "  {kind:<21} idle {idle:>5.1} MiB, then every {STEP} requests: {} MiB",
         steps.join(", ")
     );
     (served.rss_mib(), sent)
@@ -44,10 +44,12 @@ fn main() {
     let runtime = common::load::runtime();
     println!("Resident memory after {REQUESTS} requests, {CONNECTIONS} keep-alive connections:");
     let (outage, _) = load("outage-ok", &runtime);
+    let (small, _) = load("outage-ok-journal-100", &runtime);
     let (hyper, _) = load("hyper-ok", &runtime);
     let (wiremock, sent) = load("wiremock-ok", &runtime);
     compare("RSS", outage, "hyper", hyper, "MiB");
     compare("RSS", outage, "wiremock", wiremock, "MiB");
+    println!("  outage storing 100 attempts instead of 10,000: {small:.1} MiB");
     if sent < REQUESTS {
         println!("  wiremock-rs stopped at {sent} requests, past {CEILING_MIB} MiB");
     }

@@ -20,7 +20,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use outage::fault::SlowHeaders;
-use outage::{Fault, FaultServer};
+use outage::{Fault, FaultServer, FaultServerBuilder};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -45,7 +45,8 @@ type CountFn = Box<dyn Fn() -> Pin<Box<dyn Future<Output = u64> + Send>> + Send>
 /// line on stdin with the number of requests (for `hang`, connections) seen.
 /// Returns when stdin closes, which happens when the benchmark ends.
 ///
-/// Kinds: `outage-ok`, `outage-slow-headers`, `outage-hang`, `hyper-ok`,
+/// Kinds: `outage-ok`, `outage-ok-journal-100` (a journal that stores 100
+/// attempts), `outage-slow-headers`, `outage-hang`, `hyper-ok`,
 /// `hyper-delay`, `hyper-hang`, `wiremock-ok`, `wiremock-delay`, `wiremock-hang`.
 pub fn run(kind: &str) {
     super::raise_open_files();
@@ -55,15 +56,22 @@ pub fn run(kind: &str) {
         .expect("a runtime builds");
     // Each arm keeps its server alive in `_keep` until stdin closes.
     let (addr, count, _keep): Started = match kind {
-        "outage-ok" => outage(&runtime, Fault::ok()),
+        "outage-ok" => outage(&runtime, FaultServer::builder(Fault::ok())),
+        "outage-ok-journal-100" => outage(
+            &runtime,
+            FaultServer::builder(Fault::ok()).journal_capacity(100),
+        ),
         "outage-slow-headers" => outage(
             &runtime,
-            Fault::SlowHeaders(SlowHeaders {
+            FaultServer::builder(Fault::SlowHeaders(SlowHeaders {
                 delay: DELAY,
                 ..SlowHeaders::default()
-            }),
+            })),
         ),
-        "outage-hang" => outage(&runtime, Fault::named("hang").expect("hang exists")),
+        "outage-hang" => outage(
+            &runtime,
+            FaultServer::builder(Fault::named("hang").expect("hang exists")),
+        ),
         "hyper-ok" => hyper(&runtime, Answer::Now),
         "hyper-delay" => hyper(&runtime, Answer::After(DELAY)),
         "hyper-hang" => hyper(&runtime, Answer::Never),
@@ -84,10 +92,8 @@ pub fn run(kind: &str) {
     }
 }
 
-fn outage(runtime: &tokio::runtime::Runtime, fault: Fault) -> Started {
-    let server = runtime
-        .block_on(FaultServer::start(fault))
-        .expect("the fault starts");
+fn outage(runtime: &tokio::runtime::Runtime, builder: FaultServerBuilder) -> Started {
+    let server = runtime.block_on(builder.start()).expect("the fault starts");
     let journal = server.journal().clone();
     let count: CountFn = Box::new(move || {
         let journal = journal.clone();
