@@ -75,6 +75,6 @@ fn main() {
     verdict(
         "at least 90% of bare hyper, per round",
         to_hyper >= 0.9,
-        "per-request bookkeeping bare hyper does not do; a profile shows the journal (three lock-and-notify updates per request, the request head copied in, each finished attempt cloned again) and the allocations they make",
+        "the journal: each of its three updates per request wakes its watch channel even when no one waits, and each finished attempt is cloned for an observer even when there is none; skipping both when unused measured 0.88-0.90 of bare hyper here",
     );
 }
