@@ -30,7 +30,8 @@ test: lint clients
 	$(CARGO) test
 
 ## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
-bench:
+## Installs wrk where missing; the catalogue figure runs the clients.
+bench: clients
 	.ci/bench
 
 ## The suite and the catalogue RUNS times (default 20), STRESS=1 with every core busy.

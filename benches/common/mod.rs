@@ -1,0 +1,169 @@
+//! What the benchmarks share: servers run in child processes, a load client,
+//! statistics, and the printing of each figure beside its peer.
+//!
+//! Each benchmark binary uses a part of this module, so items unused by one
+//! binary are expected.
+#![allow(dead_code)]
+
+pub mod load;
+pub mod serve;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+/// The environment variable that makes a benchmark binary run one server
+/// instead of the benchmark (see [`serve_if_asked`]).
+const SERVE: &str = "OUTAGE_BENCH_SERVE";
+
+/// Runs a server and never returns when this process was started by
+/// [`Served::start`]; otherwise returns at once. Call it first in `main`.
+pub fn serve_if_asked() {
+    if let Ok(kind) = std::env::var(SERVE) {
+        serve::run(&kind);
+        std::process::exit(0);
+    }
+}
+
+/// A server running in a child process: this same binary, re-executed in
+/// serve mode, so that its memory is its own and the load comes from another
+/// process.
+pub struct Served {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// The kind of server, as passed to [`serve::run`].
+    pub kind: &'static str,
+}
+
+impl Served {
+    /// Starts the server `kind` (see [`serve::run`]) and waits for its address.
+    pub fn start(kind: &'static str) -> Served {
+        let exe = std::env::current_exe().expect("the benchmark knows its own path");
+        let mut child = Command::new(exe)
+            .env(SERVE, kind)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the benchmark can re-execute itself");
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        let addr = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("server {kind} printed {line:?} instead of its address"));
+        Served {
+            child,
+            stdin,
+            stdout,
+            addr,
+            kind,
+        }
+    }
+
+    /// Requests (or, for `hang`, connections) the server has seen.
+    pub fn count(&mut self) -> u64 {
+        writeln!(self.stdin, "count").expect("the server reads its stdin");
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("the server answers on stdout");
+        line.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("server {} answered {line:?} to count", self.kind))
+    }
+
+    /// Waits until the server has seen `wanted` requests; gives up after `within`.
+    pub fn wait_count(&mut self, wanted: u64, within: Duration) -> u64 {
+        let began = std::time::Instant::now();
+        loop {
+            let count = self.count();
+            if count >= wanted || began.elapsed() > within {
+                return count;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resident memory of the server process, in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        rss_kib(self.child.id()) as f64 / 1024.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `VmRSS` of process `pid`, from `/proc/<pid>/status`.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Raises this process's soft limit on open files to its hard limit, and
+/// returns the new soft limit.
+pub fn raise_open_files() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0;
+    };
+    // An unlimited hard limit is still capped by the kernel's `nr_open`.
+    let wanted = hard.min(1 << 20);
+    let _ = setrlimit(Resource::RLIMIT_NOFILE, wanted, hard);
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft)
+}
+
+/// The value at quantile `q` (0 to 1) of `values`, which it sorts.
+pub fn quantile<T: Copy + Ord>(values: &mut [T], q: f64) -> T {
+    values.sort_unstable();
+    let index = ((values.len() - 1) as f64 * q).round() as usize;
+    values[index]
+}
+
+/// The median of `values`, which it sorts.
+pub fn median_f64(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Microseconds in `d`.
+pub fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// Milliseconds in `d`.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Prints one figure beside its peer's and their ratio (ours / peer).
+pub fn compare(what: &str, ours: f64, peer_name: &str, peer: f64, unit: &str) {
+    println!(
+        "  {what:<26} outage {ours:>10.1} {unit:<5} {peer_name:<9} {peer:>10.1} {unit:<5} ratio {:>5.2}",
+        ours / peer
+    );
+}
+
+/// Prints whether a target was met, and what limits it when it was not.
+pub fn verdict(target: &str, met: bool, limit: &str) {
+    if met {
+        println!("  target ({target}) met");
+    } else {
+        println!("  target ({target}) MISSED: {limit}");
+    }
+}
