@@ -26,9 +26,13 @@ pub(crate) async fn run(
         Ok(client) => client,
         Err(error) => return Outcome::Error(describe(&error)),
     };
+    let url = match &settings.path {
+        Some(path) => format!("{}{path}", url.trim_end_matches('/')),
+        None => url.to_owned(),
+    };
     let mut retries = 0;
     loop {
-        let failure = match attempt(&client, url, settings.error_for_status).await {
+        let failure = match attempt(&client, &url, settings.error_for_status).await {
             Ok(status) => return Outcome::Response { status },
             Err(failure) => failure,
         };

@@ -382,6 +382,15 @@ fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {
 
 fn reqwest_of(errors: &mut Errors, value: &Value) -> Option<ReqwestSettings> {
     let settings: ReqwestSettings = typed(errors, value)?;
+    if let Some(path) = &settings.path
+        && !path.starts_with('/')
+    {
+        errors.at(
+            value.span(),
+            format!("reqwest path {path:?} must start with \"/\", such as \"/api/users\""),
+        );
+        return None;
+    }
     if let Some(retry) = &settings.retry
         && !(retry.factor.is_finite() && retry.factor >= 1.0)
     {

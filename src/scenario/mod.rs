@@ -121,6 +121,9 @@ impl Client {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ReqwestSettings {
+    /// The path and query to request, such as `/api/users?page=2` (default: `/`).
+    #[serde(default)]
+    pub path: Option<String>,
     /// Time allowed for the TCP connect.
     #[serde(default, with = "crate::duration::option")]
     pub connect_timeout: Option<Duration>,

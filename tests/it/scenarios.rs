@@ -64,6 +64,11 @@ fixtures/scenarios/invalid/route_acts_before_request.toml:8:3: invalid route 1: 
     "\
 fixtures/scenarios/invalid/route_unknown_fault.toml:8:30: unknown fault \"hnag\"; did you mean \"hang\"?; expected one of refuse, blackhole, wrong-port, hang, hang-on-accept, empty-reply, reset, truncate, cut-chunk, bad-chunk, garbage, slow-headers, drip, bandwidth, slicer, limit-data, slow-close, status, redirect-loop, redirect-chain, bad-encoding, conflicting-length, routes, ok, tls-ok, tls-self-signed, tls-expired, tls-not-yet-valid, tls-wrong-host, tls-untrusted-ca, tls-plaintext, tls-handshake-stall, tls-handshake-drop, sequence, chance"
 )]
+#[case::reqwest_path_without_slash(
+    "reqwest_path_without_slash.toml",
+    "\
+fixtures/scenarios/invalid/reqwest_path_without_slash.toml:3:22: reqwest path \"health\" must start with \"/\", such as \"/api/users\""
+)]
 #[case::not_toml(
     "not_toml.toml",
     "\
