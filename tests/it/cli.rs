@@ -607,10 +607,10 @@ fn help_documents_the_exit_codes() {
 /// a half seconds (drip's ten bytes at half-second intervals; slow-headers and
 /// slow-close wait five), so the two-second connect and read timeouts and the
 /// three-second total leave a loaded machine two seconds to answer and still
-/// end each stall well before the fault itself would. It trusts the server's CA (`ca_pem`)
-/// and nothing else: no system trust store plays a part, and none is loaded,
-/// which takes tens of milliseconds per client in a debug build and would
-/// hold up the other checks running on the same workers.
+/// end each stall well before the fault itself would. It trusts the server's
+/// CA (`ca_pem`) and nothing else: no system trust store plays a part, and
+/// none is loaded, which takes tens of milliseconds per client in a debug
+/// build and would hold up the other checks running on the same workers.
 async fn outcome(url: &str, ca_pem: Option<Vec<u8>>) -> (String, Duration) {
     let ca = ca_pem.map(|pem| reqwest::Certificate::from_pem(&pem).unwrap());
     let client = reqwest::Client::builder()
