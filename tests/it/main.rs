@@ -1,5 +1,6 @@
 //! Integration tests, built as one binary.
 
+mod adversarial;
 mod capture;
 mod cli;
 mod dns;
