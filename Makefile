@@ -22,12 +22,16 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
-	$(CARGO) run --quiet -- run scenarios
+	$(CARGO) run --quiet --features cli -- run scenarios
 
 ## Formatting, lints, then every test: unit, integration (the catalogue
-## included, one test per scenario), examples and doctests.
+## included, one test per scenario), examples and doctests, with every
+## feature; then the library alone, with its default features, so that no
+## tool-only import creeps into it; then what it does to a user's build.
 test: lint clients
+	$(CARGO) test --all-features
 	$(CARGO) test
+	.ci/downstream
 
 ## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
 ## Installs wrk where missing; the catalogue figure runs the clients.
@@ -53,12 +57,13 @@ fuzz-tools:
 ## The DNS scenarios under a host-wide tcpdump of port 53: no packet may
 ## leave loopback. Run it where nothing else resolves names meanwhile.
 capture: clients
-	OUTAGE_CAPTURE=1 $(CARGO) test --test it offline:: -- --nocapture
+	OUTAGE_CAPTURE=1 $(CARGO) test --all-features --test it offline:: -- --nocapture
 
 lint:
 	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
 	$(CARGO) clippy --all-targets -- -D warnings
-	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
+	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet --all-features
 
 ## The clients the catalogue runs: Python requests, curl and Node; tcpdump
 ## for `make capture`.

@@ -46,3 +46,55 @@ pub(crate) mod list {
             .collect()
     }
 }
+
+/// `Duration` and `Option<Duration>` fields written and read as text
+/// (`"1s 500ms"`), for `#[serde(with = "crate::duration::text")]`.
+pub(crate) mod text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// A field type that reads and writes as a duration in words.
+    pub(crate) trait Text: Sized {
+        fn write<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+        fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
+    }
+
+    impl Text for Duration {
+        fn write<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(&humantime::format_duration(*self))
+        }
+
+        fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            super::deserialize(deserializer)
+        }
+    }
+
+    impl Text for Option<Duration> {
+        fn write<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            match self {
+                Some(duration) => duration.write(serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Option::<String>::deserialize(deserializer)?
+                .map(|text| super::parse(&text).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+
+    pub(crate) fn serialize<T: Text, S: Serializer>(
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.write(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, T: Text, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        T::read(deserializer)
+    }
+}

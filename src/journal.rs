@@ -70,7 +70,7 @@ pub struct Attempt {
     pub connection: u64,
     /// When it started (connection accepted, or request begun on a kept-alive
     /// connection), measured from server start on tokio's clock.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration::text")]
     pub started: Duration,
     /// The client's address.
     pub peer: SocketAddr,
@@ -86,7 +86,7 @@ pub struct Attempt {
     /// What the fault did, in words.
     pub action: String,
     /// When the attempt ended, measured from server start.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration::text")]
     pub ended: Option<Duration>,
     /// How it ended; `None` while it is still open.
     pub ending: Option<Ending>,

@@ -62,6 +62,14 @@
 //! [`ErrorClass`] names a failure the same way whatever the client, and
 //! [`classify`] places a `reqwest::Error` in it.
 //!
+//! # Features
+//!
+//! The default features are the library a test needs, and they turn on no
+//! feature of reqwest, so the client under test is built as in production.
+//! The tool sits behind features: `runner` (scenario files and the runner),
+//! `dns-responder` (the loopback DNS responder), `junit` (JUnit reports) and
+//! `cli` (the `outage` command, with all of them).
+//!
 //! # Module map
 //!
 //! - [`fault`]: the `Fault` enum and one module per fault;
@@ -70,22 +78,31 @@
 //! - [`journal`]: attempts and how they ended;
 //! - [`request`]: the request head as read from the client;
 //! - [`schedule`]: retry schedules checked against a journal;
-//! - [`scenario`]: scenario files, loaded with every error located;
-//! - [`runner`]: running scenarios against their faults and clients;
-//! - [`cli`]: the `outage` command line;
+//! - `scenario` (feature `runner`): scenario files, loaded with every error located;
+//! - `runner` (feature `runner`): running scenarios against their faults and clients;
+//! - `cli` (feature `cli`): the `outage` command line;
 //! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw connection;
 //! - `tls` (private): the throwaway CA and certificates of https servers.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod classify;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod dns;
 mod duration;
 pub mod fault;
+#[cfg(feature = "runner")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod journal;
 pub mod request;
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
 pub mod runner;
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
 pub mod scenario;
 pub mod schedule;
 mod server;

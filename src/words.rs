@@ -14,6 +14,7 @@ pub(crate) fn nearest<'a>(
 }
 
 /// A serde `message` with Rust's type names put in words.
+#[cfg(feature = "runner")]
 pub(crate) fn plain(message: &str) -> String {
     const WORDS: [(&str, &str); 4] = [
         ("expected u16", "expected a whole number from 0 to 65535"),
@@ -33,10 +34,12 @@ pub(crate) fn plain(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{nearest, plain};
+    use super::nearest;
 
+    #[cfg(feature = "runner")]
     #[test]
     fn rust_type_names_become_words() {
+        use super::plain;
         assert_eq!(
             plain("invalid type: string \"x\", expected u64"),
             "invalid type: string \"x\", expected a whole number, 0 or more"

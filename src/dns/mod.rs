@@ -34,6 +34,7 @@
 
 mod fault;
 mod resolver;
+#[cfg(feature = "dns-responder")]
 mod responder;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,8 @@ use std::net::IpAddr;
 
 pub use fault::{DnsFault, UnknownDnsFault};
 pub use resolver::LookupFailed;
+#[cfg(feature = "dns-responder")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dns-responder")))]
 pub use responder::{DnsResponder, Query, ResponderError};
 
 /// Names and what looking each one up does; any other name is NXDOMAIN.

@@ -414,10 +414,10 @@ impl Fault {
         if !names().contains(&name) {
             return Err(unknown());
         }
-        let mut table = toml::Table::new();
-        table.insert("kind".into(), toml::Value::String(name.into()));
         // Every fault has a default for every parameter, so a table holding only
         // a known `kind` always deserializes; `sequence` defaults to `[ok]`.
+        let table = [("kind", name)].into_iter();
+        let table = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(table);
         Fault::deserialize(table).map_err(|_| unknown())
     }
 

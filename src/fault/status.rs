@@ -20,13 +20,13 @@ pub struct Status {
     /// The response body.
     pub body: String,
     /// Sends `Retry-After` as a number of seconds (whole seconds, rounded up).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration::text")]
     pub retry_after: Option<Duration>,
     /// Sends `Retry-After` as an HTTP date this long after the response is
     /// made. An HTTP date has one-second resolution; it is rounded up, so a
     /// client that honours it waits at least this long and at most one
     /// second more.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration::text")]
     pub retry_after_date: Option<Duration>,
 }
 

@@ -17,7 +17,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use observed::{ClientError, Observed, Outcome};
-pub use report::{Report, Verdict, junit, table};
+#[cfg(feature = "junit")]
+pub use report::junit;
+pub use report::{Report, Verdict, table};
 
 use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};

@@ -24,7 +24,7 @@ pub enum Outcome {
     /// It was still running at the deadline, and was killed.
     Killed {
         /// The deadline.
-        #[serde(with = "humantime_serde")]
+        #[serde(with = "crate::duration::text")]
         after: Duration,
     },
 }
@@ -88,7 +88,7 @@ pub struct Observed {
     /// Its standard output and standard error, for a program.
     pub output: String,
     /// How long it ran.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "crate::duration::text")]
     pub took: Duration,
     /// Attempts the server saw, counting any the journal no longer stores.
     pub attempt_count: u64,

@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+#[cfg(feature = "junit")]
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::runner::Observed;
@@ -244,6 +245,8 @@ pub fn table(reports: &[Report]) -> String {
 }
 
 /// A JUnit XML document with one test case per scenario.
+#[cfg(feature = "junit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "junit")))]
 pub fn junit(reports: &[Report]) -> String {
     let mut suite = TestSuite::new("outage scenarios");
     for report in reports {

@@ -1,16 +1,25 @@
-//! Integration tests, built as one binary.
+//! Integration tests, built as one binary. The tests of the library run with
+//! its default features; those of the runner, the DNS responder and the
+//! command line need their features (`cargo test --all-features`).
 
+#[cfg(feature = "cli")]
 mod adversarial;
+#[cfg(feature = "cli")]
 mod capture;
+#[cfg(feature = "cli")]
 mod cli;
 mod dns;
+#[cfg(feature = "dns-responder")]
+mod dns_responder;
 mod faults;
 mod http_faults;
 mod httpbin;
 mod junk;
 mod lifecycle;
+#[cfg(feature = "cli")]
 mod offline;
 mod routes;
+#[cfg(feature = "cli")]
 mod scenarios;
 mod support;
 mod tls;
