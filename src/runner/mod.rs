@@ -1,23 +1,36 @@
 //! Running scenarios: start the fault, run the client against it, check what
 //! happened against what the scenario expects.
+//!
+//! - `command`: a program as the client, its output and its deadline;
+//! - `supervisor` and `tree`: what keeps every process a client starts
+//!   findable, and kills it;
+//! - `output`: a client's output, kept within a bound;
+//! - `reqwest_client`: reqwest in process as the client;
+//! - `private_dns`: a resolver of its own for a program;
+//! - `report`: verdicts, and the table, JSON and JUnit views.
 
 mod command;
 mod observed;
+mod output;
 mod private_dns;
 pub mod probe;
 mod report;
 mod reqwest_client;
+mod supervisor;
+mod tree;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use observed::{ClientError, Observed, Outcome};
 pub use report::{Report, Verdict, junit, table};
+pub use tree::{adopt_orphans, end_orphans};
 
 use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};
@@ -42,32 +55,89 @@ pub async fn run_files(
     jobs: usize,
     progress: impl Fn(&Report) + Send + Sync + 'static,
 ) -> Vec<Report> {
+    run_files_until(paths, jobs, progress, std::future::pending()).await
+}
+
+/// [`run_files`], stopped when `stop` resolves to its cause (such as
+/// "SIGINT"): every running client's processes are killed, its server
+/// stopped and its temporary files removed, and each scenario that had not
+/// finished is [`Verdict::Interrupted`]. Returns once all that is done.
+pub async fn run_files_until(
+    paths: Vec<PathBuf>,
+    jobs: usize,
+    progress: impl Fn(&Report) + Send + Sync + 'static,
+    stop: impl Future<Output = String>,
+) -> Vec<Report> {
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
     let progress = Arc::new(progress);
+    let (interrupt, interrupted) = watch::channel(None::<String>);
     let mut running = JoinSet::new();
     for (position, path) in paths.into_iter().enumerate() {
         let permits = permits.clone();
         let progress = progress.clone();
+        let interrupted = interrupted.clone();
         running.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
-            let report = run_file(&path).await;
+            let report = run_file_until(&path, &permits, interrupted).await;
             progress(&report);
             (position, report)
         });
     }
     let mut reports: Vec<(usize, Report)> = Vec::new();
-    while let Some(joined) = running.join_next().await {
-        match joined {
-            Ok(done) => reports.push(done),
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
+    let mut stop = std::pin::pin!(stop);
+    let mut stopped = false;
+    loop {
+        tokio::select! {
+            joined = running.join_next() => match joined {
+                Some(Ok(done)) => reports.push(done),
+                Some(Err(error)) => std::panic::resume_unwind(error.into_panic()),
+                None => break,
+            },
+            cause = &mut stop, if !stopped => {
+                stopped = true;
+                interrupt.send_replace(Some(cause));
+            }
         }
     }
     reports.sort_by_key(|(position, _)| *position);
     reports.into_iter().map(|(_, report)| report).collect()
+}
+
+/// Runs one file once a permit is free, unless `interrupted` first names a cause.
+async fn run_file_until(
+    path: &Path,
+    permits: &Arc<Semaphore>,
+    mut interrupted: watch::Receiver<Option<String>>,
+) -> Report {
+    let scenario = match scenario::load(path) {
+        Ok(scenario) => scenario,
+        Err(errors) => return Report::unloadable(path, errors),
+    };
+    let mut cause = interrupted.clone();
+    let cause = async move {
+        // The sender outlives every task, so this ends only with a cause.
+        let named = cause.wait_for(Option::is_some).await.map(|c| c.clone());
+        match named {
+            Ok(cause) => cause.unwrap_or_default(),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::pin!(cause);
+    let _permit = tokio::select! {
+        // The semaphore is never closed, so acquiring cannot fail.
+        permit = permits.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+        cause = &mut cause => return Report::interrupted(&scenario, &cause, None),
+    };
+    // A cause may have come while this one waited for its permit.
+    if let Some(cause) = interrupted.borrow_and_update().clone() {
+        return Report::interrupted(&scenario, &cause, None);
+    }
+    let began = Instant::now();
+    tokio::select! {
+        report = run(&scenario) => report,
+        // Dropping the run kills the client's tree, stops the server and
+        // removes the temporary files, each in its `Drop`.
+        cause = &mut cause => Report::interrupted(&scenario, &cause, Some(began.elapsed())),
+    }
 }
 
 /// Runs one loaded scenario.
