@@ -71,30 +71,46 @@ pub async fn run_files_until(
     let permits = Arc::new(Semaphore::new(jobs.max(1)));
     let progress = Arc::new(progress);
     let (interrupt, interrupted) = watch::channel(None::<String>);
+    let mut waiting = paths.into_iter().enumerate();
+    let mut next = waiting.next();
     let mut running = JoinSet::new();
-    for (position, path) in paths.into_iter().enumerate() {
-        let permits = permits.clone();
-        let progress = progress.clone();
-        let interrupted = interrupted.clone();
-        running.spawn(async move {
-            let report = run_file_until(&path, &permits, interrupted).await;
-            progress(&report);
-            (position, report)
-        });
-    }
     let mut reports: Vec<(usize, Report)> = Vec::new();
     let mut stop = std::pin::pin!(stop);
-    let mut stopped = false;
-    loop {
+    let mut cause = None;
+    // Files start in the order given, each as soon as a permit is free.
+    while next.is_some() || !running.is_empty() {
         tokio::select! {
-            joined = running.join_next() => match joined {
+            // The semaphore is never closed, so acquiring cannot fail.
+            permit = permits.clone().acquire_owned(), if next.is_some() && cause.is_none() => {
+                let permit = permit.expect("semaphore is never closed");
+                let Some((position, path)) = next.take() else { continue };
+                next = waiting.next();
+                let progress = progress.clone();
+                let interrupted = interrupted.clone();
+                running.spawn(async move {
+                    let report = run_file_until(&path, interrupted).await;
+                    drop(permit);
+                    progress(&report);
+                    (position, report)
+                });
+            }
+            joined = running.join_next(), if !running.is_empty() => match joined {
                 Some(Ok(done)) => reports.push(done),
                 Some(Err(error)) => std::panic::resume_unwind(error.into_panic()),
-                None => break,
+                None => {}
             },
-            cause = &mut stop, if !stopped => {
-                stopped = true;
-                interrupt.send_replace(Some(cause));
+            stopped = &mut stop, if cause.is_none() => {
+                interrupt.send_replace(Some(stopped.clone()));
+                cause = Some(stopped);
+                // The files not started yet end here, unstarted.
+                for (position, path) in next.take().into_iter().chain(waiting.by_ref()) {
+                    let report = match scenario::load(&path) {
+                        Ok(scenario) => Report::interrupted(&scenario, cause.as_deref().unwrap_or_default(), None),
+                        Err(errors) => Report::unloadable(&path, errors),
+                    };
+                    progress(&report);
+                    reports.push((position, report));
+                }
             }
         }
     }
@@ -102,41 +118,21 @@ pub async fn run_files_until(
     reports.into_iter().map(|(_, report)| report).collect()
 }
 
-/// Runs one file once a permit is free, unless `interrupted` first names a cause.
-async fn run_file_until(
-    path: &Path,
-    permits: &Arc<Semaphore>,
-    mut interrupted: watch::Receiver<Option<String>>,
-) -> Report {
+/// Runs one file, unless `interrupted` names a cause first.
+async fn run_file_until(path: &Path, mut interrupted: watch::Receiver<Option<String>>) -> Report {
     let scenario = match scenario::load(path) {
         Ok(scenario) => scenario,
         Err(errors) => return Report::unloadable(path, errors),
     };
-    let mut cause = interrupted.clone();
-    let cause = async move {
-        // The sender outlives every task, so this ends only with a cause.
-        let named = cause.wait_for(Option::is_some).await.map(|c| c.clone());
-        match named {
-            Ok(cause) => cause.unwrap_or_default(),
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::pin!(cause);
-    let _permit = tokio::select! {
-        // The semaphore is never closed, so acquiring cannot fail.
-        permit = permits.clone().acquire_owned() => permit.expect("semaphore is never closed"),
-        cause = &mut cause => return Report::interrupted(&scenario, &cause, None),
-    };
-    // A cause may have come while this one waited for its permit.
-    if let Some(cause) = interrupted.borrow_and_update().clone() {
-        return Report::interrupted(&scenario, &cause, None);
-    }
     let began = Instant::now();
     tokio::select! {
         report = run(&scenario) => report,
         // Dropping the run kills the client's tree, stops the server and
         // removes the temporary files, each in its `Drop`.
-        cause = &mut cause => Report::interrupted(&scenario, &cause, Some(began.elapsed())),
+        named = interrupted.wait_for(Option::is_some) => {
+            let cause = named.map(|c| c.clone().unwrap_or_default()).unwrap_or_default();
+            Report::interrupted(&scenario, &cause, Some(began.elapsed()))
+        }
     }
 }
 
