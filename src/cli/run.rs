@@ -42,9 +42,10 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
+    // Signals first, before any other thread starts, so that from here on
+    // an interruption is reported.
+    let signals = Signals::listen()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    // Signals first, so that from here on an interruption is reported.
-    let signals = runtime.block_on(async { Signals::listen() })?;
     // A process that escapes its client's supervisor (only by killing it)
     // comes here, and is ended before exiting. Without it such a process
     // would go to init; nothing else depends on it.
@@ -71,8 +72,8 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         progress,
         signals.first(),
     ));
-    // The runtime still runs while the report is printed, so a signal that
-    // comes meanwhile is recorded rather than cutting the report short.
+    // A signal that comes while the report is printed is recorded, and
+    // the report is printed whole.
     let printed = print(&reports, args.format);
     let written = match &args.junit {
         Some(path) => std::fs::write(path, runner::junit(&reports))
