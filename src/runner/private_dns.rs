@@ -140,7 +140,10 @@ impl Files {
             .filter(|l| !l.trim_start().starts_with("hosts:"))
             .collect();
         lines.push("hosts: files dns");
-        std::fs::write(files.dir.path().join("nsswitch.conf"), lines.join("\n") + "\n")?;
+        std::fs::write(
+            files.dir.path().join("nsswitch.conf"),
+            lines.join("\n") + "\n",
+        )?;
         Ok(files)
     }
 }
@@ -168,7 +171,10 @@ impl Plan {
             }
         }
         if Path::new("/run/nscd").is_dir() {
-            binds.push((c(&files.dir.path().join("empty"))?, c(Path::new("/run/nscd"))?));
+            binds.push((
+                c(&files.dir.path().join("empty"))?,
+                c(Path::new("/run/nscd"))?,
+            ));
         }
         let user = (!Uid::effective().is_root()).then(|| {
             let line = |id: u32| CString::new(format!("{id} {id} 1")).expect("digits have no NUL");

@@ -271,11 +271,14 @@ pub fn table(reports: &[Report]) -> String {
         count(Verdict::Passed),
         count(Verdict::Failed),
         count(Verdict::Broken),
-        [(Verdict::Skipped, "skipped"), (Verdict::Interrupted, "interrupted")]
-            .into_iter()
-            .filter(|(verdict, _)| count(*verdict) > 0)
-            .map(|(verdict, word)| format!(", {} {word}", count(verdict)))
-            .collect::<String>()
+        [
+            (Verdict::Skipped, "skipped"),
+            (Verdict::Interrupted, "interrupted")
+        ]
+        .into_iter()
+        .filter(|(verdict, _)| count(*verdict) > 0)
+        .map(|(verdict, word)| format!(", {} {word}", count(verdict)))
+        .collect::<String>()
     );
     out
 }

@@ -31,7 +31,10 @@ fn parents() -> HashMap<i32, Vec<i32>> {
             continue;
         };
         // `pid (comm) state ppid ...`, where comm may hold spaces and ')'.
-        let mut fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace();
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace();
         let (Some(state), Some(ppid)) = (fields.next(), fields.next()) else {
             continue;
         };

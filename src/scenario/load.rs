@@ -361,10 +361,7 @@ fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {
         return None;
     };
     if !command_exists(program) {
-        errors.at(
-            value.span(),
-            missing_command(program),
-        );
+        errors.at(value.span(), missing_command(program));
         return None;
     }
     for arg in &run[1..] {

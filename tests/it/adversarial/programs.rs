@@ -103,8 +103,10 @@ impl Run {
     /// Waits for the exit; returns its status, how long the run took, and
     /// its stdout and stderr.
     fn finish(mut self) -> (ExitStatus, Duration, String, String) {
-        let status = wait_for(BOUND, || self.child.try_wait().expect("outage can be waited for"))
-            .unwrap_or_else(|| panic!("outage did not exit within {BOUND:?}"));
+        let status = wait_for(BOUND, || {
+            self.child.try_wait().expect("outage can be waited for")
+        })
+        .unwrap_or_else(|| panic!("outage did not exit within {BOUND:?}"));
         let took = self.started.elapsed();
         let stdout = self.stdout.recv_timeout(BOUND).expect("stdout ends");
         let mut stderr = String::new();
@@ -191,11 +193,25 @@ fn a_client_that_floods_its_output_still_has_its_last_probe_line_read() {
         &sandbox,
         &format!("head -c 8388608 /dev/zero | tr '\\0' x\necho\necho '{PROBE_200}'\n"),
     );
-    let file = scenario_running(&sandbox, "flood", "ok", &client, "20s", "status = 200\nexit = 0");
-    let run = Run::start(&sandbox, &["run", "--format", "json", file.to_str().unwrap()]);
+    let file = scenario_running(
+        &sandbox,
+        "flood",
+        "ok",
+        &client,
+        "20s",
+        "status = 200\nexit = 0",
+    );
+    let run = Run::start(
+        &sandbox,
+        &["run", "--format", "json", file.to_str().unwrap()],
+    );
     let (status, _, stdout, stderr) = run.finish();
     let result = only_result(&stdout);
-    assert_eq!(result["verdict"], "passed", "{stderr}\n{}", result["reason"]);
+    assert_eq!(
+        result["verdict"], "passed",
+        "{stderr}\n{}",
+        result["reason"]
+    );
     assert_eq!(status.code(), Some(0));
     let output = result["observed"]["output"].as_str().expect("the output");
     assert!(output.len() < 1_100_000, "{} bytes kept", output.len());
@@ -289,7 +305,10 @@ fn a_client_that_never_exits_and_forks_children_is_killed_at_its_deadline() {
     let run = Run::start(&sandbox, &["run", file.to_str().unwrap()]);
     let (status, took, stdout, stderr) = run.finish();
     assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
-    assert!(took < Duration::from_millis(2500), "a 1s deadline took {took:?}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "a 1s deadline took {took:?}"
+    );
     sandbox.assert_clean();
 }
 
@@ -395,7 +414,11 @@ fn an_interrupted_run_kills_its_clients_and_reports_what_finished(
     let rows: Vec<&str> = stdout.lines().skip(1).take(3).collect();
     let row = |name: &str| {
         rows.iter()
-            .find(|row| row.split_whitespace().next().is_some_and(|n| n.ends_with(name)))
+            .find(|row| {
+                row.split_whitespace()
+                    .next()
+                    .is_some_and(|n| n.ends_with(name))
+            })
             .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"))
             .split_whitespace()
             .skip(1)
@@ -404,7 +427,9 @@ fn an_interrupted_run_kills_its_clients_and_reports_what_finished(
     };
     let name = format!("{signal:?}");
     assert!(
-        row("c-hangs").starts_with(&format!("INTERRUPTED 0.00s interrupted by {name} before it started")),
+        row("c-hangs").starts_with(&format!(
+            "INTERRUPTED 0.00s interrupted by {name} before it started"
+        )),
         "{stdout}"
     );
     if let Moment::WhileAClientRuns = moment {
@@ -493,7 +518,9 @@ fn a_second_signal_exits_at_once_even_with_the_report_unread() {
     run.stderr_line("outage: SIGTERM: stopping the running scenarios");
     kill(run.pid(), Signal::SIGINT).expect("the signal is sent");
     let mut run = run;
-    let status = wait_for(BOUND, || run.child.try_wait().expect("outage can be waited for"));
+    let status = wait_for(BOUND, || {
+        run.child.try_wait().expect("outage can be waited for")
+    });
     go.send(()).expect("the reader waits");
     assert_eq!(status.and_then(|s| s.code()), Some(130));
     run.stderr_line("outage: SIGINT again: exiting at once");
