@@ -1,6 +1,7 @@
 //! Running scenarios: start the fault, run the client against it, check what
 //! happened against what the scenario expects.
 //!
+//! - `batch`: many files, a few at a time, and their interruption;
 //! - `command`: a program as the client, its output and its deadline;
 //! - `supervisor` and `tree`: what keeps every process a client starts
 //!   findable, and kills it;
@@ -9,6 +10,7 @@
 //! - `private_dns`: a resolver of its own for a program;
 //! - `report`: verdicts, and the table, JSON and JUnit views.
 
+mod batch;
 mod command;
 mod observed;
 mod output;
@@ -19,15 +21,12 @@ mod reqwest_client;
 mod supervisor;
 mod tree;
 
-use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use batch::{run_files, run_files_until};
 pub use observed::{ClientError, Observed, Outcome};
 pub use report::{Report, Verdict, junit, table};
 pub use tree::{adopt_orphans, end_orphans};
@@ -46,93 +45,6 @@ pub async fn run_file(path: &Path) -> Report {
     match scenario::load(path) {
         Ok(scenario) => run(&scenario).await,
         Err(errors) => Report::unloadable(path, errors),
-    }
-}
-
-/// Runs the files at `paths`, at most `jobs` at once, in the order given.
-pub async fn run_files(
-    paths: Vec<PathBuf>,
-    jobs: usize,
-    progress: impl Fn(&Report) + Send + Sync + 'static,
-) -> Vec<Report> {
-    run_files_until(paths, jobs, progress, std::future::pending()).await
-}
-
-/// [`run_files`], stopped when `stop` resolves to its cause (such as
-/// "SIGINT"): every running client's processes are killed, its server
-/// stopped and its temporary files removed, and each scenario that had not
-/// finished is [`Verdict::Interrupted`]. Returns once all that is done.
-pub async fn run_files_until(
-    paths: Vec<PathBuf>,
-    jobs: usize,
-    progress: impl Fn(&Report) + Send + Sync + 'static,
-    stop: impl Future<Output = String>,
-) -> Vec<Report> {
-    let permits = Arc::new(Semaphore::new(jobs.max(1)));
-    let progress = Arc::new(progress);
-    let (interrupt, interrupted) = watch::channel(None::<String>);
-    let mut waiting = paths.into_iter().enumerate();
-    let mut next = waiting.next();
-    let mut running = JoinSet::new();
-    let mut reports: Vec<(usize, Report)> = Vec::new();
-    let mut stop = std::pin::pin!(stop);
-    let mut cause = None;
-    // Files start in the order given, each as soon as a permit is free.
-    while next.is_some() || !running.is_empty() {
-        tokio::select! {
-            // The semaphore is never closed, so acquiring cannot fail.
-            permit = permits.clone().acquire_owned(), if next.is_some() && cause.is_none() => {
-                let permit = permit.expect("semaphore is never closed");
-                let Some((position, path)) = next.take() else { continue };
-                next = waiting.next();
-                let progress = progress.clone();
-                let interrupted = interrupted.clone();
-                running.spawn(async move {
-                    let report = run_file_until(&path, interrupted).await;
-                    drop(permit);
-                    progress(&report);
-                    (position, report)
-                });
-            }
-            joined = running.join_next(), if !running.is_empty() => match joined {
-                Some(Ok(done)) => reports.push(done),
-                Some(Err(error)) => std::panic::resume_unwind(error.into_panic()),
-                None => {}
-            },
-            stopped = &mut stop, if cause.is_none() => {
-                interrupt.send_replace(Some(stopped.clone()));
-                cause = Some(stopped);
-                // The files not started yet end here, unstarted.
-                for (position, path) in next.take().into_iter().chain(waiting.by_ref()) {
-                    let report = match scenario::load(&path) {
-                        Ok(scenario) => Report::interrupted(&scenario, cause.as_deref().unwrap_or_default(), None),
-                        Err(errors) => Report::unloadable(&path, errors),
-                    };
-                    progress(&report);
-                    reports.push((position, report));
-                }
-            }
-        }
-    }
-    reports.sort_by_key(|(position, _)| *position);
-    reports.into_iter().map(|(_, report)| report).collect()
-}
-
-/// Runs one file, unless `interrupted` names a cause first.
-async fn run_file_until(path: &Path, mut interrupted: watch::Receiver<Option<String>>) -> Report {
-    let scenario = match scenario::load(path) {
-        Ok(scenario) => scenario,
-        Err(errors) => return Report::unloadable(path, errors),
-    };
-    let began = Instant::now();
-    tokio::select! {
-        report = run(&scenario) => report,
-        // Dropping the run kills the client's tree, stops the server and
-        // removes the temporary files, each in its `Drop`.
-        named = interrupted.wait_for(Option::is_some) => {
-            let cause = named.map(|c| c.clone().unwrap_or_default()).unwrap_or_default();
-            Report::interrupted(&scenario, &cause, Some(began.elapsed()))
-        }
     }
 }
 
