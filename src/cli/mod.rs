@@ -14,6 +14,7 @@ mod list;
 mod options;
 mod run;
 mod serve;
+mod signals;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -35,7 +36,9 @@ Exit codes:
      skipped ones are listed with their reason
   1  a scenario failed
   2  nothing could run: bad usage, unknown fault or option, bad value, port in use,
-     or every scenario broken or skipped";
+     or every scenario broken or skipped
+  130, 143  `run` was interrupted by SIGINT or SIGTERM: every client was killed,
+     and the report lists what finished, the rest as INTERRUPTED";
 
 /// Fault-injecting HTTP servers on 127.0.0.1: refused, hung, reset, truncated
 /// and garbled connections, on purpose.

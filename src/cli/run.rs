@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
+use crate::cli::signals::Signals;
 use crate::cli::{FAILED, NOTHING_RAN};
 use crate::runner::{self, Report, Verdict};
 use crate::scenario;
@@ -41,16 +42,15 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
-    let mut files = scenario::discover(&args.paths).context("cannot list the scenario files")?;
-    if let Some(filter) = &args.filter {
-        files.retain(|path| scenario::name_of(path).contains(filter.as_str()));
-    }
-    if files.is_empty() {
-        bail!(
-            "no scenario files found in {}; give a folder or .toml files",
-            shown(&args.paths)
-        );
-    }
+    // Signals first, before any other thread starts, so that from here on
+    // an interruption is reported.
+    let signals = Signals::listen()?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // A process that escapes its client's supervisor (only by killing it)
+    // comes here, and is ended before exiting. Without it such a process
+    // would go to init; nothing else depends on it.
+    let _ = runner::adopt_orphans();
+    let files = files(&args)?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -66,14 +66,54 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             }
         }
     };
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let reports = runtime.block_on(runner::run_files(files, jobs, progress));
-    print(&reports, args.format)?;
-    if let Some(path) = &args.junit {
-        std::fs::write(path, runner::junit(&reports))
-            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    let reports = runtime.block_on(runner::run_files_until(
+        files,
+        jobs,
+        progress,
+        signals.first(),
+    ));
+    // A signal that comes while the report is printed is recorded, and
+    // the report is printed whole.
+    let printed = print(&reports, args.format);
+    let written = match &args.junit {
+        Some(path) => std::fs::write(path, runner::junit(&reports))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display())),
+        None => Ok(()),
+    };
+    drop(runtime);
+    runner::end_orphans();
+    if let Some(code) = signals.exit_code() {
+        return Ok(ExitCode::from(code));
     }
+    printed?;
+    written?;
     Ok(exit_code(&reports))
+}
+
+/// The scenario files to run: those found under `args.paths`, less those
+/// `--filter` leaves out.
+fn files(args: &RunArgs) -> Result<Vec<PathBuf>> {
+    let mut files = scenario::discover(&args.paths).context("cannot list the scenario files")?;
+    if files.is_empty() {
+        bail!(
+            "no scenario files found in {}; give a folder or .toml files",
+            shown(&args.paths)
+        );
+    }
+    if let Some(filter) = &args.filter {
+        let found = files.len();
+        let example = scenario::name_of(&files[0]);
+        files.retain(|path| scenario::name_of(path).contains(filter.as_str()));
+        if files.is_empty() {
+            bail!(
+                "--filter {filter:?} matched none of the {found} scenario files found in {}; \
+                 it keeps scenarios whose name contains it, and a name is the file's path \
+                 without .toml, such as {example:?}: give part of one, or leave --filter out",
+                shown(&args.paths)
+            );
+        }
+    }
+    Ok(files)
 }
 
 fn print(reports: &[Report], format: Format) -> Result<()> {

@@ -1,25 +1,19 @@
-//! Any program as the client under test, in its own process group so that a
-//! hung client and everything it started can be killed at the deadline.
+//! Any program as the client under test, started under a supervisor so that
+//! everything it starts can be killed when it exits or at the deadline.
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::runner::private_dns::PrivateDns;
-use crate::runner::{Outcome, probe};
-
-/// Most output kept from each of a client's streams.
-const OUTPUT_LIMIT: u64 = 1 << 20;
-
-/// How long to wait for a client's pipes to close after it has exited.
-const PIPE_GRACE: Duration = Duration::from_secs(2);
+use crate::runner::{Outcome, output, probe, supervisor, tree};
 
 /// What a program did: its outcome, exit code and output.
 pub(crate) struct Ran {
@@ -69,39 +63,64 @@ pub(crate) fn substitute(run: &[String], target: &Target) -> Result<Vec<String>,
 }
 
 /// An https server's CA certificate in a temporary file, for clients that
-/// read their trust from a file; removed when dropped.
-pub(crate) struct CaFile(PathBuf);
+/// read their trust from a file; removed when dropped. The file has a random
+/// name, is created exclusively and readable by its owner only, so no other
+/// user can plant or swap it.
+pub(crate) struct CaFile(tempfile::NamedTempFile);
 
 impl CaFile {
     /// Writes `pem` to a new file in the temporary directory.
     pub(crate) fn write(pem: &str) -> Result<CaFile, String> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "outage-ca-{}-{}.pem",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        std::fs::write(&path, pem)
-            .map_err(|e| format!("cannot write the CA file {}: {e}", path.display()))?;
-        Ok(CaFile(path))
+        let cannot = |e: std::io::Error| format!("cannot write the CA file: {e}");
+        let mut file = tempfile::Builder::new()
+            .prefix("outage-ca-")
+            .suffix(".pem")
+            .tempfile()
+            .map_err(cannot)?;
+        file.write_all(pem.as_bytes()).map_err(cannot)?;
+        Ok(CaFile(file))
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
-impl Drop for CaFile {
+/// How long a client's output pipes may stay open once its whole tree has
+/// been killed. Only a process stuck in the kernel holds them that long.
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+
+/// A started client: its supervisor, whose whole tree is killed when this is
+/// dropped, also when the run is cancelled half way.
+struct Supervised {
+    child: Child,
+    supervisor: Option<Pid>,
+}
+
+impl Supervised {
+    /// Kills the client's whole tree and reaps the supervisor.
+    async fn end(mut self) {
+        if let Some(supervisor) = self.supervisor.take() {
+            tree::kill_tree(supervisor).await;
+        }
+        // The supervisor was killed, or exited on its own; either way this
+        // returns at once.
+        let _ = self.child.wait().await;
+    }
+}
+
+impl Drop for Supervised {
     fn drop(&mut self) {
-        // Nothing to do if it is already gone.
-        let _ = std::fs::remove_file(&self.0);
+        if let Some(supervisor) = self.supervisor {
+            tree::kill_tree_now(supervisor);
+        }
     }
 }
 
 /// Runs `args` with `OUTAGE_URL` (and `OUTAGE_CA` for an https server) set,
-/// kills its process group at `deadline`. With `dns`, the program starts in
-/// that private DNS namespace.
+/// under a supervisor ([`super::supervisor`]), and kills everything it
+/// started when it exits or at `deadline`, whichever comes first. With
+/// `dns`, the program starts in that private DNS namespace.
 pub(crate) async fn run(
     args: &[String],
     target: &Target<'_>,
@@ -116,47 +135,33 @@ pub(crate) async fn run(
     if let Some(dns) = dns {
         dns.confine(&mut command);
     }
-    let mut child = command
+    command
         .args(rest)
         .env("OUTAGE_URL", target.url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {program:?}: {e}"))?;
-    let group = child.id().map(|id| Pid::from_raw(id as i32));
-    let stdout = tokio::spawn(collect(child.stdout.take()));
-    let stderr = tokio::spawn(collect(child.stderr.take()));
-    let waited = tokio::time::timeout(deadline, child.wait()).await;
-    // Whatever the client started lives on in its group: end it all, so that
-    // nothing outlives the scenario or holds the output pipes open.
-    if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGKILL);
-    }
-    let exit = match waited {
-        Ok(Ok(status)) => status.code(),
-        Ok(Err(e)) => return Err(format!("cannot wait for {program:?}: {e}")),
-        Err(_) => {
-            let _ = child.wait().await;
-            None
-        }
-    };
-    let stdout = tokio::time::timeout(PIPE_GRACE, stdout)
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let stderr = tokio::time::timeout(PIPE_GRACE, stderr)
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let outcome = match waited {
+        .kill_on_drop(true);
+    let mut report = supervisor::Report::supervise(&mut command)
+        .map_err(|e| format!("cannot prepare to start {program:?}: {e}"))?;
+    let mut child = command.spawn().map_err(|e| cannot_start(program, &e))?;
+    report.started();
+    let stop = CancellationToken::new();
+    let stdout = tokio::spawn(output::collect(child.stdout.take(), stop.clone()));
+    let stderr = tokio::spawn(output::collect(child.stderr.take(), stop.clone()));
+    let supervisor = child.id().map(|id| Pid::from_raw(id as i32));
+    let client = Supervised { child, supervisor };
+    let exited = tokio::time::timeout(deadline, report.client_exit()).await;
+    // Whatever the client started is still below its supervisor, wherever
+    // it moved: end it all, so nothing outlives the scenario or holds the
+    // output pipes open.
+    client.end().await;
+    let (stdout, stderr) = ended(stdout, stderr, stop).await;
+    let outcome = match exited {
         Err(_) => Outcome::Killed { after: deadline },
         Ok(_) => probe::parse(&stdout).unwrap_or(Outcome::Exited),
     };
+    let exit = exited.ok().flatten().and_then(|status| status.code());
     let output = if stderr.is_empty() {
         stdout
     } else {
@@ -169,12 +174,35 @@ pub(crate) async fn run(
     })
 }
 
-async fn collect(pipe: Option<impl AsyncRead + Unpin>) -> String {
-    let mut bytes = Vec::new();
-    if let Some(pipe) = pipe {
-        let _ = pipe.take(OUTPUT_LIMIT).read_to_end(&mut bytes).await;
+/// The output of both streams, once their pipes have closed, or after
+/// [`PIPE_GRACE`] with what was read by then.
+async fn ended(
+    stdout: JoinHandle<output::Kept>,
+    stderr: JoinHandle<output::Kept>,
+    stop: CancellationToken,
+) -> (String, String) {
+    let both = async { (stdout.await, stderr.await) };
+    tokio::pin!(both);
+    let (stdout, stderr) = match tokio::time::timeout(PIPE_GRACE, &mut both).await {
+        Ok(both) => both,
+        Err(_) => {
+            stop.cancel();
+            both.await
+        }
+    };
+    let text = |kept: Result<output::Kept, _>| kept.map(output::Kept::text).unwrap_or_default();
+    (text(stdout), text(stderr))
+}
+
+/// Why `program` did not start, and what to do about it.
+fn cannot_start(program: &str, error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
+            "cannot start {program:?}: it is not executable ({error}); \
+             make it executable with `chmod +x {program}`, or name its interpreter first in `run`"
+        ),
+        _ => format!("cannot start {program:?}: {error}"),
     }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]

@@ -1,25 +1,37 @@
 //! Running scenarios: start the fault, run the client against it, check what
 //! happened against what the scenario expects.
+//!
+//! - `batch`: many files, a few at a time, and their interruption;
+//! - `command`: a program as the client, its output and its deadline;
+//! - `supervisor` and `tree`: what keeps every process a client starts
+//!   findable, and kills it;
+//! - `output`: a client's output, kept within a bound;
+//! - `reqwest_client`: reqwest in process as the client;
+//! - `private_dns`: a resolver of its own for a program;
+//! - `report`: verdicts, and the table, JSON and JUnit views.
 
+mod batch;
 mod command;
 mod observed;
+mod output;
 mod private_dns;
 pub mod probe;
 mod report;
 mod reqwest_client;
+mod supervisor;
+mod tree;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use batch::{run_files, run_files_until};
 pub use observed::{ClientError, Observed, Outcome};
 #[cfg(feature = "junit")]
 pub use report::junit;
 pub use report::{Report, Verdict, table};
+pub use tree::{adopt_orphans, end_orphans};
 
 use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};
@@ -36,40 +48,6 @@ pub async fn run_file(path: &Path) -> Report {
         Ok(scenario) => run(&scenario).await,
         Err(errors) => Report::unloadable(path, errors),
     }
-}
-
-/// Runs the files at `paths`, at most `jobs` at once, in the order given.
-pub async fn run_files(
-    paths: Vec<PathBuf>,
-    jobs: usize,
-    progress: impl Fn(&Report) + Send + Sync + 'static,
-) -> Vec<Report> {
-    let permits = Arc::new(Semaphore::new(jobs.max(1)));
-    let progress = Arc::new(progress);
-    let mut running = JoinSet::new();
-    for (position, path) in paths.into_iter().enumerate() {
-        let permits = permits.clone();
-        let progress = progress.clone();
-        running.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
-            let report = run_file(&path).await;
-            progress(&report);
-            (position, report)
-        });
-    }
-    let mut reports: Vec<(usize, Report)> = Vec::new();
-    while let Some(joined) = running.join_next().await {
-        match joined {
-            Ok(done) => reports.push(done),
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
-        }
-    }
-    reports.sort_by_key(|(position, _)| *position);
-    reports.into_iter().map(|(_, report)| report).collect()
 }
 
 /// Runs one loaded scenario.

@@ -19,9 +19,8 @@
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MsFlags, mount};
@@ -114,29 +113,25 @@ fn available() -> Result<(), String> {
         .clone()
 }
 
-/// The files bind-mounted in the namespace, in a folder removed on drop.
+/// The files bind-mounted in the namespace, in a folder with a random name,
+/// removed on drop.
 struct Files {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Files {
     fn write(nameserver: &str) -> io::Result<Files> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "outage-dns-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(dir.join("empty"))?;
+        let dir = tempfile::Builder::new().prefix("outage-dns-").tempdir()?;
+        std::fs::create_dir(dir.path().join("empty"))?;
         let files = Files { dir };
         std::fs::write(
-            files.dir.join("resolv.conf"),
+            files.dir.path().join("resolv.conf"),
             format!(
                 "# outage: every lookup goes to this scenario's responder\nnameserver {nameserver}\n"
             ),
         )?;
         std::fs::write(
-            files.dir.join("hosts"),
+            files.dir.path().join("hosts"),
             "127.0.0.1 localhost\n::1 localhost\n",
         )?;
         let nsswitch = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
@@ -145,14 +140,11 @@ impl Files {
             .filter(|l| !l.trim_start().starts_with("hosts:"))
             .collect();
         lines.push("hosts: files dns");
-        std::fs::write(files.dir.join("nsswitch.conf"), lines.join("\n") + "\n")?;
+        std::fs::write(
+            files.dir.path().join("nsswitch.conf"),
+            lines.join("\n") + "\n",
+        )?;
         Ok(files)
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -175,11 +167,14 @@ impl Plan {
         for name in ["resolv.conf", "hosts", "nsswitch.conf"] {
             let target = Path::new("/etc").join(name);
             if target.exists() || name == "resolv.conf" {
-                binds.push((c(&files.dir.join(name))?, c(&target)?));
+                binds.push((c(&files.dir.path().join(name))?, c(&target)?));
             }
         }
         if Path::new("/run/nscd").is_dir() {
-            binds.push((c(&files.dir.join("empty"))?, c(Path::new("/run/nscd"))?));
+            binds.push((
+                c(&files.dir.path().join("empty"))?,
+                c(Path::new("/run/nscd"))?,
+            ));
         }
         let user = (!Uid::effective().is_root()).then(|| {
             let line = |id: u32| CString::new(format!("{id} {id} 1")).expect("digits have no NUL");

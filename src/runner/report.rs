@@ -24,6 +24,22 @@ pub enum Verdict {
     /// This machine cannot give it what it needs (a private DNS namespace);
     /// `reason` says what is missing.
     Skipped,
+    /// `outage run` was stopped by a signal before it finished; `reason`
+    /// says which, and whether it had started.
+    Interrupted,
+}
+
+impl Verdict {
+    /// The word in the table and at the head of the full account.
+    fn word(self) -> &'static str {
+        match self {
+            Verdict::Passed => "PASS",
+            Verdict::Failed => "FAIL",
+            Verdict::Broken => "BROKEN",
+            Verdict::Skipped => "SKIP",
+            Verdict::Interrupted => "INTERRUPTED",
+        }
+    }
 }
 
 /// One scenario's result.
@@ -83,6 +99,23 @@ impl Report {
         }
     }
 
+    /// A scenario stopped by `cause` (such as "SIGINT"), after running for
+    /// `ran`, or before it started.
+    pub(crate) fn interrupted(scenario: &Scenario, cause: &str, ran: Option<Duration>) -> Report {
+        let reason = match ran {
+            Some(ran) => format!(
+                "interrupted by {cause} after {:.2}s of running; its client and server were stopped",
+                ran.as_secs_f64()
+            ),
+            None => format!("interrupted by {cause} before it started"),
+        };
+        Report {
+            verdict: Verdict::Interrupted,
+            reason,
+            ..Report::of(scenario)
+        }
+    }
+
     pub(crate) fn checked(
         scenario: &Scenario,
         observed: Observed,
@@ -130,12 +163,7 @@ impl Report {
 impl fmt::Display for Report {
     /// The full account: expected against got, the client's output, the journal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = match self.verdict {
-            Verdict::Passed => "PASS",
-            Verdict::Failed => "FAIL",
-            Verdict::Broken => "BROKEN",
-            Verdict::Skipped => "SKIP",
-        };
+        let verdict = self.verdict.word();
         if self.client.is_empty() {
             writeln!(f, "{verdict} {}", self.name)?;
         } else {
@@ -149,7 +177,10 @@ impl fmt::Display for Report {
         if !self.description.is_empty() {
             writeln!(f, "  {}", self.description)?;
         }
-        if matches!(self.verdict, Verdict::Broken | Verdict::Skipped) {
+        if matches!(
+            self.verdict,
+            Verdict::Broken | Verdict::Skipped | Verdict::Interrupted
+        ) {
             for line in self.reason.lines() {
                 writeln!(f, "  {line}")?;
             }
@@ -210,21 +241,26 @@ pub fn table(reports: &[Report]) -> String {
         .max()
         .unwrap_or(8)
         .max(8);
+    // INTERRUPTED is wider than the other words; the column grows only
+    // when the table has one.
+    let result_width = if reports.iter().any(|r| r.verdict == Verdict::Interrupted) {
+        11
+    } else {
+        6
+    };
     let mut out = format!(
-        "{:<width$}  {:<6}  {:>7}  reason\n",
+        "{:<width$}  {:<result_width$}  {:>7}  reason\n",
         "scenario", "result", "time"
     );
     for report in reports {
         let result = match report.verdict {
             Verdict::Passed => "pass",
-            Verdict::Failed => "FAIL",
-            Verdict::Broken => "BROKEN",
-            Verdict::Skipped => "SKIP",
+            verdict => verdict.word(),
         };
         let reason = report.reason.lines().next().unwrap_or("");
         let _ = writeln!(
             out,
-            "{:<width$}  {result:<6}  {:>6.2}s  {reason}",
+            "{:<width$}  {result:<result_width$}  {:>6.2}s  {reason}",
             report.name,
             report.took().as_secs_f64()
         );
@@ -236,10 +272,14 @@ pub fn table(reports: &[Report]) -> String {
         count(Verdict::Passed),
         count(Verdict::Failed),
         count(Verdict::Broken),
-        match count(Verdict::Skipped) {
-            0 => String::new(),
-            n => format!(", {n} skipped"),
-        }
+        [
+            (Verdict::Skipped, "skipped"),
+            (Verdict::Interrupted, "interrupted")
+        ]
+        .into_iter()
+        .filter(|(verdict, _)| count(*verdict) > 0)
+        .map(|(verdict, word)| format!(", {} {word}", count(verdict)))
+        .collect::<String>()
     );
     out
 }
@@ -257,7 +297,7 @@ pub fn junit(reports: &[Report]) -> String {
                 status.set_message(report.reason.clone());
                 status
             }
-            Verdict::Failed | Verdict::Broken => {
+            Verdict::Failed | Verdict::Broken | Verdict::Interrupted => {
                 let kind = if report.verdict == Verdict::Failed {
                     NonSuccessKind::Failure
                 } else {
@@ -267,6 +307,9 @@ pub fn junit(reports: &[Report]) -> String {
                 status
                     .set_message(report.reason.lines().next().unwrap_or(""))
                     .set_description(report.to_string());
+                if report.verdict == Verdict::Interrupted {
+                    status.set_type("interrupted");
+                }
                 status
             }
         };

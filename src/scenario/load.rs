@@ -361,10 +361,7 @@ fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {
         return None;
     };
     if !command_exists(program) {
-        errors.at(
-            value.span(),
-            format!("command {program:?} not found on PATH; install it or fix the name"),
-        );
+        errors.at(value.span(), missing_command(program));
         return None;
     }
     for arg in &run[1..] {
@@ -478,4 +475,31 @@ fn command_exists(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| {
         std::env::split_paths(&paths).any(|dir| executable(&dir.join(program)))
     })
+}
+
+/// Why `program`, which [`command_exists`] refused, cannot run: a file that
+/// is there but not executable, or nothing there at all.
+fn missing_command(program: &str) -> String {
+    let file = if program.contains('/') {
+        Some(PathBuf::from(program)).filter(|p| p.is_file())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|p| p.is_file())
+        })
+    };
+    match file {
+        Some(file) => format!(
+            "command {program:?} is not executable ({} lacks the execute permission); \
+             make it executable with `chmod +x {}`, or name its interpreter first, \
+             as in [\"sh\", {program:?}]",
+            file.display(),
+            file.display()
+        ),
+        None if program.contains('/') => format!(
+            "command {program:?} not found (paths are relative to where outage runs); fix the path"
+        ),
+        None => format!("command {program:?} not found on PATH; install it or fix the name"),
+    }
 }

@@ -733,9 +733,29 @@ fn run_exits_2_when_nothing_could_run() {
         stdout.contains("unknown_fault.toml:2:18: unknown fault \"rest\""),
         "{stdout}"
     );
+}
+
+#[test]
+fn run_with_a_filter_that_matches_nothing_says_how_many_files_it_searched() {
+    let found = std::fs::read_dir("scenarios/http")
+        .expect("the catalogue's http folder")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+        .count();
     let (status, _, stderr) = outage(&["run", "scenarios/http", "--filter", "no-such-scenario"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no scenario files found"), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "outage: --filter \"no-such-scenario\" matched none of the {found} scenario files \
+             found in scenarios/http; it keeps scenarios whose name contains it, and a name is \
+             the file's path without .toml, such as \"http/bad-encoding-curl-not-decoding\": \
+             give part of one, or leave --filter out"
+        )
+    );
 }
 
 #[test]
