@@ -123,6 +123,7 @@ pub struct FaultServerBuilder {
     port: u16,
     tls: bool,
     journal_capacity: usize,
+    journal_bytes: usize,
     observer: Option<journal::Observer>,
 }
 
@@ -144,6 +145,14 @@ impl FaultServerBuilder {
     /// Stores at most this many attempts in the journal (default: 10,000).
     pub fn journal_capacity(mut self, attempts: usize) -> Self {
         self.journal_capacity = attempts;
+        self
+    }
+
+    /// Stores at most about this many bytes of attempts in the journal,
+    /// letting the oldest go first (default: 32 MiB, [`journal::DEFAULT_MAX_BYTES`]).
+    /// Each request head is journaled up to [`journal::HEAD_PREFIX_BYTES`].
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.journal_bytes = bytes;
         self
     }
 
@@ -172,7 +181,7 @@ impl FaultServerBuilder {
             )),
             false => None,
         };
-        let journal = Journal::new(self.journal_capacity, self.observer);
+        let journal = Journal::new(self.journal_capacity, self.journal_bytes, self.observer);
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         let serve = |fault: Fault, addr: SocketAddr| {
@@ -257,6 +266,7 @@ impl FaultServer {
             port: 0,
             tls: false,
             journal_capacity: journal::DEFAULT_CAPACITY,
+            journal_bytes: journal::DEFAULT_MAX_BYTES,
             observer: None,
         }
     }
