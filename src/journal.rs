@@ -432,6 +432,32 @@ impl Journal {
         position
     }
 
+    /// Ends every open attempt of `connection` with `what` added to its
+    /// action, for a connection whose task died without ending them. Their
+    /// byte counts died with the task and stay as they were.
+    pub(crate) fn abandon(&self, connection: u64, what: &str) {
+        let ended = self.elapsed();
+        let open: Vec<u64> = self
+            .state()
+            .attempts
+            .iter()
+            .rev()
+            .filter(|e| e.attempt.connection == connection && !e.attempt.is_finished())
+            .map(|e| e.attempt.index)
+            .collect();
+        for index in open {
+            self.update(index, |e| {
+                let a = &mut e.attempt;
+                a.action = match a.action.is_empty() {
+                    true => what.to_owned(),
+                    false => format!("{}; then {what}", a.action),
+                };
+                a.ended = Some(ended);
+                a.ending = Some(Ending::ServerFin);
+            });
+        }
+    }
+
     /// Journals the stored prefix of a request head for attempt `index`.
     fn request(&self, index: u64, head: &RequestHead) {
         // Copied before taking the lock, which other connections wait for.
@@ -644,14 +670,43 @@ impl AttemptLog {
 
     pub(crate) fn finish(self, ending: Ending, bytes: (u64, u64)) {
         let ended = self.journal.elapsed();
+        let preface = self.preface.as_deref();
         self.journal.update(self.index, |e| {
             let a = &mut e.attempt;
+            if ending == Ending::ServerStopped {
+                a.action = cut_short(a, preface, bytes.1);
+            }
             a.bytes_received = bytes.0;
             a.bytes_sent = bytes.1;
             a.ended = Some(ended);
             a.ending = Some(ending);
         });
     }
+}
+
+/// The action of an attempt the server's stop cut short: the fault's words
+/// say what it set out to do, which it did not finish.
+fn cut_short(attempt: &Attempt, preface: Option<&str>, sent: u64) -> String {
+    let (before, planned) = match preface {
+        Some(preface) => match attempt.action.strip_prefix(preface) {
+            Some(rest) => (
+                format!("{preface}; "),
+                rest.trim_start_matches("; ").to_owned(),
+            ),
+            None => (String::new(), attempt.action.clone()),
+        },
+        None => (String::new(), attempt.action.clone()),
+    };
+    let what = if planned.starts_with("server stopped") {
+        planned
+    } else if !planned.is_empty() {
+        format!("cut short by server stop after {sent} bytes sent; planned: {planned}")
+    } else if attempt.request.is_some() {
+        format!("server stopped after {sent} bytes sent, before the fault acted")
+    } else {
+        "server stopped before a full request arrived".to_owned()
+    };
+    format!("{before}{what}")
 }
 
 #[cfg(test)]
@@ -813,5 +868,30 @@ mod tests {
         assert_eq!(usage.stored, 2);
         assert_eq!(small, 0);
         assert_eq!(usage.bytes, 2 * std::mem::size_of::<Entry>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_cut_short_by_server_stop_says_so_and_what_was_planned() {
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
+        let dripping = journal.begin(0, peer());
+        dripping.request(&head(1, 1));
+        dripping.action("dripped 10 bytes, one every 500ms");
+        dripping.finish(Ending::ServerStopped, (40, 93));
+        let mut tls = journal.begin(1, peer());
+        tls.handshake("TLS handshake done (TLSv1_3)");
+        tls.action("sent a close-delimited body, closed 1h later");
+        tls.finish(Ending::ServerStopped, (40, 50));
+        journal
+            .begin(2, peer())
+            .finish(Ending::ServerStopped, (3, 0));
+        let actions: Vec<String> = journal.attempts().into_iter().map(|a| a.action).collect();
+        assert_eq!(
+            actions,
+            [
+                "cut short by server stop after 93 bytes sent; planned: dripped 10 bytes, one every 500ms",
+                "TLS handshake done (TLSv1_3); cut short by server stop after 50 bytes sent; planned: sent a close-delimited body, closed 1h later",
+                "server stopped before a full request arrived",
+            ]
+        );
     }
 }

@@ -34,6 +34,11 @@ impl Exchange {
     /// every fault that writes a broken response and hangs up.
     pub(crate) async fn send_and_close(&mut self, bytes: &[u8], action: String) -> Ending {
         self.did(action);
+        self.send_and_close_quietly(bytes).await
+    }
+
+    /// Sends `bytes` and closes with a FIN, leaving the journaled action as it is.
+    pub(crate) async fn send_and_close_quietly(&mut self, bytes: &[u8]) -> Ending {
         match self.conn.send(bytes).await {
             Ok(()) => self.conn.close_fin().await,
             Err(_) => Ending::ClientRst,

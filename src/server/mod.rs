@@ -19,6 +19,7 @@ mod conn;
 mod exchange;
 mod handshake;
 mod http;
+mod panic;
 mod stream;
 
 use std::io;
@@ -30,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub(crate) use exchange::Exchange;
+#[doc(hidden)]
+pub use panic::PanicAt;
 
 use crate::fault::{Blackhole, Fault, Refuse};
 use crate::journal::{self, Attempt, Journal};
@@ -73,6 +76,8 @@ pub(crate) struct Site {
     journal: Journal,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// Where to panic on purpose, for the tests of panic handling.
+    panic_at: Option<PanicAt>,
 }
 
 /// A fault on loopback: a local server that fails in one precise way.
@@ -125,6 +130,7 @@ pub struct FaultServerBuilder {
     journal_capacity: usize,
     journal_bytes: usize,
     observer: Option<journal::Observer>,
+    panic_at: Option<PanicAt>,
 }
 
 impl FaultServerBuilder {
@@ -162,6 +168,13 @@ impl FaultServerBuilder {
         self
     }
 
+    /// Makes every connection panic at `at`, to test that panics are caught.
+    #[doc(hidden)]
+    pub fn panic_at(mut self, at: PanicAt) -> Self {
+        self.panic_at = Some(at);
+        self
+    }
+
     /// Binds, starts serving, and returns once connections can arrive.
     pub async fn start(self) -> Result<FaultServer, ServerError> {
         let fault = self.fault;
@@ -194,6 +207,7 @@ impl FaultServerBuilder {
                 journal: journal.clone(),
                 stop: stop.clone(),
                 tasks: tasks.clone(),
+                panic_at: self.panic_at,
             });
             tasks.spawn(accept::accept_loop(listener, site));
             Ok::<_, io::Error>(local)
@@ -268,6 +282,7 @@ impl FaultServer {
             journal_capacity: journal::DEFAULT_CAPACITY,
             journal_bytes: journal::DEFAULT_MAX_BYTES,
             observer: None,
+            panic_at: None,
         }
     }
 
