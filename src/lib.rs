@@ -98,6 +98,8 @@ pub use fault::Fault;
 pub use journal::{Attempt, Ending, Journal, NotSettled};
 pub use request::RequestHead;
 pub use server::{FaultServer, FaultServerBuilder, ServerError};
+#[doc(hidden)]
+pub use server::PanicAt;
 
 /// The README's examples, run as doctests.
 #[cfg(doctest)]

@@ -3,4 +3,7 @@
 //! the checks in [`guard`] assert what `outage` promises: no panic, no leaked
 //! process, fd or temporary file, bounded memory, and a report.
 
+mod clients;
 mod guard;
+mod serve;
+mod served;
