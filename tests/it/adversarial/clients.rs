@@ -53,7 +53,10 @@ fn huge_heads_are_journaled_in_part_and_memory_stays_bounded() {
     let longest = attempts.iter().map(|a| a.to_string().len()).max().unwrap();
     assert!(longest < 6 * 1024, "a journal line of {longest} bytes");
     let rss = served.peak_rss_kib();
-    assert!(rss < RSS_BOUND_KIB, "peak RSS {rss} KiB after 100 MB of heads");
+    assert!(
+        rss < RSS_BOUND_KIB,
+        "peak RSS {rss} KiB after 100 MB of heads"
+    );
     served.stop();
 }
 
@@ -74,7 +77,10 @@ fn many_headers_are_read_and_too_many_are_named_as_such() {
     two_hundred.shutdown(std::net::Shutdown::Write).unwrap();
     assert_eq!(read_to_close(&mut two_hundred), "");
     let attempts = served.journaled(1);
-    assert_eq!(text(&attempts[0], "action"), "read the request, never answered");
+    assert_eq!(
+        text(&attempts[0], "action"),
+        "read the request, never answered"
+    );
     let mut too_many = connect(served.addr);
     too_many.write_all(&head(300)).unwrap();
     let answer = read_to_close(&mut too_many);
@@ -116,7 +122,9 @@ fn garbage_and_early_closes_are_journaled_and_the_server_goes_on() {
         let served = Served::start(&[fault], Stderr::Collected);
         let before = served.fds();
         let mut garbage = connect(served.addr);
-        garbage.write_all(b"\x16\x03\x01\x00\xff\x00\r\n\r\n").unwrap();
+        garbage
+            .write_all(b"\x16\x03\x01\x00\xff\x00\r\n\r\n")
+            .unwrap();
         let answer = read_to_close(&mut garbage);
         assert!(answer.starts_with("HTTP/1.1 400"), "{fault}: {answer:?}");
         for _ in 0..50 {
@@ -187,7 +195,9 @@ fn the_http2_preface_is_journaled_as_not_served_with_nothing_sent() {
     for fault in ["ok", "hang"] {
         let served = Served::start(&[fault], Stderr::Collected);
         let mut stream = connect(served.addr);
-        stream.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        stream
+            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .unwrap();
         assert_eq!(read_to_close(&mut stream), "", "{fault}");
         let attempts = served.journaled(1);
         assert_eq!(
@@ -255,8 +265,7 @@ async fn a_fault_that_panics_is_answered_500_and_its_attempt_ends() {
         assert!(answer.starts_with("HTTP/1.1 500"), "{at:?}: {answer:?}");
         let attempts = server.journal().settled(1, WAIT).await.unwrap();
         assert_eq!(
-            attempts[0].action,
-            "the fault panicked (panic on purpose); answered 500 and closed",
+            attempts[0].action, "the fault panicked (panic on purpose); answered 500 and closed",
             "{at:?}"
         );
         // The server goes on: the next attempt panics and is answered too.

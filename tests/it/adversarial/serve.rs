@@ -73,14 +73,26 @@ fn interrupted_at_random_moments_exits_0_and_journals_what_the_stop_cut_short() 
             Caught::Answering,
             "planned: dripped 100 bytes, one every 50ms",
         ),
-        (&["hang"], Caught::MidHead, "server stopped before a full request arrived"),
-        (&["hang"], Caught::Idle, "server stopped before a full request arrived"),
+        (
+            &["hang"],
+            Caught::MidHead,
+            "server stopped before a full request arrived",
+        ),
+        (
+            &["hang"],
+            Caught::Idle,
+            "server stopped before a full request arrived",
+        ),
         (
             &["slow-close", "--delay", "1h"],
             Caught::Answering,
             "planned: sent a close-delimited body, to close 1h later",
         ),
-        (&["ok", "--tls"], Caught::MidHandshake, "server stopped during the TLS handshake"),
+        (
+            &["ok", "--tls"],
+            Caught::MidHandshake,
+            "server stopped during the TLS handshake",
+        ),
         (
             &["slow-headers", "--delay", "1h"],
             Caught::Answering,
@@ -108,9 +120,16 @@ fn interrupted_at_random_moments_exits_0_and_journals_what_the_stop_cut_short() 
         let (status, took) = served.signal(signal);
         let context = format!("{args:?} {caught:?} kill {signal} (seed {seed})");
         assert_eq!(status.code(), Some(0), "{context}: {}", served.stderr());
-        assert!(took < Duration::from_secs(5), "{context}: exit took {took:?}");
+        assert!(
+            took < Duration::from_secs(5),
+            "{context}: exit took {took:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
-        assert!(!served.stderr().contains("panicked"), "{context}: {}", served.stderr());
+        assert!(
+            !served.stderr().contains("panicked"),
+            "{context}: {}",
+            served.stderr()
+        );
         served.sandbox.assert_clean();
         let attempts = served.attempts();
         assert_eq!(attempts.len(), 5, "{context}: {attempts:?}");
@@ -153,7 +172,10 @@ fn a_signal_right_after_the_url_exits_0() {
         let mut served = Served::start(&["ok"], Stderr::Collected);
         let (status, took) = served.signal(signal);
         assert_eq!(status.code(), Some(0), "{signal}");
-        assert!(took < Duration::from_secs(2), "{signal}: exit took {took:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "{signal}: exit took {took:?}"
+        );
         assert!(served.attempts().is_empty());
     }
 }

@@ -176,7 +176,9 @@ impl Served {
             return self.still_answers();
         }
         let mut client = connect(self.addr);
-        client.write_all(b"GET /still HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        client
+            .write_all(b"GET /still HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         client.shutdown(std::net::Shutdown::Write).unwrap();
         assert_eq!(read_to_close(&mut client), "");
         let deadline = Instant::now() + WAIT;
@@ -234,7 +236,9 @@ impl Drop for Served {
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&addr, WAIT).expect("the server accepts");
     stream.set_read_timeout(Some(WAIT)).expect("a read timeout");
-    stream.set_write_timeout(Some(WAIT)).expect("a write timeout");
+    stream
+        .set_write_timeout(Some(WAIT))
+        .expect("a write timeout");
     stream
 }
 
