@@ -660,6 +660,18 @@ impl AttemptLog {
             .update(self.index, |e| e.attempt.action = action);
     }
 
+    /// Adds `more` to what the attempt did, after `then` when it did something
+    /// already.
+    pub(crate) fn also(&self, more: String) {
+        self.journal.update(self.index, |e| {
+            let action = &mut e.attempt.action;
+            *action = match action.is_empty() {
+                true => more,
+                false => format!("{action}; then {more}"),
+            };
+        });
+    }
+
     /// Records how the TLS handshake went, and keeps it before every later action.
     pub(crate) fn handshake(&mut self, outcome: impl Into<String>) {
         let outcome: String = outcome.into();

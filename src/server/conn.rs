@@ -39,6 +39,11 @@ impl Meter {
         )
     }
 
+    /// Bytes received since the meter was last taken, leaving the count as it is.
+    pub(crate) fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
     /// Bytes sent since the meter was last taken, leaving the count as it is.
     pub(crate) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)

@@ -31,6 +31,13 @@ use crate::server::conn::{Conn, Meter, client_error_ending};
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
 use crate::server::{Exchange, Site};
 
+/// Most headers hyper reads in a request head (its default, kept because a
+/// higher one costs an allocation per request).
+const HYPER_HEADERS: usize = 100;
+
+/// Most bytes hyper buffers for a request head (its default).
+const HYPER_HEAD_BYTES: u64 = 8192 + 4096 * 100;
+
 /// A request that a transport fault must answer on the raw connection.
 struct Takeover {
     log: AttemptLog,
@@ -226,15 +233,27 @@ fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Endin
     if error.is_parse_version_h2() {
         // hyper answers nothing to the preface: an HTTP/2 client could not
         // read an HTTP/1 status anyway.
-        log.action("HTTP/2 prior knowledge (the `PRI * HTTP/2.0` preface) is not served; closed without answering");
+        log.also("HTTP/2 prior knowledge (the `PRI * HTTP/2.0` preface) is not served; closed without answering".to_owned());
         return Ending::ServerFin;
     }
     if error.is_parse() || error.is_parse_too_large() {
-        let answer = match connection.meter.sent() {
-            0 => "closed without answering",
-            _ => "answered with an error status and closed",
+        let answer = match (error.is_parse_too_large(), connection.meter.sent()) {
+            (true, _) => "answered 431 and closed",
+            (false, 0) => "closed without answering",
+            (false, _) => "answered with an error status and closed",
         };
-        log.action(format!("unreadable request ({error}); {answer}"));
+        let why = match error.is_parse_too_large() {
+            // hyper reports both of its limits as one error; a head that
+            // stopped short of the size limit hit the count.
+            true if connection.meter.received() < HYPER_HEAD_BYTES => {
+                format!("request head has more than {HYPER_HEADERS} headers")
+            }
+            true => format!("request head larger than {HYPER_HEAD_BYTES} bytes"),
+            false => error.to_string(),
+        };
+        // After a request was answered on this connection, the bytes that
+        // followed it are journaled with it rather than replacing what it did.
+        log.also(format!("unreadable request ({why}); {answer}"));
         return Ending::ServerFin;
     }
     if !had_request {

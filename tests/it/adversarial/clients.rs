@@ -91,6 +91,18 @@ fn many_headers_are_read_and_too_many_are_named_as_such() {
         "unreadable request (request head has more than 256 headers); answered 431 and closed"
     );
     served.stop();
+    // Responders are served by hyper, whose limit is 100 headers; the journal
+    // names the count there too, not the size.
+    let served = Served::start(&["ok"], Stderr::Collected);
+    let mut too_many = connect(served.addr);
+    too_many.write_all(&head(200)).unwrap();
+    let answer = read_to_close(&mut too_many);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    assert_eq!(
+        text(&served.journaled(1)[0], "action"),
+        "unreadable request (request head has more than 100 headers); answered 431 and closed"
+    );
+    served.stop();
 }
 
 #[test]
@@ -162,6 +174,24 @@ fn pipelined_requests_are_answered_in_order_each_its_own_attempt() {
         .collect();
     assert_eq!(targets[0], "/p0");
     assert_eq!(targets[49], "/p49");
+    // Garbage after an answered request is journaled with that request, and
+    // does not replace what was done for it.
+    let mut stream = connect(served.addr);
+    stream
+        .write_all(b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01garbage\r\n\r\n")
+        .unwrap();
+    let answer = read_to_close(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    let attempts = served.journaled(51);
+    let last = attempts
+        .iter()
+        .find(|a| a["request"]["target"] == "/last")
+        .expect("the last request is journaled");
+    let action = text(last, "action");
+    assert!(
+        action.starts_with("answered 200; then unreadable request ("),
+        "{action}"
+    );
     served.stop();
 }
 
