@@ -3,5 +3,8 @@
 //! the checks in [`guard`] assert what `outage` promises: no panic, no leaked
 //! process, fd or temporary file, bounded memory, and a report.
 
+mod clients;
 mod guard;
 mod programs;
+mod serve;
+mod served;
