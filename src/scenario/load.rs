@@ -145,21 +145,20 @@ fn unknown_keys(errors: &mut Errors, table: &DeTable, section: &str, known: &[&s
         if known.contains(&name) {
             continue;
         }
-        let place = if section.is_empty() {
-            String::new()
-        } else {
-            format!(" in [{section}]")
-        };
-        let hint = nearest(name, known.iter().copied())
-            .map(|n| format!("; did you mean {n:?}?"))
-            .unwrap_or_default();
-        errors.at(
-            key.span(),
+        errors.at_with(key.span(), || {
+            let place = if section.is_empty() {
+                String::new()
+            } else {
+                format!(" in [{section}]")
+            };
+            let hint = nearest(name, known.iter().copied())
+                .map(|n| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
             format!(
                 "unknown key {name:?}{place}{hint}; expected one of {}",
                 known.join(", ")
-            ),
-        );
+            )
+        });
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
-pub use error::{LoadError, LoadErrors};
+pub use error::{LoadError, LoadErrors, SHOWN_ERRORS};
 pub use expect::Expect;
 pub use load::{discover, load, parse};
 
