@@ -1,7 +1,7 @@
 //! Reading scenario files: every key checked on its own, every error located.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -12,6 +12,7 @@ use crate::dns::{DnsFault, invalid_name};
 use crate::duration;
 use crate::fault::{Fault, Route};
 use crate::scenario::error::{Errors, LoadErrors};
+use crate::scenario::files;
 use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings, Scenario,
 };
@@ -33,36 +34,29 @@ const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
 ];
 
-/// Every `.toml` file under `paths` (files are taken as they are), sorted.
-pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()?;
-            entries.sort();
-            let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
-            found.extend(
-                files
-                    .into_iter()
-                    .filter(|p| p.extension().is_some_and(|e| e == "toml")),
-            );
-            found.extend(discover(&dirs)?);
-        } else {
-            found.push(path.clone());
-        }
-    }
-    Ok(found)
-}
-
-/// Reads and checks the scenario file at `path`.
+/// Reads and checks the scenario file at `path`: a regular file of at most
+/// [`MAX_FILE_BYTES`](crate::scenario::MAX_FILE_BYTES), in UTF-8.
 pub fn load(path: &Path) -> Result<Scenario, LoadErrors> {
-    match std::fs::read_to_string(path) {
+    let bytes = files::read(path).map_err(|message| {
+        let mut errors = Errors::new(path, "");
+        errors.file(message);
+        errors.finish()
+    })?;
+    match String::from_utf8(bytes) {
         Ok(text) => parse(path, &text),
         Err(error) => {
-            let mut errors = Errors::new(path, "");
-            errors.file(format!("cannot read the file: {error}"));
+            let at = error.utf8_error().valid_up_to();
+            let byte = error.as_bytes()[at];
+            // Only the valid part is text that lines and columns can count in.
+            let text = String::from_utf8_lossy(&error.as_bytes()[..at]);
+            let mut errors = Errors::new(path, &text);
+            errors.at(
+                at..at,
+                format!(
+                    "not UTF-8 text: byte 0x{byte:02X} cannot start a character here; \
+                     a scenario file is TOML, which is UTF-8: check that this is the right file"
+                ),
+            );
             Err(errors.finish())
         }
     }

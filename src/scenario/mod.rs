@@ -6,9 +6,14 @@
 //! its line and column. What comes out is a [`Scenario`] with real
 //! [`Duration`]s, [`Fault`]s and [`ErrorClass`]es; nothing downstream sees raw
 //! strings.
+//!
+//! `files` finds scenario files in folders and reads one (only a regular file,
+//! only up to a bound); `load` parses and checks it key by key; `error`
+//! locates each error by line and column.
 
 mod error;
 pub(crate) mod expect;
+mod files;
 mod load;
 
 use std::collections::BTreeMap;
@@ -21,7 +26,8 @@ use serde::Deserialize;
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
 pub use error::{LoadError, LoadErrors, SHOWN_ERRORS};
 pub use expect::Expect;
-pub use load::{discover, load, parse};
+pub use files::{MAX_FILE_BYTES, discover};
+pub use load::{load, parse};
 
 use crate::dns::{DnsFault, Names};
 use crate::{ErrorClass, Fault};
