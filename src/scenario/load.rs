@@ -12,7 +12,7 @@ use crate::dns::{DnsFault, invalid_name};
 use crate::duration;
 use crate::fault::{Fault, Route};
 use crate::scenario::error::{Errors, LoadErrors};
-use crate::scenario::files;
+use crate::scenario::{checks, deep, files};
 use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings, Scenario,
 };
@@ -71,7 +71,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             let message = format!("not valid TOML: {}", error.message().trim_end());
             match error.span() {
                 Some(span) => errors.at(span, message),
-                None => errors.file(message),
+                None => match deep::too_deep(text) {
+                    Some((span, message)) => errors.at(span, message),
+                    None => errors.file(message),
+                },
             }
             return Err(errors.finish());
         }
@@ -96,6 +99,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         Some(value) => tls_of(&mut errors, value),
         None => Some(false),
     };
+    if let (Some(fault), Some(tls)) = (&fault, tls) {
+        checks::across(&mut errors, top, fault, tls);
+    }
     let dns = dns_of(&mut errors, top);
     let client = required(
         &mut errors,
@@ -320,7 +326,7 @@ fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {
     let client = table(errors, value, "client")?;
     unknown_keys(errors, client, "client", CLIENT_KEYS);
     let deadline = match client.get("timeout") {
-        Some(v) => duration_of(errors, v),
+        Some(v) => duration_of(errors, v).filter(|d| checks::deadline(errors, v, *d)),
         None => Some(DEFAULT_DEADLINE),
     };
     let chosen = match (client.get("run"), client.get("reqwest")) {
@@ -375,6 +381,9 @@ fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {
 
 fn reqwest_of(errors: &mut Errors, value: &Value) -> Option<ReqwestSettings> {
     let settings: ReqwestSettings = typed(errors, value)?;
+    if !checks::reqwest(errors, value) {
+        return None;
+    }
     if let Some(path) = &settings.path
         && !path.starts_with('/')
     {
@@ -417,8 +426,12 @@ fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {
             "class" => typed(errors, value).map(|v| expect.class = Some(v)),
             "status" => typed(errors, value).map(|v| expect.status = Some(v)),
             "attempts" => count_of(errors, value).map(|v| expect.attempts = Some(v)),
-            "gaps" => typed::<Gaps>(errors, value).map(|v| expect.gaps = Some(v)),
-            "duration" => typed::<Bounds>(errors, value).map(|v| expect.duration = Some(v)),
+            "gaps" => typed::<Gaps>(errors, value)
+                .filter(|gaps| checks::gaps(errors, value, gaps))
+                .map(|v| expect.gaps = Some(v)),
+            "duration" => typed::<Bounds>(errors, value)
+                .filter(|_| checks::bounds(errors, value))
+                .map(|v| expect.duration = Some(v)),
             "exit" => typed(errors, value).map(|v| expect.exit = Some(v)),
             "output" => output_of(errors, value).map(|v| expect.output = v),
             "hangs" => typed(errors, value).map(|v| expect.hangs = v),
@@ -443,10 +456,12 @@ fn count_of(errors: &mut Errors, value: &Value) -> Option<Count> {
         max: Option<u64>,
     }
     if value.get_ref().is_table() {
-        return typed::<Range>(errors, value).map(|r| Count::Between {
-            min: r.min,
-            max: r.max,
-        });
+        return typed::<Range>(errors, value)
+            .filter(|r| checks::count_range(errors, value, r.min, r.max))
+            .map(|r| Count::Between {
+                min: r.min,
+                max: r.max,
+            });
     }
     typed(errors, value).map(Count::Exactly)
 }

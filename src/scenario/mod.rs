@@ -8,9 +8,12 @@
 //! strings.
 //!
 //! `files` finds scenario files in folders and reads one (only a regular file,
-//! only up to a bound); `load` parses and checks it key by key; `error`
-//! locates each error by line and column.
+//! only up to a bound); `load` parses and checks it key by key; `checks` holds
+//! the checks across keys and of ranges; `error` locates each error by
+//! line and column; `deep` finds a key nested too deep to parse.
 
+mod checks;
+mod deep;
 mod error;
 pub(crate) mod expect;
 mod files;
@@ -24,6 +27,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
+pub use checks::MAX_DURATION;
 pub use error::{LoadError, LoadErrors, SHOWN_ERRORS};
 pub use expect::Expect;
 pub use files::{MAX_FILE_BYTES, discover};
