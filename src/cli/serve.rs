@@ -32,7 +32,10 @@ pub(crate) struct Settings {
 /// Serves `fault` as `settings` say until a signal arrives.
 pub(crate) fn serve(fault: Fault, settings: Settings) -> Result<ExitCode> {
     if let Some(why) = fault.why_not_behind_tls().filter(|_| settings.tls) {
-        bail!("--tls does not apply to {:?}: {why}; leave out --tls", fault.name());
+        bail!(
+            "--tls does not apply to {:?}: {why}; leave out --tls",
+            fault.name()
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -143,7 +143,13 @@ pub(crate) fn bounds(errors: &mut Errors, value: &Value) -> bool {
             "can never hold: every run takes some time",
             "give the longest the client may take, such as \"2s\"",
         ),
-        ordered(errors, value, "duration", ["min", "max"], "no run can match"),
+        ordered(
+            errors,
+            value,
+            "duration",
+            ["min", "max"],
+            "no run can match",
+        ),
     ]
     .iter()
     .all(|ok| *ok)

@@ -203,7 +203,11 @@ mod tests {
         let lines = LineIndex::new(text);
         assert_eq!(lines.position(0), (1, 1));
         assert_eq!(lines.position(6), (2, 1));
-        assert_eq!(lines.position(10), (2, 4), "é is one column though two bytes");
+        assert_eq!(
+            lines.position(10),
+            (2, 4),
+            "é is one column though two bytes"
+        );
         assert_eq!(lines.position(8), (2, 2), "inside é is still é");
         assert_eq!(lines.position(1000), (3, 1));
     }

@@ -12,10 +12,10 @@ use crate::dns::{DnsFault, invalid_name};
 use crate::duration;
 use crate::fault::{Fault, Route};
 use crate::scenario::error::{Errors, LoadErrors};
-use crate::scenario::{checks, deep, files};
 use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings, Scenario,
 };
+use crate::scenario::{checks, deep, files};
 use crate::words::{nearest, plain};
 
 type Value<'i> = Spanned<DeValue<'i>>;

@@ -370,9 +370,18 @@ fn serve_write_ca_for_a_plain_fault_exits_2_and_says_to_add_tls() {
 }
 
 #[rstest]
-#[case::refuse("refuse", "it never accepts a connection, so there is nothing to put behind TLS")]
-#[case::blackhole("blackhole", "it never accepts a connection, so there is nothing to put behind TLS")]
-#[case::wrong_port("wrong-port", "it never accepts a connection, so there is nothing to put behind TLS")]
+#[case::refuse(
+    "refuse",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::blackhole(
+    "blackhole",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::wrong_port(
+    "wrong-port",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
 #[case::tls_fault("tls-self-signed", "it is a TLS fault, served on an https URL already")]
 fn serve_tls_on_a_fault_that_cannot_take_it_exits_2_and_says_why(
     #[case] fault: &str,

@@ -240,9 +240,18 @@ async fn a_handshake_that_never_finishes_is_closed_after_ten_seconds() {
 }
 
 #[rstest]
-#[case::refuse("refuse", "it never accepts a connection, so there is nothing to put behind TLS")]
-#[case::blackhole("blackhole", "it never accepts a connection, so there is nothing to put behind TLS")]
-#[case::wrong_port("wrong-port", "it never accepts a connection, so there is nothing to put behind TLS")]
+#[case::refuse(
+    "refuse",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::blackhole(
+    "blackhole",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::wrong_port(
+    "wrong-port",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
 #[case::tls_expired("tls-expired", "it is a TLS fault, served on an https URL already")]
 #[case::tls_plaintext("tls-plaintext", "it is a TLS fault, served on an https URL already")]
 #[tokio::test]

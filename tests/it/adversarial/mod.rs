@@ -3,4 +3,5 @@
 //! the checks in [`guard`] assert what `outage` promises: no panic, no leaked
 //! process, fd or temporary file, bounded memory, and a report.
 
+mod files;
 mod guard;
