@@ -7,35 +7,41 @@ use std::ops::Range;
 pub(crate) const PARSER_LIMIT: usize = 80;
 
 /// The first table header or key of more than [`PARSER_LIMIT`] dotted parts
-/// in `text`, with a message about it.
+/// in `text`, with a message about it. A key may start a line, or follow the
+/// `{` or `,` of an inline table.
 pub(crate) fn too_deep(text: &str) -> Option<(Range<usize>, String)> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let start = offset + line.len() - trimmed.len();
-        offset += line.len();
-        let (key, end) = match trimmed.strip_prefix('[') {
-            Some(header) => (header.strip_prefix('[').unwrap_or(header), b']'),
-            None => (trimmed, b'='),
-        };
-        let Some(parts) = dotted_parts(key, end) else {
-            continue;
-        };
-        if parts > PARSER_LIMIT {
-            let shown: String = key.chars().take(20).collect();
-            let message = format!(
-                "key {:?} has {parts} dotted parts, more than TOML parsing allows ({PARSER_LIMIT}); \
-                 a scenario's keys have at most 3, such as [expect.gaps.exponential]",
-                format!("{}…", shown.trim_end_matches(['.', ' ']))
-            );
-            return Some((start..start + 1, message));
-        }
+    let after = text.match_indices(['\n', '{', ',']).map(|(i, _)| i + 1);
+    std::iter::once(0)
+        .chain(after)
+        .find_map(|at| deep_key(text, at))
+}
+
+/// The key at byte `at` of `text`, if it has more than [`PARSER_LIMIT`] parts.
+fn deep_key(text: &str, at: usize) -> Option<(Range<usize>, String)> {
+    let rest = &text[at..];
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    let start = at + rest.len() - trimmed.len();
+    let (key, end) = match trimmed.strip_prefix('[') {
+        Some(header) => (header.strip_prefix('[').unwrap_or(header), b']'),
+        None => (trimmed, b'='),
+    };
+    let parts = dotted_parts(key, end)?;
+    if parts <= PARSER_LIMIT {
+        return None;
     }
-    None
+    let shown: String = key.chars().take(20).collect();
+    let message = format!(
+        "key {:?} has {parts} dotted parts, more than TOML parsing allows ({PARSER_LIMIT}); \
+         a scenario's keys have at most 3, such as [expect.gaps.exponential]",
+        format!("{}…", shown.trim_end_matches(['.', ' ']))
+    );
+    Some((start..start + 1, message))
 }
 
 /// The parts of the dotted key at the start of `text`, when it ends with
-/// `end` on the same line; a quoted part may hold dots.
+/// `end` on the same line; a quoted part may hold dots. Stopping at the first
+/// character no key may hold keeps each look short, so that looking from
+/// every `,` of a long line stays linear.
 fn dotted_parts(text: &str, end: u8) -> Option<usize> {
     let mut parts = 1;
     let mut quote = None;
@@ -47,8 +53,8 @@ fn dotted_parts(text: &str, end: u8) -> Option<usize> {
             (None, b'"' | b'\'') => quote = Some(byte),
             (None, b'.') => parts += 1,
             (None, byte) if byte == end => return Some(parts),
-            (None, b'\n' | b'#' | b'[' | b'{' | b'=' | b']') => return None,
-            (None, _) => {}
+            (None, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b' ' | b'\t') => {}
+            (None, _) => return None,
         }
     }
     None
@@ -69,6 +75,8 @@ mod tests {
             "{message}"
         );
         assert_eq!(too_deep(&format!("{deep} = 1")).map(|(s, _)| s), Some(0..1));
+        let inline = format!("x = {{ b = 1, {deep} = 1 }}");
+        assert_eq!(too_deep(&inline).map(|(s, _)| s), Some(13..14));
         assert_eq!(too_deep("[expect.gaps]\n'a.b' = 1\nx = \"a.b.c\"\n"), None);
     }
 }
