@@ -219,7 +219,8 @@ fn two_hundred_thousand_errors_on_one_line_are_reported_quickly_and_capped() {
     assert_eq!(
         reasons[0],
         format!(
-            "{}:2:38: invalid type: integer `1`, expected struct Route",
+            "{}:2:38: invalid type: integer `1`, expected a route such as \
+             {{ path = \"/api/*\", fault = \"reset\" }}",
             path.display()
         )
     );
