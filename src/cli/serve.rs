@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::fault::Fault;
@@ -47,6 +47,12 @@ pub(crate) struct Settings {
 
 /// Serves `fault` as `settings` say until a signal arrives.
 pub(crate) fn serve(fault: Fault, settings: Settings) -> Result<ExitCode> {
+    if let Some(why) = fault.why_not_behind_tls().filter(|_| settings.tls) {
+        bail!(
+            "--tls does not apply to {:?}: {why}; leave out --tls",
+            fault.name()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

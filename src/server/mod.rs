@@ -184,6 +184,12 @@ impl FaultServerBuilder {
                 fault: fault.name(),
                 reason,
             })?;
+        if let Some(why) = fault.why_not_behind_tls().filter(|_| self.tls) {
+            return Err(ServerError::InvalidFault {
+                fault: fault.name(),
+                reason: format!("tls(true) does not apply: {why}; leave tls off"),
+            });
+        }
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let bind_error = |source| ServerError::Bind { addr, source };
         let https = self.tls || fault.is_tls();

@@ -4,6 +4,7 @@
 //! process, fd or temporary file, bounded memory, and a report.
 
 mod clients;
+mod files;
 mod guard;
 mod programs;
 mod serve;
