@@ -1,7 +1,7 @@
 //! Reading scenario files: every key checked on its own, every error located.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
