@@ -119,7 +119,12 @@ pub fn request_head(data: &[u8]) {
             data.len() <= MAX_HEAD_BYTES,
             "waiting for more past the limit"
         ),
-        Err(HeadError::TooLarge | HeadError::Malformed(_)) => {}
+        Err(
+            HeadError::TooLarge
+            | HeadError::TooManyHeaders
+            | HeadError::Http2Preface
+            | HeadError::Malformed(_),
+        ) => {}
     }
 }
 

@@ -5,8 +5,11 @@
 //! on tokio's clock from the moment the server started, so a test running with
 //! paused time sees exact virtual timestamps.
 //!
-//! The journal keeps every count but stores at most `capacity` attempts (the
-//! most recent ones), so a server under sustained load uses bounded memory.
+//! The journal keeps every count but stores only the most recent attempts: at
+//! most `capacity` of them, and at most about `max_bytes` of memory for them
+//! (an estimate that counts every allocation). Of each request head it keeps a
+//! prefix of [`HEAD_PREFIX_BYTES`]. So a server under sustained load, or fed
+//! huge heads, uses bounded memory, and [`Journal::usage`] says what was let go.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -21,6 +24,20 @@ use crate::request::RequestHead;
 
 /// How many attempts a journal stores unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// How much memory a journal's stored attempts may take unless told otherwise.
+///
+/// The estimate counts each attempt's struct, its strings and headers, and an
+/// allocator's overhead for each allocation, so it is an upper bound in
+/// practice: 10,000 ordinary attempts take about 10 MiB of it, and heads that
+/// fill their whole prefix make the journal keep fewer attempts.
+pub const DEFAULT_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// How much of each request head the journal keeps, counted as on the wire
+/// (request line, then `name: value` lines): a longer head is kept up to this
+/// point, its last kept header value cut short, and
+/// [`Attempt::request_bytes_omitted`] says how much is missing.
+pub const HEAD_PREFIX_BYTES: usize = 4 * 1024;
 
 /// How an attempt's connection ended, and which side ended it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -74,8 +91,12 @@ pub struct Attempt {
     pub started: Duration,
     /// The client's address.
     pub peer: SocketAddr,
-    /// The request line and headers, when a complete request head was read.
+    /// The request line and headers, when a complete request head was read;
+    /// only the first [`HEAD_PREFIX_BYTES`] of a longer head.
     pub request: Option<RequestHead>,
+    /// How many bytes of the request head the journal did not keep (0 when it
+    /// kept all of it), counted as on the wire.
+    pub request_bytes_omitted: u64,
     /// The route that handled the request, for a `routes` fault: its path
     /// pattern, or `fallback`.
     pub route: Option<String>,
@@ -166,12 +187,58 @@ struct Shared {
 }
 
 struct State {
-    attempts: VecDeque<Attempt>,
+    attempts: VecDeque<Entry>,
     /// How many attempts each route has taken, by route.
     routes: HashMap<String, u64>,
     total: u64,
     connections: u64,
     capacity: usize,
+    /// The estimated memory of the stored attempts, and its bound.
+    bytes: usize,
+    max_bytes: usize,
+    /// Request heads journaled in part.
+    truncated: u64,
+}
+
+/// A stored attempt and what it costs.
+struct Entry {
+    attempt: Attempt,
+    /// The estimated memory of its request head, computed once when it is set.
+    head_bytes: usize,
+    /// The estimated memory of the whole entry, as last counted in `State::bytes`.
+    footprint: usize,
+}
+
+impl Entry {
+    /// The estimated memory of the entry: recounted after each change, cheaply,
+    /// because the head's share is kept aside.
+    fn recount(&self) -> usize {
+        let a = &self.attempt;
+        std::mem::size_of::<Entry>()
+            + a.action.capacity()
+            + a.route.as_ref().map_or(0, |r| r.capacity() + ALLOCATION)
+            + self.head_bytes
+    }
+}
+
+/// What an allocator spends on each allocation beyond its bytes, for the
+/// journal's estimate of its own size.
+const ALLOCATION: usize = 16;
+
+/// What a journal stores and what it let go, from [`Journal::usage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Attempts stored now.
+    pub stored: usize,
+    /// Attempts seen but no longer stored, to keep within the count or the
+    /// memory bound (the oldest go first).
+    pub dropped: u64,
+    /// Request heads longer than [`HEAD_PREFIX_BYTES`], journaled in part.
+    pub truncated: u64,
+    /// The estimated memory of the stored attempts, in bytes.
+    pub bytes: usize,
+    /// The bound on that estimate, in bytes.
+    pub max_bytes: usize,
 }
 
 /// The record of every attempt a [`FaultServer`](crate::FaultServer) saw.
@@ -191,13 +258,16 @@ impl fmt::Debug for Journal {
 }
 
 impl Journal {
-    pub(crate) fn new(capacity: usize, observer: Option<Observer>) -> Self {
+    pub(crate) fn new(capacity: usize, max_bytes: usize, observer: Option<Observer>) -> Self {
         let state = State {
             attempts: VecDeque::new(),
             routes: HashMap::new(),
             total: 0,
             connections: 0,
             capacity: capacity.max(1),
+            bytes: 0,
+            max_bytes,
+            truncated: 0,
         };
         Journal {
             shared: Arc::new(Shared {
@@ -221,7 +291,20 @@ impl Journal {
 
     /// The stored attempts, oldest first (at most the journal's capacity).
     pub fn attempts(&self) -> Vec<Attempt> {
-        self.state().attempts.iter().cloned().collect()
+        self.state().stored()
+    }
+
+    /// How many attempts are stored, how many were let go, how many request
+    /// heads were kept in part, and the memory the stored attempts take.
+    pub fn usage(&self) -> Usage {
+        let state = self.state();
+        Usage {
+            stored: state.attempts.len(),
+            dropped: state.total - state.attempts.len() as u64,
+            truncated: state.truncated,
+            bytes: state.bytes,
+            max_bytes: state.max_bytes,
+        }
     }
 
     /// How many attempts the server has seen, including any no longer stored.
@@ -236,7 +319,12 @@ impl Journal {
 
     /// Time between the starts of consecutive stored attempts.
     pub fn gaps(&self) -> Vec<Duration> {
-        let starts: Vec<Duration> = self.state().attempts.iter().map(|a| a.started).collect();
+        let starts: Vec<Duration> = self
+            .state()
+            .attempts
+            .iter()
+            .map(|e| e.attempt.started)
+            .collect();
         starts
             .windows(2)
             .map(|w| w[1].saturating_sub(w[0]))
@@ -252,8 +340,8 @@ impl Journal {
         let mut changes = self.shared.changed.subscribe();
         let check = |journal: &Journal| {
             let state = journal.state();
-            let done = state.total >= wanted && state.attempts.iter().all(Attempt::is_finished);
-            done.then(|| state.attempts.iter().cloned().collect::<Vec<_>>())
+            let done = state.total >= wanted && state.unfinished() == 0;
+            done.then(|| state.stored())
         };
         let wait = async {
             loop {
@@ -271,9 +359,13 @@ impl Journal {
                 Err(NotSettled {
                     waited: within,
                     wanted,
-                    finished: state.attempts.iter().filter(|a| a.is_finished()).count() as u64,
+                    finished: (state.attempts.len() - state.unfinished()) as u64,
                     total: state.total,
-                    listing: state.attempts.iter().map(|a| format!("  {a}\n")).collect(),
+                    listing: state
+                        .attempts
+                        .iter()
+                        .map(|e| format!("  {}\n", e.attempt))
+                        .collect(),
                 })
             }
         }
@@ -293,21 +385,30 @@ impl Journal {
             let index = state.total;
             state.total += 1;
             if state.attempts.len() == state.capacity {
-                state.attempts.pop_front();
+                state.pop_oldest();
             }
-            state.attempts.push_back(Attempt {
-                index,
-                connection,
-                started,
-                peer,
-                request: None,
-                route: None,
-                bytes_received: 0,
-                bytes_sent: 0,
-                action: String::new(),
-                ended: None,
-                ending: None,
-            });
+            let mut entry = Entry {
+                attempt: Attempt {
+                    index,
+                    connection,
+                    started,
+                    peer,
+                    request: None,
+                    request_bytes_omitted: 0,
+                    route: None,
+                    bytes_received: 0,
+                    bytes_sent: 0,
+                    action: String::new(),
+                    ended: None,
+                    ending: None,
+                },
+                head_bytes: 0,
+                footprint: 0,
+            };
+            entry.footprint = entry.recount();
+            state.bytes += entry.footprint;
+            state.attempts.push_back(entry);
+            state.shrink();
             index
         };
         self.notify();
@@ -327,26 +428,74 @@ impl Journal {
             *taken += 1;
             *taken - 1
         };
-        self.update(index, |a| a.route = Some(route.to_owned()));
+        self.update(index, |e| e.attempt.route = Some(route.to_owned()));
         position
     }
 
-    fn update(&self, index: u64, change: impl FnOnce(&mut Attempt)) {
+    /// Ends every open attempt of `connection` with `what` added to its
+    /// action, for a connection whose task died without ending them. Their
+    /// byte counts died with the task and stay as they were.
+    pub(crate) fn abandon(&self, connection: u64, what: &str) {
+        let ended = self.elapsed();
+        let open: Vec<u64> = self
+            .state()
+            .attempts
+            .iter()
+            .rev()
+            .filter(|e| e.attempt.connection == connection && !e.attempt.is_finished())
+            .map(|e| e.attempt.index)
+            .collect();
+        for index in open {
+            self.update(index, |e| {
+                let a = &mut e.attempt;
+                a.action = match a.action.is_empty() {
+                    true => what.to_owned(),
+                    false => format!("{}; then {what}", a.action),
+                };
+                a.ended = Some(ended);
+                a.ending = Some(Ending::ServerFin);
+            });
+        }
+    }
+
+    /// Journals the stored prefix of a request head for attempt `index`.
+    fn request(&self, index: u64, head: &RequestHead) {
+        // Copied before taking the lock, which other connections wait for.
+        let kept = Prefix::of(head);
+        let truncated = kept.omitted > 0;
+        self.update(index, move |entry| {
+            entry.attempt.request = Some(kept.head);
+            entry.attempt.request_bytes_omitted = kept.omitted;
+            entry.head_bytes = kept.bytes;
+        });
+        if truncated {
+            self.state().truncated += 1;
+        }
+    }
+
+    fn update(&self, index: u64, change: impl FnOnce(&mut Entry)) {
         let finished = {
             let mut state = self.state();
-            let Some(front) = state.attempts.front().map(|a| a.index) else {
+            let Some(front) = state.attempts.front().map(|e| e.attempt.index) else {
                 return;
             };
-            let Some(attempt) = index
+            let Some(entry) = index
                 .checked_sub(front)
                 .and_then(|pos| state.attempts.get_mut(pos as usize))
             else {
                 return;
             };
-            change(attempt);
+            change(entry);
+            let (was, now) = (entry.footprint, entry.recount());
+            entry.footprint = now;
+            let attempt = &entry.attempt;
             // A copy only for an observer: cloning every finished attempt
             // costs a healthy server a tenth of its throughput.
-            (attempt.is_finished() && self.shared.observer.is_some()).then(|| attempt.clone())
+            let finished =
+                (attempt.is_finished() && self.shared.observer.is_some()).then(|| attempt.clone());
+            state.bytes = state.bytes - was + now;
+            state.shrink();
+            finished
         };
         if let (Some(attempt), Some(observer)) = (finished, &self.shared.observer) {
             observer(&attempt);
@@ -364,6 +513,120 @@ impl Journal {
     }
 }
 
+impl State {
+    fn stored(&self) -> Vec<Attempt> {
+        self.attempts.iter().map(|e| e.attempt.clone()).collect()
+    }
+
+    fn unfinished(&self) -> usize {
+        self.attempts
+            .iter()
+            .filter(|e| !e.attempt.is_finished())
+            .count()
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some(entry) = self.attempts.pop_front() {
+            self.bytes -= entry.footprint;
+        }
+    }
+
+    /// Lets the oldest attempts go until the rest fit in `max_bytes`; the
+    /// newest always stays, as a prefix of its head fits in any bound.
+    fn shrink(&mut self) {
+        while self.bytes > self.max_bytes && self.attempts.len() > 1 {
+            self.pop_oldest();
+        }
+    }
+}
+
+/// The part of a request head the journal keeps.
+struct Prefix {
+    head: RequestHead,
+    /// Bytes of the head left out, counted as on the wire.
+    omitted: u64,
+    /// The estimated memory of `head`.
+    bytes: usize,
+}
+
+impl Prefix {
+    /// The first [`HEAD_PREFIX_BYTES`] of `head`, with no more allocations
+    /// than a whole copy would make.
+    fn of(head: &RequestHead) -> Prefix {
+        let mut room = Room {
+            left: HEAD_PREFIX_BYTES,
+            omitted: 0,
+        };
+        // The request line: "METHOD TARGET VERSION\r\n".
+        let method = room.take(&head.method, 1);
+        let target = room.take(&head.target, 1);
+        let version = room.take(&head.version, 2);
+        let mut bytes = std::mem::size_of::<RequestHead>()
+            + method.capacity()
+            + target.capacity()
+            + version.capacity()
+            + 3 * ALLOCATION;
+        let mut headers = Vec::with_capacity(head.headers.len());
+        for (name, value) in &head.headers {
+            // Each header is "name: value\r\n"; keep its name whole or not at all.
+            if room.left < name.len() + 4 {
+                room.omitted += name.len() + value.len() + 4;
+                continue;
+            }
+            let name = room.take(name, 2);
+            let value = room.take(value, 2);
+            bytes += name.capacity() + value.capacity() + 2 * ALLOCATION;
+            headers.push((name, value));
+        }
+        if headers.len() < head.headers.len() {
+            headers.shrink_to_fit();
+        }
+        bytes += headers.capacity() * std::mem::size_of::<(String, String)>() + ALLOCATION;
+        Prefix {
+            head: RequestHead {
+                method,
+                target,
+                version,
+                headers,
+            },
+            omitted: room.omitted as u64,
+            bytes,
+        }
+    }
+}
+
+/// What is left of the head prefix while it is copied.
+struct Room {
+    /// Bytes that may still be kept.
+    left: usize,
+    /// Bytes left out so far.
+    omitted: usize,
+}
+
+impl Room {
+    /// A copy of as much of `text` as fits, then `separator` bytes on the wire
+    /// (a space, `: ` or a line end), which are counted but not stored.
+    fn take(&mut self, text: &str, separator: usize) -> String {
+        let kept = cut(text, self.left.saturating_sub(separator));
+        self.omitted += text.len() - kept.len();
+        self.left = self.left.saturating_sub(kept.len() + separator);
+        kept.to_owned()
+    }
+}
+
+/// The longest start of `text` that is at most `max` bytes and ends on a
+/// character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Fills in one attempt of the journal as the connection progresses.
 #[derive(Clone)]
 pub(crate) struct AttemptLog {
@@ -379,8 +642,7 @@ impl AttemptLog {
     }
 
     pub(crate) fn request(&self, head: &RequestHead) {
-        self.journal
-            .update(self.index, |a| a.request = Some(head.clone()));
+        self.journal.request(self.index, head);
     }
 
     /// Records the route this attempt took; returns its position on that
@@ -394,26 +656,69 @@ impl AttemptLog {
             Some(preface) => format!("{preface}; {}", action.into()),
             None => action.into(),
         };
-        self.journal.update(self.index, |a| a.action = action);
+        self.journal
+            .update(self.index, |e| e.attempt.action = action);
+    }
+
+    /// Adds `more` to what the attempt did, after `then` when it did something
+    /// already.
+    pub(crate) fn also(&self, more: String) {
+        self.journal.update(self.index, |e| {
+            let action = &mut e.attempt.action;
+            *action = match action.is_empty() {
+                true => more,
+                false => format!("{action}; then {more}"),
+            };
+        });
     }
 
     /// Records how the TLS handshake went, and keeps it before every later action.
     pub(crate) fn handshake(&mut self, outcome: impl Into<String>) {
         let outcome: String = outcome.into();
         self.journal
-            .update(self.index, |a| a.action.clone_from(&outcome));
+            .update(self.index, |e| e.attempt.action.clone_from(&outcome));
         self.preface = Some(outcome.into());
     }
 
     pub(crate) fn finish(self, ending: Ending, bytes: (u64, u64)) {
         let ended = self.journal.elapsed();
-        self.journal.update(self.index, |a| {
+        let preface = self.preface.as_deref();
+        self.journal.update(self.index, |e| {
+            let a = &mut e.attempt;
+            if ending == Ending::ServerStopped {
+                a.action = cut_short(a, preface, bytes.1);
+            }
             a.bytes_received = bytes.0;
             a.bytes_sent = bytes.1;
             a.ended = Some(ended);
             a.ending = Some(ending);
         });
     }
+}
+
+/// The action of an attempt the server's stop cut short: the fault's words
+/// say what it set out to do, which it did not finish.
+fn cut_short(attempt: &Attempt, preface: Option<&str>, sent: u64) -> String {
+    let (before, planned) = match preface {
+        Some(preface) => match attempt.action.strip_prefix(preface) {
+            Some(rest) => (
+                format!("{preface}; "),
+                rest.trim_start_matches("; ").to_owned(),
+            ),
+            None => (String::new(), attempt.action.clone()),
+        },
+        None => (String::new(), attempt.action.clone()),
+    };
+    let what = if planned.starts_with("server stopped") {
+        planned
+    } else if !planned.is_empty() {
+        format!("cut short by server stop after {sent} bytes sent; planned: {planned}")
+    } else if attempt.request.is_some() {
+        format!("server stopped after {sent} bytes sent, before the fault acted")
+    } else {
+        "server stopped before a full request arrived".to_owned()
+    };
+    format!("{before}{what}")
 }
 
 #[cfg(test)]
@@ -426,7 +731,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn keeps_every_count_but_stores_only_its_capacity() {
-        let journal = Journal::new(3, None);
+        let journal = Journal::new(3, DEFAULT_MAX_BYTES, None);
         for _ in 0..5 {
             journal.begin(0, peer()).finish(Ending::ClientFin, (1, 2));
         }
@@ -437,7 +742,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn gaps_and_times_follow_tokio_time() {
-        let journal = Journal::new(10, None);
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
         for wait in [0, 1000, 2000] {
             tokio::time::sleep(Duration::from_millis(wait)).await;
             journal.begin(0, peer()).finish(Ending::ServerRst, (0, 0));
@@ -451,7 +756,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn settled_reports_what_it_was_still_waiting_for() {
-        let journal = Journal::new(10, None);
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
         journal.begin(0, peer()).finish(Ending::ServerFin, (5, 0));
         let _open = journal.begin(1, peer());
         let error = journal
@@ -469,7 +774,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn each_route_counts_its_own_attempts() {
-        let journal = Journal::new(10, None);
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
         let positions: Vec<u64> = ["/a", "/b", "/a", "/a", "/b"]
             .iter()
             .map(|route| journal.begin(0, peer()).route(route))
@@ -484,6 +789,7 @@ mod tests {
         let record = seen.clone();
         let journal = Journal::new(
             10,
+            DEFAULT_MAX_BYTES,
             Some(Box::new(move |a: &Attempt| {
                 record.lock().unwrap().push(a.index)
             })),
@@ -493,5 +799,111 @@ mod tests {
         assert!(seen.lock().unwrap().is_empty());
         log.finish(Ending::ClientFin, (0, 0));
         assert_eq!(*seen.lock().unwrap(), vec![0]);
+    }
+
+    fn head(headers: usize, value_len: usize) -> RequestHead {
+        RequestHead {
+            method: "GET".into(),
+            target: "/".into(),
+            version: "HTTP/1.1".into(),
+            headers: (0..headers)
+                .map(|i| (format!("x-{i}"), "v".repeat(value_len)))
+                .collect(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keeps_a_small_head_whole() {
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
+        journal.begin(0, peer()).request(&head(20, 30));
+        let attempt = &journal.attempts()[0];
+        assert_eq!(attempt.request, Some(head(20, 30)));
+        assert_eq!(attempt.request_bytes_omitted, 0);
+        assert_eq!(journal.usage().truncated, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keeps_only_a_prefix_of_a_huge_head_and_says_how_much_is_missing() {
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
+        // One 100 KB header, then ten small ones.
+        let mut huge = head(1, 100_000);
+        huge.headers.extend(head(10, 10).headers);
+        journal.begin(0, peer()).request(&huge);
+        let attempt = &journal.attempts()[0];
+        let kept = attempt.request.as_ref().unwrap();
+        assert_eq!(kept.request_line(), "GET / HTTP/1.1");
+        assert_eq!(kept.headers.len(), 1);
+        let on_wire = |h: &RequestHead| {
+            h.request_line().len()
+                + 2
+                + h.headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 4)
+                    .sum::<usize>()
+        };
+        assert!(on_wire(kept) <= HEAD_PREFIX_BYTES, "{}", on_wire(kept));
+        assert!(on_wire(kept) > HEAD_PREFIX_BYTES - 10, "{}", on_wire(kept));
+        assert_eq!(
+            attempt.request_bytes_omitted as usize,
+            on_wire(&huge) - on_wire(kept)
+        );
+        assert_eq!(journal.usage().truncated, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lets_the_oldest_attempts_go_to_stay_within_its_bytes() {
+        let max_bytes = 256 * 1024;
+        let journal = Journal::new(10_000, max_bytes, None);
+        for _ in 0..1000 {
+            let log = journal.begin(0, peer());
+            log.request(&head(100, 1000));
+            log.action("answered 200");
+            log.finish(Ending::ClientFin, (1, 2));
+        }
+        let usage = journal.usage();
+        assert!(usage.bytes <= max_bytes, "{usage:?}");
+        assert!(usage.stored > 10 && usage.stored < 100, "{usage:?}");
+        assert_eq!(usage.dropped, 1000 - usage.stored as u64);
+        assert_eq!(usage.truncated, 1000);
+        assert_eq!(journal.attempts().last().unwrap().index, 999);
+        assert_eq!(journal.count(), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_its_bytes_back_to_the_struct_sizes_once_emptied() {
+        let journal = Journal::new(2, DEFAULT_MAX_BYTES, None);
+        let small = journal.usage().bytes;
+        journal.begin(0, peer()).request(&head(50, 50));
+        journal.begin(0, peer());
+        journal.begin(0, peer());
+        let usage = journal.usage();
+        assert_eq!(usage.stored, 2);
+        assert_eq!(small, 0);
+        assert_eq!(usage.bytes, 2 * std::mem::size_of::<Entry>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_cut_short_by_server_stop_says_so_and_what_was_planned() {
+        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
+        let dripping = journal.begin(0, peer());
+        dripping.request(&head(1, 1));
+        dripping.action("dripped 10 bytes, one every 500ms");
+        dripping.finish(Ending::ServerStopped, (40, 93));
+        let mut tls = journal.begin(1, peer());
+        tls.handshake("TLS handshake done (TLSv1_3)");
+        tls.action("sent a close-delimited body, closed 1h later");
+        tls.finish(Ending::ServerStopped, (40, 50));
+        journal
+            .begin(2, peer())
+            .finish(Ending::ServerStopped, (3, 0));
+        let actions: Vec<String> = journal.attempts().into_iter().map(|a| a.action).collect();
+        assert_eq!(
+            actions,
+            [
+                "cut short by server stop after 93 bytes sent; planned: dripped 10 bytes, one every 500ms",
+                "TLS handshake done (TLSv1_3); cut short by server stop after 50 bytes sent; planned: sent a close-delimited body, closed 1h later",
+                "server stopped before a full request arrived",
+            ]
+        );
     }
 }

@@ -114,6 +114,8 @@ pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;
 pub use journal::{Attempt, Ending, Journal, NotSettled};
 pub use request::RequestHead;
+#[doc(hidden)]
+pub use server::PanicAt;
 pub use server::{FaultServer, FaultServerBuilder, ServerError};
 
 /// The README's examples, run as doctests.

@@ -7,8 +7,16 @@ use std::fmt;
 /// A client that sends more is answered `431` and the connection is closed.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// Most header lines a request head may carry.
-const MAX_HEADERS: usize = 128;
+/// Most header lines a request head may carry for the transport faults.
+///
+/// Browsers send about 20 and proxies add a few; 256 leaves room for tests
+/// that pile headers up, while the parser's table stays small (8 KiB).
+/// Responders are served by hyper, whose own limit is 100 headers.
+pub const MAX_HEADERS: usize = 256;
+
+/// How an HTTP/2 client with prior knowledge opens a connection: the first
+/// line of its connection preface.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
 
 /// A request line and its headers, as read from the client.
 ///
@@ -71,6 +79,13 @@ pub enum HeadError {
     /// The head grew past [`MAX_HEAD_BYTES`].
     #[error("request head larger than {MAX_HEAD_BYTES} bytes")]
     TooLarge,
+    /// The head carries more than [`MAX_HEADERS`] headers.
+    #[error("request head has more than {MAX_HEADERS} headers")]
+    TooManyHeaders,
+    /// The client opened with the HTTP/2 connection preface: it speaks
+    /// HTTP/2 with prior knowledge, which the servers do not serve.
+    #[error("HTTP/2 prior knowledge (the `PRI * HTTP/2.0` preface) is not served")]
+    Http2Preface,
     /// The bytes are not an HTTP/1 request.
     #[error("not an HTTP request: {0}")]
     Malformed(String),
@@ -81,6 +96,13 @@ pub enum HeadError {
 /// Returns the head and its length in bytes, `Ok(None)` when more bytes are
 /// needed, or an error when the bytes cannot become a request.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    if bytes.starts_with(HTTP2_PREFACE) {
+        return Err(HeadError::Http2Preface);
+    }
+    if !bytes.is_empty() && HTTP2_PREFACE.starts_with(bytes) {
+        // httparse would reject `HTTP/2` before the line is complete.
+        return Ok(None);
+    }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
@@ -105,7 +127,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadEr
         }
         Ok(httparse::Status::Partial) if bytes.len() > MAX_HEAD_BYTES => Err(HeadError::TooLarge),
         Ok(httparse::Status::Partial) => Ok(None),
-        Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooLarge),
+        Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooManyHeaders),
         Err(e) => Err(HeadError::Malformed(e.to_string())),
     }
 }
@@ -134,6 +156,36 @@ mod tests {
             parse(b"\x00\xff\x13\r\n\r\n"),
             Err(HeadError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn reads_a_small_head_with_200_headers() {
+        let mut bytes = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..200 {
+            bytes.extend(format!("x-{i}: {i}\r\n").as_bytes());
+        }
+        bytes.extend(b"\r\n");
+        let (head, _) = parse(&bytes).unwrap().unwrap();
+        assert_eq!(head.headers.len(), 200);
+    }
+
+    #[test]
+    fn names_the_header_count_when_there_are_too_many_headers() {
+        let mut bytes = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            bytes.extend(format!("x-{i}: {i}\r\n").as_bytes());
+        }
+        bytes.extend(b"\r\n");
+        let error = parse(&bytes).unwrap_err();
+        assert_eq!(error, HeadError::TooManyHeaders);
+        assert_eq!(error.to_string(), "request head has more than 256 headers");
+    }
+
+    #[test]
+    fn recognises_the_http2_preface() {
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        assert_eq!(parse(preface), Err(HeadError::Http2Preface));
+        assert_eq!(parse(&preface[..13]), Ok(None));
     }
 
     #[test]

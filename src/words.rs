@@ -16,11 +16,35 @@ pub(crate) fn nearest<'a>(
 /// A serde `message` with Rust's type names put in words.
 #[cfg(feature = "runner")]
 pub(crate) fn plain(message: &str) -> String {
-    const WORDS: [(&str, &str); 4] = [
+    const WORDS: [(&str, &str); 10] = [
         ("expected u16", "expected a whole number from 0 to 65535"),
         ("expected u32", "expected a whole number, 0 or more"),
         ("expected u64", "expected a whole number, 0 or more"),
         ("expected usize", "expected a whole number, 0 or more"),
+        (
+            "expected struct Route",
+            "expected a route such as { path = \"/api/*\", fault = \"reset\" }",
+        ),
+        (
+            "expected struct ReqwestSettings",
+            "expected the built-in client's settings, such as { read-timeout = \"2s\" }",
+        ),
+        (
+            "expected struct RetryPolicy",
+            "expected a retry policy such as { times = 3, backoff = \"100ms\" }",
+        ),
+        (
+            "expected struct Bounds",
+            "expected bounds such as { min = \"1s\", max = \"3s\" }",
+        ),
+        (
+            "expected struct Gaps",
+            "expected gaps such as { min = \"100ms\" } or { exactly = [\"1s\", \"2s\"] }",
+        ),
+        (
+            "expected struct Exponential",
+            "expected a schedule such as { base = \"100ms\", factor = 2 }",
+        ),
     ];
     WORDS
         .iter()
@@ -43,6 +67,10 @@ mod tests {
         assert_eq!(
             plain("invalid type: string \"x\", expected u64"),
             "invalid type: string \"x\", expected a whole number, 0 or more"
+        );
+        assert_eq!(
+            plain("invalid type: integer `1`, expected struct Route"),
+            "invalid type: integer `1`, expected a route such as { path = \"/api/*\", fault = \"reset\" }"
         );
         assert_eq!(plain("anything else"), "anything else");
     }

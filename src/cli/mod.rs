@@ -57,6 +57,14 @@ enum Command {
     /// Prints the base URL alone on the first line of stdout, then one line
     /// per attempt on stderr as each attempt ends.
     ///
+    /// Writing never stalls the server: attempt lines wait in a queue of 1024
+    /// for a writer of their own, and when stderr is not read (a pipe nobody
+    /// drains) the lines that find the queue full are dropped, and a line
+    /// "outage: N lines dropped" says so once stderr moves again. For a record
+    /// a program can rely on, give `--journal FILE`: one JSON line per attempt,
+    /// through the same kind of queue (lines dropped only when the disk is
+    /// slower than attempts end, and counted on stderr at exit).
+    ///
     /// Fault options are the fault's TOML keys: `--KEY VALUE` or
     /// `--KEY=VALUE`. A VALUE that is a TOML value (503, 1.5, true, [..],
     /// {..}) is one; anything else is a string. `--TABLE.KEY VALUE` sets one
@@ -65,14 +73,15 @@ enum Command {
     /// as here. `outage serve FAULT --help` lists the fault's options.
     #[command(
         disable_help_flag = true,
-        override_usage = "outage serve [--port N] [--tls] [--write-ca FILE] FAULT [--KEY VALUE]...",
+        override_usage = "outage serve [--port N] [--tls] [--write-ca FILE] [--journal FILE] FAULT [--KEY VALUE]...",
         after_help = "Examples:\n  \
             outage serve status --code 503 --header 'Retry-After: 2' --body busy\n  \
             outage serve reset --when after-body-bytes --body-bytes 10\n  \
             outage serve slow-headers --delay 2s --port 8080\n  \
             outage serve sequence --step reset --step 'status --code 503' --step ok\n  \
             outage serve tls-ok --write-ca ca.pem\n  \
-            outage serve reset --tls --write-ca ca.pem\n\n\
+            outage serve reset --tls --write-ca ca.pem\n  \
+            outage serve hang --journal attempts.jsonl\n\n\
             Exit codes:\n  \
             0  stopped by SIGINT or SIGTERM\n  \
             2  unknown fault or option, bad value, or the server could not start"
@@ -104,6 +113,10 @@ struct ServeArgs {
     /// URL, for https servers; may also follow the fault.
     #[arg(long, value_name = "FILE")]
     write_ca: Option<PathBuf>,
+    /// Write one JSON line per attempt to FILE as it ends (FILE is created or
+    /// truncated); may also follow the fault.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     /// Print help; after FAULT, print the fault's description and options.
     #[arg(short, long)]
     help: bool,
@@ -166,6 +179,10 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode> {
         (Some(_), Some(_)) => bail!("option \"--write-ca\" is given twice; give it once"),
         (file, later) => file.or(later),
     };
+    let journal = match (args.journal, after.journal) {
+        (Some(_), Some(_)) => bail!("option \"--journal\" is given twice; give it once"),
+        (file, later) => file.or(later),
+    };
     let fault = options::fault(&name, &after.fault)?;
     let tls = args.tls || after.tls;
     if write_ca.is_some() && !tls && !fault.is_tls() {
@@ -179,12 +196,13 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode> {
             port,
             tls,
             write_ca,
+            journal,
         },
     )
 }
 
 /// What follows FAULT: the fault's options, and `serve`'s own `--port`,
-/// `--tls`, `--write-ca` and `--help`, which may come anywhere among them.
+/// `--tls`, `--write-ca`, `--journal` and `--help`, which may come anywhere among them.
 struct After {
     /// The fault's `--KEY VALUE` options.
     fault: Vec<options::Pair>,
@@ -194,6 +212,8 @@ struct After {
     tls: bool,
     /// `--write-ca FILE`, when given after FAULT.
     write_ca: Option<PathBuf>,
+    /// `--journal FILE`, when given after FAULT.
+    journal: Option<PathBuf>,
     /// True when `--help` or `-h` was given after FAULT.
     help: bool,
 }
@@ -205,6 +225,7 @@ impl After {
             port: None,
             tls: false,
             write_ca: None,
+            journal: None,
             help: false,
         };
         // `--help` and `--tls` take no value, so split the options around them first.
@@ -221,6 +242,13 @@ impl After {
                 bail!("option \"--write-ca\" is given twice; give it once");
             }
             after.write_ca = Some(PathBuf::from(pair.value));
+        }
+        if let Some(at) = after.fault.iter().position(|pair| pair.key == "journal") {
+            let pair = after.fault.remove(at);
+            if after.fault.iter().any(|pair| pair.key == "journal") {
+                bail!("option \"--journal\" is given twice; give it once");
+            }
+            after.journal = Some(PathBuf::from(pair.value));
         }
         if let Some(at) = after.fault.iter().position(|pair| pair.key == "port") {
             let pair = after.fault.remove(at);

@@ -3,21 +3,35 @@
 //! The contract other tools rely on: the base URL alone on the first line of
 //! stdout, flushed at once; one line per attempt on stderr as it ends; exit 0
 //! after a signal. With `--write-ca FILE`, the file is complete before the
-//! URL is printed, so a script may read it as soon as it has the URL.
+//! URL is printed, so a script may read it as soon as it has the URL. With
+//! `--journal FILE`, one JSON line per attempt goes to FILE.
+//!
+//! Neither stderr nor the journal file can stall the server: each has a
+//! writer thread fed through a queue of [`QUEUE_LINES`] lines, and a line
+//! that finds the queue full is dropped and counted. A parent that never
+//! reads stderr loses lines, not the server.
+
+mod outlet;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::fault::Fault;
 use crate::{FaultServer, ServerError};
 
+use outlet::{Outlet, QUEUE_LINES};
+
 /// How long shutdown may take before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// How long the lines still queued may take to reach stderr and the journal
+/// file at exit; a reader that has stopped reading does not hold the exit up.
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// How `outage serve` serves its fault.
 pub(crate) struct Settings {
@@ -27,10 +41,18 @@ pub(crate) struct Settings {
     pub(crate) tls: bool,
     /// Where to write the CA certificate of an https server.
     pub(crate) write_ca: Option<PathBuf>,
+    /// Where to write one JSON line per attempt.
+    pub(crate) journal: Option<PathBuf>,
 }
 
 /// Serves `fault` as `settings` say until a signal arrives.
 pub(crate) fn serve(fault: Fault, settings: Settings) -> Result<ExitCode> {
+    if let Some(why) = fault.why_not_behind_tls().filter(|_| settings.tls) {
+        bail!(
+            "--tls does not apply to {:?}: {why}; leave out --tls",
+            fault.name()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -47,13 +69,28 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
     // as it has read it.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let stderr = Outlet::start("stderr", io::stderr());
+    let journal = match &settings.journal {
+        Some(file) => {
+            let opened = std::fs::File::create(file)
+                .with_context(|| format!("cannot create the journal file {}", file.display()))?;
+            Some(Outlet::start("journal", io::BufWriter::new(opened)))
+        }
+        None => None,
+    };
+    stderr.on_panic();
+    let (lines, json) = (stderr.clone(), journal.clone());
     let server = FaultServer::builder(fault)
         .port(port)
         .tls(settings.tls)
-        .on_attempt(|attempt| {
-            // One write per line, so a reader never sees half of one. If stderr
-            // is gone there is nobody left to tell; the server goes on.
-            let _ = io::stderr().write_all(format!("{attempt}\n").as_bytes());
+        .on_attempt(move |attempt| {
+            lines.send(format!("{attempt}\n"));
+            if let Some(json) = &json {
+                // An attempt is plain data: serializing it cannot fail.
+                if let Ok(line) = serde_json::to_string(attempt) {
+                    json.send(line + "\n");
+                }
+            }
         })
         .start()
         .await
@@ -68,7 +105,7 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
         .context("cannot write the url to stdout")?;
     drop(stdout);
     if let Some(serving) = server.serving_addr() {
-        let _ = writeln!(io::stderr(), "healthy server actually listens on {serving}");
+        stderr.send(format!("healthy server actually listens on {serving}\n"));
     }
     tokio::select! {
         _ = interrupt.recv() => {}
@@ -78,11 +115,20 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
         .await
         .is_err()
     {
-        let _ = writeln!(
-            io::stderr(),
-            "outage: connections still open after {SHUTDOWN_GRACE:?}; exiting anyway"
-        );
+        stderr.send(format!(
+            "outage: connections still open after {SHUTDOWN_GRACE:?}; exiting anyway\n"
+        ));
     }
+    if let Some(journal) = journal {
+        let dropped = journal.close(DRAIN_GRACE);
+        if dropped > 0 {
+            stderr.send(format!(
+                "outage: {dropped} attempt lines dropped from the journal file: it was written \
+                 slower than attempts ended (a queue holds {QUEUE_LINES} lines)\n"
+            ));
+        }
+    }
+    stderr.close(DRAIN_GRACE);
     Ok(ExitCode::SUCCESS)
 }
 

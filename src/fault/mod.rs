@@ -529,6 +529,18 @@ impl Fault {
         }
     }
 
+    /// Why this fault cannot also be served behind TLS (`tls = true`,
+    /// `--tls`), or `None` when it can.
+    pub fn why_not_behind_tls(&self) -> Option<&'static str> {
+        if self.is_listener_fault() {
+            Some("it never accepts a connection, so there is nothing to put behind TLS")
+        } else if self.is_tls() && !matches!(self, Fault::Sequence(_) | Fault::Chance(_)) {
+            Some("it is a TLS fault, served on an https URL already")
+        } else {
+            None
+        }
+    }
+
     /// The certificate a fault of the TLS family presents itself.
     fn presents(&self) -> Option<Leaf> {
         match self {

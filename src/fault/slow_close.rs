@@ -42,13 +42,22 @@ impl Misbehave for SlowClose {
             if exchange.conn.send(&bytes).await.is_err() {
                 return Ending::ClientRst;
             }
+            let delay = humantime::format_duration(self.delay);
+            // Journaled before the wait, so a server stop during it shows the plan.
             exchange.did(format!(
-                "sent a close-delimited body, closed {} later",
-                humantime::format_duration(self.delay)
+                "sent a close-delimited body, to close {delay} later"
             ));
             tokio::select! {
-                ending = exchange.conn.until_client_leaves() => ending,
-                () = tokio::time::sleep(self.delay) => exchange.conn.close_fin().await,
+                ending = exchange.conn.until_client_leaves() => {
+                    exchange.did(format!(
+                        "sent a close-delimited body; the client left before the close due {delay} later"
+                    ));
+                    ending
+                }
+                () = tokio::time::sleep(self.delay) => {
+                    exchange.did(format!("sent a close-delimited body, closed {delay} later"));
+                    exchange.conn.close_fin().await
+                }
             }
         })
     }

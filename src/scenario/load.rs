@@ -15,6 +15,7 @@ use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings, Scenario,
 };
+use crate::scenario::{checks, deep, files};
 use crate::words::{nearest, plain};
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -33,36 +34,29 @@ const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
 ];
 
-/// Every `.toml` file under `paths` (files are taken as they are), sorted.
-pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()?;
-            entries.sort();
-            let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
-            found.extend(
-                files
-                    .into_iter()
-                    .filter(|p| p.extension().is_some_and(|e| e == "toml")),
-            );
-            found.extend(discover(&dirs)?);
-        } else {
-            found.push(path.clone());
-        }
-    }
-    Ok(found)
-}
-
-/// Reads and checks the scenario file at `path`.
+/// Reads and checks the scenario file at `path`: a regular file of at most
+/// [`MAX_FILE_BYTES`](crate::scenario::MAX_FILE_BYTES), in UTF-8.
 pub fn load(path: &Path) -> Result<Scenario, LoadErrors> {
-    match std::fs::read_to_string(path) {
+    let bytes = files::read(path).map_err(|message| {
+        let mut errors = Errors::new(path, "");
+        errors.file(message);
+        errors.finish()
+    })?;
+    match String::from_utf8(bytes) {
         Ok(text) => parse(path, &text),
         Err(error) => {
-            let mut errors = Errors::new(path, "");
-            errors.file(format!("cannot read the file: {error}"));
+            let at = error.utf8_error().valid_up_to();
+            let byte = error.as_bytes()[at];
+            // Only the valid part is text that lines and columns can count in.
+            let text = String::from_utf8_lossy(&error.as_bytes()[..at]);
+            let mut errors = Errors::new(path, &text);
+            errors.at(
+                at..at,
+                format!(
+                    "not UTF-8 text: byte 0x{byte:02X} cannot start a character here; \
+                     a scenario file is TOML, which is UTF-8: check that this is the right file"
+                ),
+            );
             Err(errors.finish())
         }
     }
@@ -77,7 +71,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             let message = format!("not valid TOML: {}", error.message().trim_end());
             match error.span() {
                 Some(span) => errors.at(span, message),
-                None => errors.file(message),
+                None => match deep::too_deep(text) {
+                    Some((span, message)) => errors.at(span, message),
+                    None => errors.file(message),
+                },
             }
             return Err(errors.finish());
         }
@@ -102,6 +99,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         Some(value) => tls_of(&mut errors, value),
         None => Some(false),
     };
+    if let (Some(fault), Some(tls)) = (&fault, tls) {
+        checks::across(&mut errors, top, fault, tls);
+    }
     let dns = dns_of(&mut errors, top);
     let client = required(
         &mut errors,
@@ -145,21 +145,20 @@ fn unknown_keys(errors: &mut Errors, table: &DeTable, section: &str, known: &[&s
         if known.contains(&name) {
             continue;
         }
-        let place = if section.is_empty() {
-            String::new()
-        } else {
-            format!(" in [{section}]")
-        };
-        let hint = nearest(name, known.iter().copied())
-            .map(|n| format!("; did you mean {n:?}?"))
-            .unwrap_or_default();
-        errors.at(
-            key.span(),
+        errors.at_with(key.span(), || {
+            let place = if section.is_empty() {
+                String::new()
+            } else {
+                format!(" in [{section}]")
+            };
+            let hint = nearest(name, known.iter().copied())
+                .map(|n| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
             format!(
                 "unknown key {name:?}{place}{hint}; expected one of {}",
                 known.join(", ")
-            ),
-        );
+            )
+        });
     }
 }
 
@@ -327,7 +326,7 @@ fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration)> {
     let client = table(errors, value, "client")?;
     unknown_keys(errors, client, "client", CLIENT_KEYS);
     let deadline = match client.get("timeout") {
-        Some(v) => duration_of(errors, v),
+        Some(v) => duration_of(errors, v).filter(|d| checks::deadline(errors, v, *d)),
         None => Some(DEFAULT_DEADLINE),
     };
     let chosen = match (client.get("run"), client.get("reqwest")) {
@@ -379,6 +378,9 @@ fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {
 
 fn reqwest_of(errors: &mut Errors, value: &Value) -> Option<ReqwestSettings> {
     let settings: ReqwestSettings = typed(errors, value)?;
+    if !checks::reqwest(errors, value) {
+        return None;
+    }
     if let Some(path) = &settings.path
         && !path.starts_with('/')
     {
@@ -421,8 +423,12 @@ fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {
             "class" => typed(errors, value).map(|v| expect.class = Some(v)),
             "status" => typed(errors, value).map(|v| expect.status = Some(v)),
             "attempts" => count_of(errors, value).map(|v| expect.attempts = Some(v)),
-            "gaps" => typed::<Gaps>(errors, value).map(|v| expect.gaps = Some(v)),
-            "duration" => typed::<Bounds>(errors, value).map(|v| expect.duration = Some(v)),
+            "gaps" => typed::<Gaps>(errors, value)
+                .filter(|gaps| checks::gaps(errors, value, gaps))
+                .map(|v| expect.gaps = Some(v)),
+            "duration" => typed::<Bounds>(errors, value)
+                .filter(|_| checks::bounds(errors, value))
+                .map(|v| expect.duration = Some(v)),
             "exit" => typed(errors, value).map(|v| expect.exit = Some(v)),
             "output" => output_of(errors, value).map(|v| expect.output = v),
             "hangs" => typed(errors, value).map(|v| expect.hangs = v),
@@ -447,10 +453,12 @@ fn count_of(errors: &mut Errors, value: &Value) -> Option<Count> {
         max: Option<u64>,
     }
     if value.get_ref().is_table() {
-        return typed::<Range>(errors, value).map(|r| Count::Between {
-            min: r.min,
-            max: r.max,
-        });
+        return typed::<Range>(errors, value)
+            .filter(|r| checks::count_range(errors, value, r.min, r.max))
+            .map(|r| Count::Between {
+                min: r.min,
+                max: r.max,
+            });
     }
     typed(errors, value).map(Count::Exactly)
 }

@@ -6,9 +6,17 @@
 //! its line and column. What comes out is a [`Scenario`] with real
 //! [`Duration`]s, [`Fault`]s and [`ErrorClass`]es; nothing downstream sees raw
 //! strings.
+//!
+//! `files` finds scenario files in folders and reads one (only a regular file,
+//! only up to a bound); `load` parses and checks it key by key; `checks` holds
+//! the checks across keys and of ranges; `error` locates each error by
+//! line and column; `deep` finds a key nested too deep to parse.
 
+mod checks;
+mod deep;
 mod error;
 pub(crate) mod expect;
+mod files;
 mod load;
 
 use std::collections::BTreeMap;
@@ -19,9 +27,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
-pub use error::{LoadError, LoadErrors};
+pub use checks::MAX_DURATION;
+pub use error::{LoadError, LoadErrors, SHOWN_ERRORS};
 pub use expect::Expect;
-pub use load::{discover, load, parse};
+pub use files::{MAX_FILE_BYTES, discover};
+pub use load::{load, parse};
 
 use crate::dns::{DnsFault, Names};
 use crate::{ErrorClass, Fault};

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +14,10 @@ use crate::fault::{Handling, Misbehave, Tls};
 use crate::journal::Ending;
 use crate::server::conn::Conn;
 use crate::server::handshake::handshake;
+use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
 use crate::server::stream::Stream;
 use crate::server::{Exchange, Site, http};
+use crate::wire;
 
 /// Pending connections the kernel queues before the server accepts them.
 const BACKLOG: u32 = 1024;
@@ -43,8 +46,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, site: Arc<Site>) {
         };
         match accepted {
             Ok((stream, peer)) => {
-                site.tasks
-                    .spawn(serve_connection(stream, peer, site.clone()));
+                site.tasks.spawn(guarded(stream, peer, site.clone()));
             }
             Err(_) => tokio::select! {
                 () = site.stop.cancelled() => return,
@@ -54,8 +56,22 @@ pub(crate) async fn accept_loop(listener: TcpListener, site: Arc<Site>) {
     }
 }
 
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) {
+/// Serves one connection; a panic that nothing closer caught (in a response
+/// body, say) still ends the connection's open attempt in the journal.
+async fn guarded(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) {
     let connection = site.journal.open_connection();
+    let journal = site.journal.clone();
+    let served = CatchUnwind(pin!(serve_connection(stream, peer, connection, site))).await;
+    if let Err(panic) = served {
+        // Unwinding dropped the socket, which closed the connection.
+        journal.abandon(
+            connection,
+            &format!("the connection task panicked ({panic}); closed"),
+        );
+    }
+}
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, site: Arc<Site>) {
     let mut log = site.journal.begin(connection, peer);
     let fault = site.fault.for_attempt(log.index());
     let stream = match fault.tls(site.https) {
@@ -72,9 +88,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) 
         Handling::Respond(_) | Handling::Route => {
             http::serve(conn, log, connection, peer, &site).await
         }
-        Handling::Misbehave(fault) => {
-            misbehave(fault, Exchange::new(conn, None, log), &site.stop).await
-        }
+        Handling::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site).await,
         Handling::Listener => {
             // Validation keeps listener faults out of sequences, and servers
             // for listener faults never accept; close politely regardless.
@@ -87,15 +101,26 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) 
 }
 
 /// Runs a transport fault to its end (or until the server stops), closes the
-/// connection, and journals how it ended.
-pub(crate) async fn misbehave(
-    fault: &dyn Misbehave,
-    mut exchange: Exchange,
-    stop: &CancellationToken,
-) {
-    let ending = tokio::select! {
-        ending = fault.run(&mut exchange) => ending,
-        () = stop.cancelled() => Ending::ServerStopped,
+/// connection, and journals how it ended. A fault that panics is journaled as
+/// such and its client answered `500`, or cut off if bytes were sent.
+pub(crate) async fn misbehave(fault: &dyn Misbehave, mut exchange: Exchange, site: &Site) {
+    let hook = site.panic_at;
+    let ran = {
+        let run = CatchUnwind(pin!(async {
+            if hook == Some(PanicAt::Misbehave) {
+                panic!("{ON_PURPOSE}");
+            }
+            fault.run(&mut exchange).await
+        }));
+        tokio::select! {
+            ran = run => Some(ran),
+            () = site.stop.cancelled() => None,
+        }
+    };
+    let ending = match ran {
+        Some(Ok(ending)) => ending,
+        Some(Err(panic)) => answer_panic(&mut exchange, &panic, &site.stop).await,
+        None => Ending::ServerStopped,
     };
     let (conn, log) = exchange.into_parts();
     let meter = conn.meter();
@@ -103,4 +128,24 @@ pub(crate) async fn misbehave(
     // is written after, so a settled journal means a closed socket.
     drop(conn);
     log.finish(ending, meter.take());
+}
+
+/// Journals a transport fault's panic, answers `500` if the client has had no
+/// byte yet, and closes.
+async fn answer_panic(exchange: &mut Exchange, panic: &str, stop: &CancellationToken) -> Ending {
+    let sent = exchange.conn.meter().sent();
+    if sent > 0 {
+        exchange.did(format!(
+            "the fault panicked ({panic}) after {sent} bytes sent; closed"
+        ));
+        return exchange.conn.close_fin().await;
+    }
+    exchange.did(format!(
+        "the fault panicked ({panic}); answered 500 and closed"
+    ));
+    let response = wire::response(500, &[], b"outage: the fault failed; see the journal\n");
+    tokio::select! {
+        ending = exchange.send_and_close_quietly(&response) => ending,
+        () = stop.cancelled() => Ending::ServerStopped,
+    }
 }

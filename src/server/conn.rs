@@ -39,6 +39,16 @@ impl Meter {
         )
     }
 
+    /// Bytes received since the meter was last taken, leaving the count as it is.
+    pub(crate) fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// Bytes sent since the meter was last taken, leaving the count as it is.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn add_received(&self, bytes: u64) {
         self.received.fetch_add(bytes, Ordering::Relaxed);
     }

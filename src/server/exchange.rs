@@ -34,6 +34,11 @@ impl Exchange {
     /// every fault that writes a broken response and hangs up.
     pub(crate) async fn send_and_close(&mut self, bytes: &[u8], action: String) -> Ending {
         self.did(action);
+        self.send_and_close_quietly(bytes).await
+    }
+
+    /// Sends `bytes` and closes with a FIN, leaving the journaled action as it is.
+    pub(crate) async fn send_and_close_quietly(&mut self, bytes: &[u8]) -> Ending {
         match self.conn.send(bytes).await {
             Ok(()) => self.conn.close_fin().await,
             Err(_) => Ending::ClientRst,
@@ -61,11 +66,16 @@ impl Exchange {
         Ok(self.head.as_ref().expect("request head was just read"))
     }
 
-    /// Answers a request that cannot be read with 400 or 431 and closes.
+    /// Answers a request that cannot be read with 400 or 431 and closes; an
+    /// HTTP/2 client could not read an HTTP/1 answer, so it gets none.
     async fn reject(&mut self, error: HeadError) -> Ending {
         let status = match error {
-            HeadError::TooLarge => 431,
+            HeadError::TooLarge | HeadError::TooManyHeaders => 431,
             HeadError::Malformed(_) => 400,
+            HeadError::Http2Preface => {
+                self.did(format!("{error}; closed without answering"));
+                return self.conn.close_fin().await;
+            }
         };
         self.did(format!(
             "unreadable request ({error}); answered {status} and closed"

@@ -10,11 +10,12 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -27,7 +28,15 @@ use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
 use crate::server::accept::misbehave;
 use crate::server::conn::{Conn, Meter, client_error_ending};
+use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
 use crate::server::{Exchange, Site};
+
+/// Most headers hyper reads in a request head (its default, kept because a
+/// higher one costs an allocation per request).
+const HYPER_HEADERS: usize = 100;
+
+/// Most bytes hyper buffers for a request head (its default).
+const HYPER_HEAD_BYTES: u64 = 8192 + 4096 * 100;
 
 /// A request that a transport fault must answer on the raw connection.
 struct Takeover {
@@ -109,7 +118,7 @@ pub(crate) async fn serve(
             drop(served);
             let Some(conn) = slot.take() else { return };
             if let Handling::Misbehave(fault) = fault.handling() {
-                misbehave(fault, Exchange::new(conn, Some(head), log), &site.stop).await;
+                misbehave(fault, Exchange::new(conn, Some(head), log), site).await;
             }
             return;
         }
@@ -139,8 +148,24 @@ async fn answer(
                 attempt: log.index(),
                 peer: connection.peer,
             };
-            log.action(responder.action(&asked));
-            Ok(responder.respond(&asked).await)
+            let hook = connection.site.panic_at;
+            let response = CatchUnwind(pin!(async {
+                if hook == Some(PanicAt::Respond) {
+                    panic!("{ON_PURPOSE}");
+                }
+                log.action(responder.action(&asked));
+                responder.respond(&asked).await
+            }));
+            Ok(match response.await {
+                Ok(response) if hook == Some(PanicAt::Body) => response.map(|_| PanicBody.boxed()),
+                Ok(response) => response,
+                Err(panic) => {
+                    log.action(format!(
+                        "the fault panicked ({panic}); answered 500 and closed"
+                    ));
+                    failed()
+                }
+            })
         }
         Handling::Misbehave(_) | Handling::Route | Handling::Listener => {
             // The receiver lives until hyper is dropped, which happens only
@@ -152,6 +177,37 @@ async fn answer(
                 .await;
             std::future::pending().await
         }
+    }
+}
+
+/// The answer to a request whose responder panicked; the connection closes
+/// after it, as whatever state the fault kept is suspect.
+fn failed() -> http::Response<Body> {
+    http::Response::builder()
+        .status(500)
+        .header("content-type", "text/plain")
+        .header("connection", "close")
+        .body(
+            Full::new(Bytes::from_static(
+                b"outage: the fault failed; see the journal\n",
+            ))
+            .boxed(),
+        )
+        .expect("a response with a fixed valid status and headers always builds")
+}
+
+/// A response body that panics when read, for the tests of panic handling.
+struct PanicBody;
+
+impl hyper::body::Body for PanicBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        panic!("{ON_PURPOSE}")
     }
 }
 
@@ -174,10 +230,30 @@ fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Endin
     {
         return client_error_ending(io_error);
     }
+    if error.is_parse_version_h2() {
+        // hyper answers nothing to the preface: an HTTP/2 client could not
+        // read an HTTP/1 status anyway.
+        log.also("HTTP/2 prior knowledge (the `PRI * HTTP/2.0` preface) is not served; closed without answering".to_owned());
+        return Ending::ServerFin;
+    }
     if error.is_parse() || error.is_parse_too_large() {
-        log.action(format!(
-            "unreadable request ({error}); answered with an error status and closed"
-        ));
+        let answer = match (error.is_parse_too_large(), connection.meter.sent()) {
+            (true, _) => "answered 431 and closed",
+            (false, 0) => "closed without answering",
+            (false, _) => "answered with an error status and closed",
+        };
+        let why = match error.is_parse_too_large() {
+            // hyper reports both of its limits as one error; a head that
+            // stopped short of the size limit hit the count.
+            true if connection.meter.received() < HYPER_HEAD_BYTES => {
+                format!("request head has more than {HYPER_HEADERS} headers")
+            }
+            true => format!("request head larger than {HYPER_HEAD_BYTES} bytes"),
+            false => error.to_string(),
+        };
+        // After a request was answered on this connection, the bytes that
+        // followed it are journaled with it rather than replacing what it did.
+        log.also(format!("unreadable request ({why}); {answer}"));
         return Ending::ServerFin;
     }
     if !had_request {

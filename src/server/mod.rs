@@ -19,6 +19,7 @@ mod conn;
 mod exchange;
 mod handshake;
 mod http;
+mod panic;
 mod stream;
 
 use std::io;
@@ -30,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub(crate) use exchange::Exchange;
+#[doc(hidden)]
+pub use panic::PanicAt;
 
 use crate::fault::{Blackhole, Fault, Refuse};
 use crate::journal::{self, Attempt, Journal};
@@ -73,6 +76,8 @@ pub(crate) struct Site {
     journal: Journal,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// Where to panic on purpose, for the tests of panic handling.
+    panic_at: Option<PanicAt>,
 }
 
 /// A fault on loopback: a local server that fails in one precise way.
@@ -123,7 +128,9 @@ pub struct FaultServerBuilder {
     port: u16,
     tls: bool,
     journal_capacity: usize,
+    journal_bytes: usize,
     observer: Option<journal::Observer>,
+    panic_at: Option<PanicAt>,
 }
 
 impl FaultServerBuilder {
@@ -147,9 +154,24 @@ impl FaultServerBuilder {
         self
     }
 
+    /// Stores at most about this many bytes of attempts in the journal,
+    /// letting the oldest go first (default: 32 MiB, [`journal::DEFAULT_MAX_BYTES`]).
+    /// Each request head is journaled up to [`journal::HEAD_PREFIX_BYTES`].
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.journal_bytes = bytes;
+        self
+    }
+
     /// Calls `observer` with each attempt as it ends (default: none).
     pub fn on_attempt(mut self, observer: impl Fn(&Attempt) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Makes every connection panic at `at`, to test that panics are caught.
+    #[doc(hidden)]
+    pub fn panic_at(mut self, at: PanicAt) -> Self {
+        self.panic_at = Some(at);
         self
     }
 
@@ -162,6 +184,12 @@ impl FaultServerBuilder {
                 fault: fault.name(),
                 reason,
             })?;
+        if let Some(why) = fault.why_not_behind_tls().filter(|_| self.tls) {
+            return Err(ServerError::InvalidFault {
+                fault: fault.name(),
+                reason: format!("tls(true) does not apply: {why}; leave tls off"),
+            });
+        }
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let bind_error = |source| ServerError::Bind { addr, source };
         let https = self.tls || fault.is_tls();
@@ -172,7 +200,7 @@ impl FaultServerBuilder {
             )),
             false => None,
         };
-        let journal = Journal::new(self.journal_capacity, self.observer);
+        let journal = Journal::new(self.journal_capacity, self.journal_bytes, self.observer);
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         let serve = |fault: Fault, addr: SocketAddr| {
@@ -185,6 +213,7 @@ impl FaultServerBuilder {
                 journal: journal.clone(),
                 stop: stop.clone(),
                 tasks: tasks.clone(),
+                panic_at: self.panic_at,
             });
             tasks.spawn(accept::accept_loop(listener, site));
             Ok::<_, io::Error>(local)
@@ -257,7 +286,9 @@ impl FaultServer {
             port: 0,
             tls: false,
             journal_capacity: journal::DEFAULT_CAPACITY,
+            journal_bytes: journal::DEFAULT_MAX_BYTES,
             observer: None,
+            panic_at: None,
         }
     }
 

@@ -369,6 +369,33 @@ fn serve_write_ca_for_a_plain_fault_exits_2_and_says_to_add_tls() {
     );
 }
 
+#[rstest]
+#[case::refuse(
+    "refuse",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::blackhole(
+    "blackhole",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::wrong_port(
+    "wrong-port",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::tls_fault("tls-self-signed", "it is a TLS fault, served on an https URL already")]
+fn serve_tls_on_a_fault_that_cannot_take_it_exits_2_and_says_why(
+    #[case] fault: &str,
+    #[case] why: &str,
+) {
+    let (status, stdout, stderr) = outage(&["serve", fault, "--tls"]);
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!("outage: --tls does not apply to \"{fault}\": {why}; leave out --tls")
+    );
+}
+
 /// A path for a CA file that no other test uses, removed when dropped.
 struct CaPath(std::path::PathBuf);
 

@@ -208,5 +208,8 @@ async fn a_delay_in_progress_ends_when_the_server_stops() {
         .expect("shutdown does not wait out the delay");
     let attempt = &journal.attempts()[0];
     assert_eq!(attempt.ending, Some(outage::Ending::ServerStopped));
-    assert_eq!(attempt.action, "answered as httpbin's /delay/10");
+    assert_eq!(
+        attempt.action,
+        "cut short by server stop after 0 bytes sent; planned: answered as httpbin's /delay/10"
+    );
 }

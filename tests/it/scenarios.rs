@@ -91,6 +91,53 @@ fixtures/scenarios/invalid/bad_host_name.toml:3:8: host \"api.outage.test:8080\"
 fixtures/scenarios/invalid/bad_host_name.toml:7:1: in [dns]: \"api outage.test\" is not a host name; use letters, digits, hyphens and dots, such as \"api.outage.test\"
 fixtures/scenarios/invalid/bad_host_name.toml:8:22: unknown field `dealy`, expected `delay`"
 )]
+#[case::inverted_range(
+    "inverted_range.toml",
+    "\
+fixtures/scenarios/invalid/inverted_range.toml:3:55: retry: backoff \"2s\" is more than max-backoff \"500ms\", so every wait is max-backoff; swap them
+fixtures/scenarios/invalid/inverted_range.toml:6:12: attempts: min 5 is more than max 2, so no count can match; swap them
+fixtures/scenarios/invalid/inverted_range.toml:7:20: duration: min \"3s\" is more than max \"1s\", so no run can match; swap them
+fixtures/scenarios/invalid/inverted_range.toml:10:7: gaps: min \"1s\" is more than max \"100ms\", so no gap can match; swap them
+fixtures/scenarios/invalid/inverted_range.toml:12:24: gaps.exponential: base \"1s\" is more than cap \"200ms\", so every gap is the cap; swap them"
+)]
+#[case::zero_timeout(
+    "zero_timeout.toml",
+    "\
+fixtures/scenarios/invalid/zero_timeout.toml:3:39: read-timeout \"0s\" fails every request before it is sent; give a time such as \"2s\", or leave it out for none
+fixtures/scenarios/invalid/zero_timeout.toml:3:57: timeout \"0s\" kills the client before it starts; give the time it may run, such as \"10s\""
+)]
+#[case::duration_too_long(
+    "duration_too_long.toml",
+    "\
+fixtures/scenarios/invalid/duration_too_long.toml:3:40: total-timeout \"500000000000y\" is longer than any scenario may run; give at most \"1h\"
+fixtures/scenarios/invalid/duration_too_long.toml:3:69: timeout \"2h\" is longer than any scenario may run; give at most \"1h\"
+fixtures/scenarios/invalid/duration_too_long.toml:7:20: duration max \"1000y\" is longer than any scenario may run; give at most \"1h\""
+)]
+#[case::tls_on_a_listener_fault(
+    "tls_on_a_listener_fault.toml",
+    "\
+fixtures/scenarios/invalid/tls_on_a_listener_fault.toml:3:7: tls = true does not apply to \"refuse\": it never accepts a connection, so there is nothing to put behind TLS; remove tls = true"
+)]
+#[case::tls_on_a_tls_fault(
+    "tls_on_a_tls_fault.toml",
+    "\
+fixtures/scenarios/invalid/tls_on_a_tls_fault.toml:3:7: tls = true does not apply to \"tls-expired\": it is a TLS fault, served on an https URL already; remove tls = true"
+)]
+#[case::ca_without_tls(
+    "ca_without_tls.toml",
+    "\
+fixtures/scenarios/invalid/ca_without_tls.toml:3:39: run argument \"{ca}\" names the server's CA, but \"reset\" serves plain HTTP and has none; add tls = true to serve it behind TLS, or drop the argument"
+)]
+#[case::key_nested_too_deep(
+    "key_nested_too_deep.toml",
+    "\
+fixtures/scenarios/invalid/key_nested_too_deep.toml:3:1: key \"expect.expect.expect…\" has 100 dotted parts, more than TOML parsing allows (80); a scenario's keys have at most 3, such as [expect.gaps.exponential]"
+)]
+#[case::not_utf8(
+    "not_utf8.toml",
+    "\
+fixtures/scenarios/invalid/not_utf8.toml:1:39: not UTF-8 text: byte 0xE9 cannot start a character here; a scenario file is TOML, which is UTF-8: check that this is the right file"
+)]
 fn broken_file_gives_every_error_with_its_location(#[case] file: &str, #[case] expected: &str) {
     assert_eq!(load_errors(file), expected);
 }

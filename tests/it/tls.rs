@@ -238,3 +238,35 @@ async fn a_handshake_that_never_finishes_is_closed_after_ten_seconds() {
     assert_eq!(attempts[0].ending, Some(Ending::ServerFin));
     assert_eq!(attempts[0].ended, Some(Duration::from_secs(10)));
 }
+
+#[rstest]
+#[case::refuse(
+    "refuse",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::blackhole(
+    "blackhole",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::wrong_port(
+    "wrong-port",
+    "it never accepts a connection, so there is nothing to put behind TLS"
+)]
+#[case::tls_expired("tls-expired", "it is a TLS fault, served on an https URL already")]
+#[case::tls_plaintext("tls-plaintext", "it is a TLS fault, served on an https URL already")]
+#[tokio::test]
+async fn tls_on_a_fault_that_cannot_take_it_is_refused_at_start(
+    #[case] name: &str,
+    #[case] why: &str,
+) {
+    let fault = Fault::named(name).expect("a catalogued fault");
+    let error = FaultServer::builder(fault)
+        .tls(true)
+        .start()
+        .await
+        .expect_err("tls(true) on this fault must not start");
+    assert_eq!(
+        error.to_string(),
+        format!("invalid {name} fault: tls(true) does not apply: {why}; leave tls off")
+    );
+}

@@ -3,5 +3,9 @@
 //! the checks in [`guard`] assert what `outage` promises: no panic, no leaked
 //! process, fd or temporary file, bounded memory, and a report.
 
+mod clients;
+mod files;
 mod guard;
 mod programs;
+mod serve;
+mod served;

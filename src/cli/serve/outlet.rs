@@ -1,0 +1,196 @@
+//! `Outlet`: lines written by a thread of their own, so that a slow or absent
+//! reader never blocks the server.
+//!
+//! The server's tasks hand each line over with `send`, which never waits: a
+//! line that finds the queue full is dropped and counted. On stderr the count
+//! is told in the stream itself, before the next line that gets through.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Lines an outlet holds for its writer at most; at most about 5 MiB, as a
+/// journaled request head is at most 4 KiB.
+pub(crate) const QUEUE_LINES: usize = 1024;
+
+/// How often an idle writer looks whether it should stop.
+const TICK: Duration = Duration::from_millis(50);
+
+/// A queue of lines and the thread that writes them out.
+#[derive(Clone)]
+pub(crate) struct Outlet {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    queue: SyncSender<String>,
+    /// Lines dropped because the queue was full.
+    dropped: AtomicU64,
+    /// Set when no more lines will come: the writer stops once the queue is empty.
+    closing: AtomicBool,
+    /// Signalled by the writer when it has written everything and stopped.
+    done: Mutex<Option<Receiver<()>>>,
+}
+
+impl Outlet {
+    /// Starts a writer thread for `out`. On `stderr`, dropped lines are
+    /// counted in the stream.
+    pub(crate) fn start(name: &'static str, out: impl Write + Send + 'static) -> Outlet {
+        let (queue, lines) = mpsc::sync_channel(QUEUE_LINES);
+        let (finished, done) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            queue,
+            dropped: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
+            done: Mutex::new(Some(done)),
+        });
+        let writer = Writer {
+            out,
+            notice: name == "stderr",
+            told: 0,
+            shared: shared.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("outage-{name}"))
+            .spawn(move || {
+                writer.run(lines);
+                let _ = finished.send(());
+            });
+        if spawned.is_err() {
+            // Without a writer every line is dropped and counted, and the
+            // server goes on.
+            shared.closing.store(true, Ordering::Relaxed);
+        }
+        Outlet { shared }
+    }
+
+    /// Queues `line` without waiting; drops and counts it if the queue is full.
+    pub(crate) fn send(&self, line: String) {
+        match self.shared.queue.try_send(line) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sends panic messages through this outlet instead of blocking on stderr.
+    pub(crate) fn on_panic(&self) {
+        let outlet = self.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            outlet.send(format!("outage: a task {info}\n"));
+        }));
+    }
+
+    /// Stops taking lines, waits up to `grace` for the queued ones to be
+    /// written, and returns how many lines were dropped.
+    pub(crate) fn close(&self, grace: Duration) -> u64 {
+        self.shared.closing.store(true, Ordering::Relaxed);
+        let done = self
+            .shared
+            .done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(done) = done {
+            let _ = done.recv_timeout(grace);
+        }
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// The writer thread's side.
+struct Writer<W> {
+    out: W,
+    /// True when dropped lines are told in the stream itself.
+    notice: bool,
+    /// Dropped lines told so far.
+    told: u64,
+    shared: Arc<Shared>,
+}
+
+impl<W: Write> Writer<W> {
+    fn run(mut self, lines: Receiver<String>) {
+        loop {
+            let line = match lines.recv_timeout(TICK) {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Timeout) if self.shared.closing.load(Ordering::Relaxed) => {
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            self.write(&line);
+            while let Ok(line) = lines.try_recv() {
+                self.write(&line);
+            }
+            let _ = self.out.flush();
+        }
+        self.tell_dropped();
+        let _ = self.out.flush();
+    }
+
+    /// Writes one line, after saying how many were dropped since last told.
+    /// A failed write is dropped too: nobody is left to tell.
+    fn write(&mut self, line: &str) {
+        self.tell_dropped();
+        let _ = self.out.write_all(line.as_bytes());
+    }
+
+    fn tell_dropped(&mut self) {
+        let dropped = self.shared.dropped.load(Ordering::Relaxed);
+        if self.notice && dropped > self.told {
+            let _ = writeln!(
+                self.out,
+                "outage: {} lines dropped: stderr was not read as fast as attempts ended",
+                dropped - self.told
+            );
+            self.told = dropped;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that blocks until told to go on, like a pipe nobody reads.
+    struct Stuck(Arc<Mutex<Vec<u8>>>, Arc<AtomicBool>);
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            while !self.1.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_reader_loses_lines_but_never_blocks_the_sender() {
+        let (written, go) = (Arc::default(), Arc::new(AtomicBool::new(false)));
+        let outlet = Outlet::start("stderr", Stuck(Arc::clone(&written), go.clone()));
+        let start = std::time::Instant::now();
+        for i in 0..QUEUE_LINES * 3 {
+            outlet.send(format!("line {i}\n"));
+        }
+        assert!(start.elapsed() < Duration::from_secs(1));
+        go.store(true, Ordering::Relaxed);
+        let dropped = outlet.close(Duration::from_secs(5));
+        assert!(dropped >= QUEUE_LINES as u64, "{dropped}");
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        let notice = format!(
+            "outage: {dropped} lines dropped: stderr was not read as fast as attempts ended\n"
+        );
+        assert_eq!(text.matches(&notice).count(), 1, "{:?}", &text[..200]);
+        let lines = text.lines().filter(|l| l.starts_with("line ")).count();
+        assert_eq!(lines as u64 + dropped, 3 * QUEUE_LINES as u64);
+    }
+}
