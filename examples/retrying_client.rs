@@ -21,6 +21,8 @@ fn retrying_client() -> ClientWithMiddleware {
         .base(2)
         .jitter(Jitter::None)
         .build_with_max_retries(3);
+    // No idle connections kept: each attempt's connection closes after its
+    // answer, so the journal sees every attempt end.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()

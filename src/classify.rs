@@ -173,6 +173,10 @@ impl<'de> serde::Deserialize<'de> for ErrorClass {
 /// Errors while reading a body arrive as decode errors wrapping body errors;
 /// they are classified by what the body error holds.
 ///
+/// It takes the `reqwest::Error` of reqwest 0.13, the version outage depends
+/// on; a client built with another major version of reqwest has another
+/// `Error` type, which does not type-check here.
+///
 /// # Example
 ///
 /// ```

@@ -158,8 +158,9 @@ impl fmt::Display for Attempt {
     }
 }
 
-/// The journal was not settled within the time given.
-#[derive(Debug, thiserror::Error)]
+/// The journal was not settled within the time given. Its `Debug` is its
+/// message, so `?` and `.unwrap()` print the attempts readably.
+#[derive(thiserror::Error)]
 #[error(
     "journal not settled after {waited:?}: wanted {wanted} finished attempts, have {finished} of {total}\n{listing}"
 )]
@@ -174,6 +175,12 @@ pub struct NotSettled {
     pub total: u64,
     /// The stored attempts, one per line.
     pub listing: String,
+}
+
+impl fmt::Debug for NotSettled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// A callback the journal calls with each attempt as it ends.

@@ -14,6 +14,9 @@
 //!
 //! // Fail twice, then succeed: the building block of a retry test.
 //! let server = FaultServer::start(Fault::sequence([Fault::reset(), Fault::status(503), Fault::ok()])).await?;
+//! // No idle connections kept: each attempt's connection closes after its
+//! // answer, so the journal sees every attempt end. (With a pooled client,
+//! // the last attempt ends when the client is dropped.)
 //! let client = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
 //!
 //! let first = client.get(server.url()).send().await.unwrap_err();
@@ -114,6 +117,7 @@ pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;
 pub use journal::{Attempt, Ending, Journal, NotSettled};
 pub use request::RequestHead;
+pub use schedule::{Retries, RetryMismatch};
 #[doc(hidden)]
 pub use server::PanicAt;
 pub use server::{FaultServer, FaultServerBuilder, ServerError};

@@ -13,6 +13,9 @@
 //! use outage::{Fault, FaultServer};
 //!
 //! let server = FaultServer::start(Fault::sequence([Fault::reset(), Fault::reset(), Fault::ok()])).await?;
+//! // No idle connections kept: each attempt's connection closes after its
+//! // answer, so the journal sees every attempt end. (With a pooled client,
+//! // the last attempt ends when the client is dropped.)
 //! let client = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
 //! let mut wait = Duration::from_secs(1);
 //! while client.get(server.url()).send().await.is_err() {
@@ -328,7 +331,9 @@ impl Retries {
         self
     }
 
-    /// How far each gap may stray (default 100ms; zero in virtual time).
+    /// How far each gap may stray: 100ms unless set, on a real clock and on
+    /// tokio's paused clock alike. In virtual time, where a client's waits
+    /// are exact, set it to `Duration::ZERO` to check them exactly.
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.gaps_mut().tolerance = tolerance;
         self
@@ -363,8 +368,15 @@ impl Retries {
 }
 
 /// A journal that broke a retry expectation, with every way it broke it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Its `Debug` is its table, so `?` and `.unwrap()` print it readably.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub struct RetryMismatch(pub Vec<Mismatch>);
+
+impl fmt::Debug for RetryMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 impl fmt::Display for RetryMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -381,6 +393,25 @@ impl fmt::Display for RetryMismatch {
 }
 
 impl Journal {
+    /// Panics with the table of every mismatch unless the attempts meet
+    /// `expected`, as wiremock's `verify` does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use outage::{Fault, FaultServer, Retries};
+    /// let server = FaultServer::start(Fault::ok()).await?;
+    /// reqwest::get(server.url()).await?;
+    /// server.journal().settled(1, std::time::Duration::from_secs(5)).await?;
+    /// server.journal().assert_retries(&Retries::new().attempts(1));
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn assert_retries(&self, expected: &Retries) {
+        if let Err(mismatch) = self.check_retries(expected) {
+            panic!("{mismatch}");
+        }
+    }
+
     /// Checks the attempts against `expected`. The error shows the expected
     /// schedule above the observed one, gap under gap.
     pub fn check_retries(&self, expected: &Retries) -> Result<(), RetryMismatch> {

@@ -324,3 +324,30 @@ async fn a_retried_post_after_its_body_was_sent_is_caught() {
         "{message}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+#[should_panic(
+    expected = "the retries did not go as expected\n  attempts:\n    expected 1\n    got      4\n"
+)]
+async fn assert_retries_panics_with_the_table() {
+    let server = FaultServer::start(Fault::status(400)).await.unwrap();
+    retrying(&server.url(), |n, _| (n < 3).then(|| doubling(n))).await;
+    server.journal().settled(4, secs(5)).await.unwrap();
+    server.journal().assert_retries(&Retries::new().attempts(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_mismatch_through_question_mark_or_unwrap_prints_the_table() {
+    let server = FaultServer::start(Fault::status(400)).await.unwrap();
+    retrying(&server.url(), |n, _| (n < 3).then(|| doubling(n))).await;
+    server.journal().settled(4, secs(5)).await.unwrap();
+    let mismatch = server
+        .journal()
+        .check_retries(&Retries::new().attempts(1))
+        .unwrap_err();
+    assert_eq!(format!("{mismatch:?}"), mismatch.to_string());
+    let boxed: Box<dyn std::error::Error> = Box::new(mismatch);
+    assert!(format!("{boxed:?}").starts_with("the retries did not go as expected\n  attempts:"));
+    let unsettled = server.journal().settled(5, secs(1)).await.unwrap_err();
+    assert_eq!(format!("{unsettled:?}"), unsettled.to_string());
+}
