@@ -12,7 +12,6 @@
 
 mod batch;
 mod command;
-mod observed;
 mod output;
 mod private_dns;
 pub mod probe;
@@ -26,8 +25,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+pub use crate::scenario::{ClientError, Observed, Outcome};
 pub use batch::{run_files, run_files_until};
-pub use observed::{ClientError, Observed, Outcome};
 #[cfg(feature = "junit")]
 pub use report::junit;
 pub use report::{Report, Verdict, table};

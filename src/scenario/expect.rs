@@ -1,7 +1,7 @@
 //! What a scenario expects, and the check of what was observed against it.
 
 use crate::ErrorClass;
-use crate::runner::{Observed, Outcome};
+use crate::scenario::{Observed, Outcome};
 use crate::schedule::{Bounds, Count, Gaps, Mismatch, secs};
 
 /// What must happen. Every field is optional; a scenario must give at least one.

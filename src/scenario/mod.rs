@@ -18,6 +18,7 @@ mod error;
 pub(crate) mod expect;
 mod files;
 mod load;
+mod observed;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -32,6 +33,7 @@ pub use error::{LoadError, LoadErrors, SHOWN_ERRORS};
 pub use expect::Expect;
 pub use files::{MAX_FILE_BYTES, discover};
 pub use load::{load, parse};
+pub use observed::{ClientError, Observed, Outcome};
 
 use crate::dns::{DnsFault, Names};
 use crate::{ErrorClass, Fault};
