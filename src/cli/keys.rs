@@ -1,36 +1,18 @@
 //! Which options a fault takes on the command line, and what to say when an
 //! option is not one of them.
 //!
-//! The options are the fault's TOML keys, which serde already knows, plus the
+//! The options are the fault's TOML keys, as its derived `Deserialize` lists
+//! them ([`parameters`]), plus the
 //! repeatable [`Shorthand`]s for parameters that hold a table or a list.
 
-use toml::{Table, Value};
-
-use crate::fault::Fault;
+use crate::fault::parameters;
 
 /// The TOML keys of the fault called `name`, which must be a known fault.
-///
-/// Serde knows them: given a key no fault can have, it lists the fields it
-/// expected.
 pub(crate) fn keys(name: &str) -> Vec<String> {
-    let mut table = Table::new();
-    table.insert("kind".into(), Value::String(name.into()));
-    table.insert(String::new(), Value::Boolean(true));
-    let Err(error) = Value::Table(table).try_into::<Fault>() else {
-        return Vec::new();
-    };
-    // Serde writes "unknown field ``, expected `a`", "... expected `a` or
-    // `b`" or "... expected one of `a`, `b`, `c`"; with no fields it says
-    // "there are no fields" instead.
-    let message = error.message().to_owned();
-    let Some((_, listed)) = message.split_once("expected") else {
-        return Vec::new();
-    };
-    listed
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
+    parameters(name)
+        .unwrap_or_default()
+        .iter()
+        .map(|&key| key.to_owned())
         .collect()
 }
 

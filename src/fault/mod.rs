@@ -212,6 +212,15 @@ macro_rules! faults {
                 match self { $(Fault::$variant(_) => $name,)* }
             }
         }
+
+        /// The parameter names of the fault called `name` (its TOML keys
+        /// besides `kind`), or `None` for an unknown name.
+        pub fn parameters(name: &str) -> Option<&'static [&'static str]> {
+            match name {
+                $($name => Some(fields::of::<$ty>()),)*
+                _ => None,
+            }
+        }
     };
 }
 
@@ -375,6 +384,47 @@ impl<'de> Deserialize<'de> for Fault {
             }
         }
         deserializer.deserialize_any(FaultVisitor)
+    }
+}
+
+/// The fields a leaf's derived `Deserialize` asks for, read from the
+/// derive itself rather than from the text of an error.
+mod fields {
+    use serde::de::{self, Deserialize, Visitor};
+
+    /// Every field of `T`, a struct with a derived `Deserialize`; empty for
+    /// a unit struct.
+    pub(super) fn of<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        let mut fields: &'static [&'static str] = &[];
+        // The recorder always fails once it has the list: nothing is built.
+        let _ = T::deserialize(Recorder(&mut fields));
+        fields
+    }
+
+    struct Recorder<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for Recorder<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only a struct lists its fields"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
     }
 }
 
@@ -683,6 +733,28 @@ mod tests {
             Fault::ok(),
         ]);
         assert_eq!(sequence.leaves(true), [Leaf::WrongHost, Leaf::Valid]);
+    }
+
+    #[test]
+    fn every_listed_parameter_is_a_key_the_fault_accepts() {
+        for name in names() {
+            let parameters = parameters(name).expect("a catalogued name has parameters");
+            for key in parameters {
+                let mut table = toml::Table::new();
+                table.insert("kind".into(), name.into());
+                table.insert((*key).into(), toml::Value::Boolean(true));
+                if let Err(error) = table.try_into::<Fault>() {
+                    assert!(
+                        !error.to_string().contains("unknown field"),
+                        "{name} lists {key:?} but refuses it: {error}"
+                    );
+                }
+            }
+        }
+        assert_eq!(parameters("hang-on-accept"), Some(&[][..]));
+        assert!(parameters("truncate").unwrap().contains(&"length"));
+        assert!(parameters("status").unwrap().contains(&"retry-after"));
+        assert_eq!(parameters("rest"), None);
     }
 
     #[test]
