@@ -213,6 +213,14 @@ macro_rules! faults {
             }
         }
 
+        $(
+            impl From<$ty> for Fault {
+                fn from(fault: $ty) -> Fault {
+                    Fault::$variant(fault)
+                }
+            }
+        )*
+
         /// The parameter names of the fault called `name` (its TOML keys
         /// besides `kind`), or `None` for an unknown name.
         pub fn parameters(name: &str) -> Option<&'static [&'static str]> {

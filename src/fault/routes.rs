@@ -148,12 +148,6 @@ fn routable(fault: &Fault) -> Result<(), String> {
     fault.validate()
 }
 
-impl From<Routes> for Fault {
-    fn from(routes: Routes) -> Fault {
-        Fault::Routes(routes)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -274,15 +274,16 @@ fn socket_addr(socket: &Socket) -> io::Result<SocketAddr> {
 }
 
 impl FaultServer {
-    /// Starts a server for `fault` with default settings.
-    pub async fn start(fault: Fault) -> Result<FaultServer, ServerError> {
+    /// Starts a server for `fault` (a [`Fault`], or one fault's own type such
+    /// as [`Truncate`](crate::fault::Truncate)) with default settings.
+    pub async fn start(fault: impl Into<Fault>) -> Result<FaultServer, ServerError> {
         FaultServer::builder(fault).start().await
     }
 
     /// A builder for a server with non-default settings.
-    pub fn builder(fault: Fault) -> FaultServerBuilder {
+    pub fn builder(fault: impl Into<Fault>) -> FaultServerBuilder {
         FaultServerBuilder {
-            fault,
+            fault: fault.into(),
             port: 0,
             tls: false,
             journal_capacity: journal::DEFAULT_CAPACITY,
