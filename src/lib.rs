@@ -93,6 +93,7 @@ mod classify;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
+mod conn;
 pub mod dns;
 mod duration;
 pub mod fault;
@@ -110,7 +111,8 @@ pub mod scenario;
 pub mod schedule;
 mod server;
 mod tls;
-mod wire;
+// Transitional: faults still name the wire bytes at the root.
+use conn::wire;
 mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};

@@ -10,14 +10,14 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use crate::conn::Conn;
+use crate::conn::Stream;
+use crate::conn::wire;
 use crate::fault::{Handling, Misbehave, Tls};
 use crate::journal::Ending;
-use crate::server::conn::Conn;
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
-use crate::server::stream::Stream;
 use crate::server::{Exchange, Site, http};
-use crate::wire;
 
 /// Pending connections the kernel queues before the server accepts them.
 const BACKLOG: u32 = 1024;

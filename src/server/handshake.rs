@@ -6,9 +6,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
+use crate::conn::client_error_ending;
 use crate::journal::{AttemptLog, Ending};
 use crate::server::Site;
-use crate::server::conn::client_error_ending;
 use crate::tls::Leaf;
 
 /// Longest a client may take over its side of a TLS handshake.

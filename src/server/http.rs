@@ -23,11 +23,11 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
+use crate::conn::{Conn, Meter, client_error_ending};
 use crate::fault::{Body, Fault, Handling, Request};
 use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
 use crate::server::accept::misbehave;
-use crate::server::conn::{Conn, Meter, client_error_ending};
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
 use crate::server::{Exchange, Site};
 

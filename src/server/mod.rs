@@ -15,12 +15,9 @@
 //! and hyper and the transport faults then act inside the encrypted stream.
 
 mod accept;
-mod conn;
-mod exchange;
 mod handshake;
 mod http;
 mod panic;
-mod stream;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -30,7 +27,8 @@ use socket2::Socket;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub(crate) use exchange::Exchange;
+// Transitional: faults still name these through the server.
+pub(crate) use crate::conn::Exchange;
 #[doc(hidden)]
 pub use panic::PanicAt;
 

@@ -1,9 +1,8 @@
 //! `Exchange`: what a transport fault acts on for one attempt.
 
+use crate::conn::{Conn, NoRequest, wire};
 use crate::journal::{AttemptLog, Ending};
 use crate::request::{HeadError, RequestHead};
-use crate::server::conn::{Conn, NoRequest};
-use crate::wire;
 
 /// One attempt on a raw connection: the connection, the request head once it
 /// is read, and the journal entry being filled in.

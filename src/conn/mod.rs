@@ -1,4 +1,9 @@
-//! `Conn`: one accepted TCP connection, with byte counts and the ways it can end.
+//! `Conn`: one accepted TCP connection, with byte counts and the ways it can end;
+//! [`Exchange`], what a transport fault acts on for one attempt; and the bytes
+//! of responses written by hand (`wire`).
+//!
+//! This layer sits below the faults and above the journal: faults act on a
+//! `Conn` or an `Exchange`, and the server hands each connection to them.
 //!
 //! Faults never touch a `TcpStream` directly: they read the request head, write
 //! bytes and end the connection through `Conn`, so that every byte is counted
@@ -7,6 +12,10 @@
 //! Behind TLS the same holds: the stream is then a TLS stream over the TCP
 //! connection, the counts are of the bytes inside it, and the endings still
 //! act on the TCP socket beneath (a reset is a TCP RST).
+
+mod exchange;
+mod stream;
+pub(crate) mod wire;
 
 use std::io;
 use std::pin::Pin;
@@ -21,7 +30,8 @@ use tokio::net::TcpStream;
 
 use crate::journal::Ending;
 use crate::request::{self, HeadError, RequestHead};
-use crate::server::stream::Stream;
+pub(crate) use exchange::Exchange;
+pub(crate) use stream::Stream;
 
 /// Bytes received and sent on a connection since the meter was last taken.
 #[derive(Default)]
