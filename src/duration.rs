@@ -7,6 +7,11 @@ use serde::{Deserialize, Deserializer};
 
 /// Parses a duration, or says what one looks like.
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "negative duration {text:?}; a duration is 0 or more, such as \"250ms\" or \"2s\""
+        ));
+    }
     humantime::parse_duration(text).map_err(|_| {
         format!(
             "bad duration {text:?}; write a number and a unit, such as \"250ms\", \"2s\" or \"1m\""
@@ -96,5 +101,20 @@ pub(crate) mod text {
         deserializer: D,
     ) -> Result<T, D::Error> {
         T::read(deserializer)
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_negative_duration_is_named_as_such() {
+        assert_eq!(
+            parse("-1s"),
+            Err(
+                "negative duration \"-1s\"; a duration is 0 or more, such as \"250ms\" or \"2s\""
+                    .to_owned()
+            )
+        );
+        assert_eq!(parse("1s 500ms"), Ok(Duration::from_millis(1500)));
     }
 }

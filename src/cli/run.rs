@@ -51,6 +51,20 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     // would go to init; nothing else depends on it.
     let _ = runner::adopt_orphans();
     let files = files(&args)?;
+    if let Some(path) = &args.junit {
+        // Found out now, not after every scenario has run.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .with_context(|| {
+                format!(
+                    "cannot write the JUnit report to {}; give --junit a file in a folder that exists",
+                    path.display()
+                )
+            })?;
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

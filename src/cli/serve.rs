@@ -119,12 +119,20 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
             "outage: connections still open after {SHUTDOWN_GRACE:?}; exiting anyway\n"
         ));
     }
-    if let Some(journal) = journal {
-        let dropped = journal.close(DRAIN_GRACE);
-        if dropped > 0 {
+    if let (Some(journal), Some(file)) = (journal, &settings.journal) {
+        let closed = journal.close(DRAIN_GRACE);
+        if closed.dropped > 0 {
             stderr.send(format!(
-                "outage: {dropped} attempt lines dropped from the journal file: it was written \
-                 slower than attempts ended (a queue holds {QUEUE_LINES} lines)\n"
+                "outage: {} attempt lines dropped from the journal file: it was written \
+                 slower than attempts ended (a queue holds {QUEUE_LINES} lines)\n",
+                closed.dropped
+            ));
+        }
+        if let Some(error) = closed.error {
+            stderr.send(format!(
+                "outage: {} attempt lines could not be written to the journal file {}: {error}\n",
+                closed.failed,
+                file.display()
             ));
         }
     }

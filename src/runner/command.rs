@@ -128,7 +128,17 @@ pub(crate) async fn run(
     dns: Option<&PrivateDns>,
 ) -> Result<Ran, String> {
     let (program, rest) = args.split_first().ok_or("the client command is empty")?;
+    // A temporary folder of the client's own, removed once its whole tree
+    // has been ended: a client killed at its deadline cannot clean up after
+    // itself, so nothing it left in `TMPDIR` may outlive the scenario.
+    let scratch = tempfile::Builder::new()
+        .prefix("outage-client-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a temporary folder for {program:?}: {e}"))?;
     let mut command = Command::new(program);
+    for variable in ["TMPDIR", "TMP", "TEMP"] {
+        command.env(variable, scratch.path());
+    }
     if let Some(ca) = target.ca {
         command.env("OUTAGE_CA", ca);
     }
@@ -150,6 +160,7 @@ pub(crate) async fn run(
     let stdout = tokio::spawn(output::collect(child.stdout.take(), stop.clone()));
     let stderr = tokio::spawn(output::collect(child.stderr.take(), stop.clone()));
     let supervisor = child.id().map(|id| Pid::from_raw(id as i32));
+    // Declared after `scratch`, so dropped before it: the tree ends first.
     let client = Supervised { child, supervisor };
     let exited = tokio::time::timeout(deadline, report.client_exit()).await;
     // Whatever the client started is still below its supervisor, wherever

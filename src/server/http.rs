@@ -237,13 +237,18 @@ fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Endin
         return Ending::ServerFin;
     }
     if error.is_parse() || error.is_parse_too_large() {
+        // hyper answers 414 to a request line too long for it, 431 to a
+        // head over its size or header count, and 400 to the rest.
+        let uri_too_long = error.to_string().contains("URI too long");
         let answer = match (error.is_parse_too_large(), connection.meter.sent()) {
+            (true, _) if uri_too_long => "answered 414 and closed",
             (true, _) => "answered 431 and closed",
             (false, 0) => "closed without answering",
             (false, _) => "answered with an error status and closed",
         };
         let why = match error.is_parse_too_large() {
-            // hyper reports both of its limits as one error; a head that
+            true if uri_too_long => "request target too long".to_owned(),
+            // hyper reports both of its head limits as one error; a head that
             // stopped short of the size limit hit the count.
             true if connection.meter.received() < HYPER_HEAD_BYTES => {
                 format!("request head has more than {HYPER_HEADERS} headers")

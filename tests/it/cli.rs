@@ -786,6 +786,20 @@ fn run_with_a_filter_that_matches_nothing_says_how_many_files_it_searched() {
 }
 
 #[test]
+fn run_with_a_junit_path_it_cannot_write_stops_before_running_anything() {
+    let started = Instant::now();
+    let (status, stdout, stderr) = outage(&["run", "scenarios", "--junit", "tests"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr.trim_end(),
+        "outage: cannot write the JUnit report to tests; give --junit a file in a folder \
+         that exists: Is a directory (os error 21)"
+    );
+    assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
+}
+
+#[test]
 fn run_filters_by_name_and_prints_json() {
     let (status, stdout, _) = outage(&[
         "run",

@@ -28,6 +28,9 @@ struct Shared {
     queue: SyncSender<String>,
     /// Lines dropped because the queue was full.
     dropped: AtomicU64,
+    /// Lines lost because writing them failed, and the first such error.
+    failed: AtomicU64,
+    error: Mutex<Option<String>>,
     /// Set when no more lines will come: the writer stops once the queue is empty.
     closing: AtomicBool,
     /// Signalled by the writer when it has written everything and stopped.
@@ -43,6 +46,8 @@ impl Outlet {
         let shared = Arc::new(Shared {
             queue,
             dropped: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            error: Mutex::new(None),
             closing: AtomicBool::new(false),
             done: Mutex::new(Some(done)),
         });
@@ -50,6 +55,7 @@ impl Outlet {
             out,
             notice: name == "stderr",
             told: 0,
+            unflushed: 0,
             shared: shared.clone(),
         };
         let spawned = std::thread::Builder::new()
@@ -85,8 +91,8 @@ impl Outlet {
     }
 
     /// Stops taking lines, waits up to `grace` for the queued ones to be
-    /// written, and returns how many lines were dropped.
-    pub(crate) fn close(&self, grace: Duration) -> u64 {
+    /// written, and says how many were dropped or failed to be written.
+    pub(crate) fn close(&self, grace: Duration) -> Closed {
         self.shared.closing.store(true, Ordering::Relaxed);
         let done = self
             .shared
@@ -97,8 +103,28 @@ impl Outlet {
         if let Some(done) = done {
             let _ = done.recv_timeout(grace);
         }
-        self.shared.dropped.load(Ordering::Relaxed)
+        Closed {
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+            failed: self.shared.failed.load(Ordering::Relaxed),
+            error: self
+                .shared
+                .error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
     }
+}
+
+/// What became of an outlet's lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Closed {
+    /// Lines dropped because the queue was full.
+    pub(crate) dropped: u64,
+    /// Lines lost because writing them failed.
+    pub(crate) failed: u64,
+    /// The first write error, when one happened.
+    pub(crate) error: Option<String>,
 }
 
 /// The writer thread's side.
@@ -108,6 +134,8 @@ struct Writer<W> {
     notice: bool,
     /// Dropped lines told so far.
     told: u64,
+    /// Lines written since the last flush that succeeded.
+    unflushed: u64,
     shared: Arc<Shared>,
 }
 
@@ -126,17 +154,34 @@ impl<W: Write> Writer<W> {
             while let Ok(line) = lines.try_recv() {
                 self.write(&line);
             }
-            let _ = self.out.flush();
+            self.flush();
         }
         self.tell_dropped();
-        let _ = self.out.flush();
+        self.flush();
     }
 
     /// Writes one line, after saying how many were dropped since last told.
-    /// A failed write is dropped too: nobody is left to tell.
     fn write(&mut self, line: &str) {
         self.tell_dropped();
-        let _ = self.out.write_all(line.as_bytes());
+        match self.out.write_all(line.as_bytes()) {
+            Ok(()) => self.unflushed += 1,
+            Err(error) => self.failed(1, &error),
+        }
+    }
+
+    /// Flushes; the lines since the last flush are lost if it fails.
+    fn flush(&mut self) {
+        if let Err(error) = self.out.flush() {
+            self.failed(self.unflushed, &error);
+        }
+        self.unflushed = 0;
+    }
+
+    /// Counts `lines` lost to `error`, keeping the first error.
+    fn failed(&mut self, lines: u64, error: &std::io::Error) {
+        self.shared.failed.fetch_add(lines, Ordering::Relaxed);
+        let mut first = self.shared.error.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert_with(|| error.to_string());
     }
 
     fn tell_dropped(&mut self) {
@@ -155,6 +200,25 @@ impl<W: Write> Writer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_that_cannot_be_written_are_counted_with_the_first_error() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let outlet = Outlet::start("journal", std::io::BufWriter::new(full));
+        for i in 0..10 {
+            outlet.send(format!("line {i}\n"));
+        }
+        let closed = outlet.close(Duration::from_secs(5));
+        assert_eq!(closed.dropped, 0);
+        assert_eq!(closed.failed, 10);
+        assert_eq!(
+            closed.error.as_deref(),
+            Some("No space left on device (os error 28)")
+        );
+    }
 
     /// A writer that blocks until told to go on, like a pipe nobody reads.
     struct Stuck(Arc<Mutex<Vec<u8>>>, Arc<AtomicBool>);
@@ -183,7 +247,7 @@ mod tests {
         }
         assert!(start.elapsed() < Duration::from_secs(1));
         go.store(true, Ordering::Relaxed);
-        let dropped = outlet.close(Duration::from_secs(5));
+        let dropped = outlet.close(Duration::from_secs(5)).dropped;
         assert!(dropped >= QUEUE_LINES as u64, "{dropped}");
         let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
         let notice = format!(

@@ -102,6 +102,17 @@ fn many_headers_are_read_and_too_many_are_named_as_such() {
         text(&served.journaled(1)[0], "action"),
         "unreadable request (request head has more than 100 headers); answered 431 and closed"
     );
+    // A request line past hyper's size limit is answered 414, and journaled so.
+    let mut long = connect(served.addr);
+    let target = "a".repeat(200_000);
+    long.write_all(format!("GET /{target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let answer = read_to_close(&mut long);
+    assert!(answer.starts_with("HTTP/1.1 414"), "{answer:?}");
+    assert_eq!(
+        text(&served.journaled(2)[1], "action"),
+        "unreadable request (request target too long); answered 414 and closed"
+    );
     served.stop();
 }
 

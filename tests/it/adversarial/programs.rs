@@ -313,6 +313,22 @@ fn a_client_that_never_exits_and_forks_children_is_killed_at_its_deadline() {
 }
 
 #[test]
+fn what_a_client_killed_at_its_deadline_left_in_its_temporary_folder_is_removed() {
+    let sandbox = Sandbox::new();
+    // As a shell probe does: a temporary file, removed by a trap that a
+    // SIGKILL never lets run.
+    let client = script(
+        &sandbox,
+        "scratch=$(mktemp)\ntrap 'rm -f \"$scratch\"' EXIT\nmkdir \"$(mktemp -d)/nested\"\nsleep 1e5\n",
+    );
+    let file = scenario_running(&sandbox, "scratch", "hang", &client, "1s", "hangs = true");
+    let run = Run::start(&sandbox, &["run", file.to_str().unwrap()]);
+    let (status, _, stdout, stderr) = run.finish();
+    assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+    sandbox.assert_clean();
+}
+
+#[test]
 fn a_client_program_that_is_not_executable_is_reported_as_such() {
     let sandbox = Sandbox::new();
     let client = sandbox.files().join("client.sh");
