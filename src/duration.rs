@@ -101,6 +101,8 @@ pub(crate) mod text {
         deserializer: D,
     ) -> Result<T, D::Error> {
         T::read(deserializer)
+    }
+}
 
 #[cfg(test)]
 mod tests {
