@@ -7,10 +7,13 @@ use serde::{Deserialize, Deserializer};
 
 /// Parses a duration, or says what one looks like.
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|_| {
-        format!(
+    humantime::parse_duration(text).map_err(|error| match error {
+        humantime::DurationError::NumberOverflow => format!(
+            "duration {text:?} is longer than any duration can be (about 584 billion years); write a shorter one"
+        ),
+        _ => format!(
             "bad duration {text:?}; write a number and a unit, such as \"250ms\", \"2s\" or \"1m\""
-        )
+        ),
     })
 }
 
@@ -44,5 +47,20 @@ pub(crate) mod list {
             .iter()
             .map(|t| parse(t).map_err(serde::de::Error::custom))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duration_too_long_to_represent_says_so() {
+        assert_eq!(
+            parse("600000000000y").unwrap_err(),
+            "duration \"600000000000y\" is longer than any duration can be \
+             (about 584 billion years); write a shorter one"
+        );
+        assert!(parse("2 parsecs").unwrap_err().starts_with("bad duration"));
     }
 }

@@ -31,15 +31,51 @@ pub(crate) fn with_extra(
     build(code, own.chain(extra), body.into())
 }
 
+/// The codes a final response can have: three digits, no 1xx.
+const CODES: std::ops::RangeInclusive<i128> = 200..=999;
+
 /// Rejects codes that cannot be a final response.
 pub(crate) fn check_code(code: u16) -> Result<(), String> {
-    if (200..=999).contains(&code) {
-        Ok(())
-    } else {
-        Err(format!(
+    check_code_wide(code.into()).map(drop)
+}
+
+fn check_code_wide(code: i128) -> Result<u16, String> {
+    match u16::try_from(code) {
+        Ok(fits) if CODES.contains(&code) => Ok(fits),
+        _ => Err(format!(
             "status code {code} cannot be a final response; use 200 to 999"
-        ))
+        )),
     }
+}
+
+/// Deserializes a status code field (`#[serde(deserialize_with = ...)]`):
+/// any integer is read, so that `-1` or `70000` are refused with the range
+/// a status code can have rather than the range of a `u16`.
+pub(crate) fn code<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    struct Code;
+    impl serde::de::Visitor<'_> for Code {
+        type Value = u16;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a status code from 200 to 999")
+        }
+        fn visit_i64<E: serde::de::Error>(self, code: i64) -> Result<u16, E> {
+            check_code_wide(code.into()).map_err(E::custom)
+        }
+        fn visit_u64<E: serde::de::Error>(self, code: u64) -> Result<u16, E> {
+            check_code_wide(code.into()).map_err(E::custom)
+        }
+        /// A number too long for TOML's integers arrives as text: it is out
+        /// of range, and is refused as such.
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u16, E> {
+            match text.parse::<i128>() {
+                Ok(code) if check_code_wide(code).is_err() => {
+                    check_code_wide(code).map_err(E::custom)
+                }
+                _ => Err(E::invalid_type(serde::de::Unexpected::Str(text), &self)),
+            }
+        }
+    }
+    deserializer.deserialize_any(Code)
 }
 
 /// Rejects header names and values that HTTP cannot carry.

@@ -4,3 +4,4 @@
 //! process, fd or temporary file, bounded memory, and a report.
 
 mod guard;
+mod sizes;
