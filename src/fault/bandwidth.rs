@@ -103,7 +103,7 @@ mod tests {
         );
         assert_eq!(
             bandwidth(1, usize::MAX).validate().unwrap_err(),
-            "bandwidth `size` 18446744073709551615 is too large; use 0 to 1000000000000000 bytes (1 PB)"
+            "bandwidth `size` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(bandwidth(u64::MAX, bulk::MAX_SIZE).validate().is_ok());
     }

@@ -37,7 +37,7 @@ pub(crate) fn check_size(fault: &str, key: &str, value: usize) -> Result<(), Str
         return Ok(());
     }
     Err(format!(
-        "{fault} `{key}` {value} is too large; use 0 to {MAX_SIZE} bytes (1 PB)"
+        "{fault} `{key}` {value} is out of range; use 0 to {MAX_SIZE} bytes (1 PB)"
     ))
 }
 
@@ -324,7 +324,7 @@ mod tests {
     fn sizes_and_waits_past_their_limits_name_the_range() {
         assert_eq!(
             check_size("truncate", "length", usize::MAX).unwrap_err(),
-            "truncate `length` 18446744073709551615 is too large; \
+            "truncate `length` 18446744073709551615 is out of range; \
              use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(check_size("truncate", "length", MAX_SIZE).is_ok());

@@ -75,7 +75,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error,
-            "cut-chunk `chunk` 18446744073709551615 is too large; use 0 to 1000000000000000 bytes (1 PB)"
+            "cut-chunk `chunk` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(CutChunk::default().validate().is_ok());
     }

@@ -102,7 +102,7 @@ mod tests {
         };
         assert_eq!(
             absurd.validate().unwrap_err(),
-            "garbage `length` 18446744073709551615 is too large; use 0 to 1000000000000000 bytes (1 PB)"
+            "garbage `length` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
     }
 }

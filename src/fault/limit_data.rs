@@ -71,7 +71,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error,
-            "limit-data `size` 18446744073709551615 is too large; use 0 to 1000000000000000 bytes (1 PB)"
+            "limit-data `size` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(LimitData::default().validate().is_ok());
     }

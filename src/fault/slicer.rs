@@ -101,7 +101,7 @@ mod tests {
             slicer(1, usize::MAX, 0)
                 .validate()
                 .unwrap_err()
-                .starts_with("slicer `size` 18446744073709551615 is too large; use 0 to")
+                .starts_with("slicer `size` 18446744073709551615 is out of range; use 0 to")
         );
         assert!(
             slicer(1, 10, u64::MAX)

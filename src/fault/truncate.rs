@@ -86,7 +86,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error,
-            "truncate `length` 18446744073709551615 is too large; use 0 to 1000000000000000 bytes (1 PB)"
+            "truncate `length` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
     }
 }
