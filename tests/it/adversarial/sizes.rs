@@ -316,3 +316,32 @@ async fn fault_server_streams_a_terabyte_and_journals_the_client_leaving() {
         "{attempts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_that_sends_a_body_streams_a_terabyte_to_a_client_that_leaves_early() {
+    let terabyte = "1000000000000";
+    let faults = [
+        format!("{{ kind = 'truncate', length = {terabyte}1, sent = {terabyte} }}"),
+        format!("{{ kind = 'cut-chunk', chunk = {terabyte}1, sent = {terabyte} }}"),
+        format!("{{ kind = 'limit-data', bytes = {terabyte}, size = {terabyte} }}"),
+        format!("{{ kind = 'slicer', segment = {terabyte}, size = {terabyte}, delay = '0s' }}"),
+        format!("{{ kind = 'bandwidth', rate = 9223372036854775807, size = {terabyte} }}"),
+        format!("{{ kind = 'reset', when = 'after-body-bytes', body-bytes = {terabyte} }}"),
+    ];
+    for toml in faults {
+        let fault = crate::support::fault(&toml);
+        let server = FaultServer::start(fault)
+            .await
+            .unwrap_or_else(|e| panic!("{toml}: {e}"));
+        let addr = server.addr();
+        let read = tokio::task::spawn_blocking(move || read_some(addr, READ))
+            .await
+            .expect("the client thread");
+        assert!(read >= READ, "{toml}: the server sent only {read} bytes");
+        server
+            .journal()
+            .settled(1, BOUND)
+            .await
+            .unwrap_or_else(|e| panic!("{toml}: the attempt never ended: {e}"));
+    }
+}
