@@ -117,3 +117,42 @@ impl hyper::body::Body for DripBody {
         SizeHint::with_exact(self.remaining as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[test]
+    fn a_size_or_an_interval_past_its_limit_is_refused_with_the_range() {
+        let drip = |bytes, interval| Drip { bytes, interval };
+        assert!(
+            drip(usize::MAX, Duration::ZERO)
+                .validate()
+                .unwrap_err()
+                .starts_with("drip `bytes` 18446744073709551615 is out of range; use 0 to")
+        );
+        assert!(
+            drip(1, Duration::MAX)
+                .validate()
+                .unwrap_err()
+                .ends_with("is too long; use 0s to 10years")
+        );
+        assert!(Drip::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_byte_due_past_the_clocks_range_never_comes_and_never_panics() {
+        // httpbin's `/drip` is not validated: any interval reaches the body.
+        let mut body = DripBody::new(2, Duration::MAX);
+        let first = body
+            .frame()
+            .await
+            .expect("the first byte")
+            .expect("infallible");
+        assert_eq!(first.into_data().ok().as_deref(), Some(&b"*"[..]));
+        let second = tokio::time::timeout(Duration::from_secs(3600), body.frame()).await;
+        assert!(second.is_err(), "the second byte came: {second:?}");
+    }
+}

@@ -78,3 +78,21 @@ impl Misbehave for Reset {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_bytes_past_the_limit_are_refused_with_the_range() {
+        let reset = Reset {
+            when: ResetWhen::AfterBodyBytes,
+            body_bytes: usize::MAX,
+        };
+        assert_eq!(
+            reset.validate().unwrap_err(),
+            "reset `body-bytes` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
+        assert!(Reset::default().validate().is_ok());
+    }
+}

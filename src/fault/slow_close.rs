@@ -59,3 +59,21 @@ impl Misbehave for SlowClose {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delay_past_ten_years_is_refused_with_the_range() {
+        let fault = SlowClose {
+            delay: Duration::from_secs(11 * 31_557_600),
+            ..SlowClose::default()
+        };
+        assert_eq!(
+            fault.validate().unwrap_err(),
+            "slow-close `delay` 11years is too long; use 0s to 10years"
+        );
+        assert!(SlowClose::default().validate().is_ok());
+    }
+}

@@ -48,3 +48,21 @@ impl Respond for SlowHeaders {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delay_past_ten_years_is_refused_with_the_range() {
+        let fault = SlowHeaders {
+            delay: Duration::from_secs(11 * 31_557_600),
+            ..SlowHeaders::default()
+        };
+        assert_eq!(
+            fault.validate().unwrap_err(),
+            "slow-headers `delay` 11years is too long; use 0s to 10years"
+        );
+        assert!(SlowHeaders::default().validate().is_ok());
+    }
+}
