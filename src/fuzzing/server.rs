@@ -103,8 +103,8 @@ async fn serve(fault: Fault, client: &Client) {
     // Their promise since the first version of this target: whatever bytes
     // arrive, the answer is HTTP or nothing, and a client that closes its
     // side sees the connection end.
-    let plain = client.half_close && fault == Fault::ok()
-        || fault == Fault::named("empty-reply").expect("a known fault");
+    let plain = client.half_close
+        && (fault == Fault::ok() || fault == Fault::named("empty-reply").expect("a known fault"));
     let server = match FaultServer::builder(fault)
         .journal_capacity(16)
         .start()
