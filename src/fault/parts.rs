@@ -78,11 +78,25 @@ pub(crate) fn code<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
     deserializer.deserialize_any(Code)
 }
 
-/// Rejects header names and values that HTTP cannot carry.
+/// Rejects header names and values that HTTP cannot carry, and the framing
+/// headers, which the server writes from the body itself.
 pub(crate) fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), String> {
     for (name, value) in headers {
-        http::HeaderName::from_bytes(name.as_bytes())
+        let parsed = http::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("header name {name:?} is not a valid HTTP header name"))?;
+        // hyper frames the body from its own length: a second length would
+        // contradict it on the wire (and trips an assertion in debug builds).
+        if [
+            http::header::CONTENT_LENGTH,
+            http::header::TRANSFER_ENCODING,
+        ]
+        .contains(&parsed)
+        {
+            return Err(format!(
+                "header {name:?} is written by the server from the body; remove it \
+                 (for a body that disagrees with its length, use `truncate` or `conflicting-length`)"
+            ));
+        }
         http::HeaderValue::from_str(value)
             .map_err(|_| format!("header {name:?} has a value {value:?} that HTTP cannot carry"))?;
     }
@@ -120,5 +134,20 @@ mod tests {
         );
         let bad = [("Bad Name".to_owned(), "v".to_owned())].into();
         assert!(check(200, &bad).unwrap_err().contains("\"Bad Name\""));
+    }
+
+    #[test]
+    fn framing_headers_are_refused_because_the_body_sets_them() {
+        for name in ["Content-Length", "transfer-encoding"] {
+            let framing = [(name.to_owned(), "99".to_owned())].into();
+            let error = check(200, &framing).unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "header {name:?} is written by the server from the body; remove it \
+                     (for a body that disagrees with its length, use `truncate` or `conflicting-length`)"
+                )
+            );
+        }
     }
 }
