@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
+use tokio::signal::unix::{SignalKind, signal};
 use toml::Value;
 
 use crate::fault::Fault;
@@ -94,7 +95,18 @@ fn request(mode: u8, material: &[u8]) -> Vec<u8> {
 
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| Runtime::new().expect("a tokio runtime"))
+    RUNTIME.get_or_init(|| {
+        let runtime = Runtime::new().expect("a tokio runtime");
+        // A Rust `main` ignores SIGPIPE; libFuzzer's `main` does not, and a
+        // vectored write (`writev`, which has no MSG_NOSIGNAL) to a client
+        // that has left then kills the whole fuzzer. Once tokio listens for
+        // a signal, its handler stays installed for the life of the process,
+        // so SIGPIPE is harmless here as it is in any Rust program.
+        let _pipe = runtime
+            .block_on(async { signal(SignalKind::pipe()) })
+            .expect("a SIGPIPE handler");
+        runtime
+    })
 }
 
 /// Serves `fault`, lets the client in, and stops.
