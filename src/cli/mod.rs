@@ -9,7 +9,7 @@
 //! - `list`: the catalogue.
 
 mod explain;
-mod keys;
+pub(crate) mod keys;
 mod list;
 mod options;
 mod run;

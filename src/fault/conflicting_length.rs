@@ -22,6 +22,7 @@ const EXCESS: usize = 10;
 #[serde(deny_unknown_fields, default)]
 pub struct ConflictingLength {
     /// The status code (default 200).
+    #[serde(deserialize_with = "crate::fault::parts::code")]
     pub code: u16,
     /// Extra response headers.
     pub headers: BTreeMap<String, String>,
