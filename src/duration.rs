@@ -12,10 +12,13 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
             "negative duration {text:?}; a duration is 0 or more, such as \"250ms\" or \"2s\""
         ));
     }
-    humantime::parse_duration(text).map_err(|_| {
-        format!(
+    humantime::parse_duration(text).map_err(|error| match error {
+        humantime::DurationError::NumberOverflow => format!(
+            "duration {text:?} is longer than any duration can be (about 584 billion years); write a shorter one"
+        ),
+        _ => format!(
             "bad duration {text:?}; write a number and a unit, such as \"250ms\", \"2s\" or \"1m\""
-        )
+        ),
     })
 }
 
@@ -118,5 +121,15 @@ mod tests {
             )
         );
         assert_eq!(parse("1s 500ms"), Ok(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn a_duration_too_long_to_represent_says_so() {
+        assert_eq!(
+            parse("600000000000y").unwrap_err(),
+            "duration \"600000000000y\" is longer than any duration can be \
+             (about 584 billion years); write a shorter one"
+        );
+        assert!(parse("2 parsecs").unwrap_err().starts_with("bad duration"));
     }
 }

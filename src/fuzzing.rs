@@ -1,7 +1,10 @@
 //! What the fuzz targets in `fuzz/` check on every input. Each check panics
-//! when an input breaks a promise of the parser it feeds. The normal test
-//! suite replays every input a target ever failed on, kept in
+//! when an input breaks a promise of the parser or server it feeds. The
+//! normal test suite replays every input a target ever failed on, kept in
 //! `fixtures/fuzz-regressions/<target>/`. Not part of the API.
+
+mod fault;
+mod server;
 
 use std::path::Path;
 use std::time::Duration;
@@ -128,6 +131,13 @@ pub fn request_head(data: &[u8]) {
     }
 }
 
+/// A fault built from the input, every parameter in range or out of it, served
+/// on loopback to a request built from the rest of it: refused with a reason,
+/// or served without a panic, stopped within a bound, every attempt ended.
+pub fn server(data: &[u8]) {
+    server::check(data);
+}
+
 /// Probe output: any text a client prints gives an outcome or none, and
 /// output after the last probe line that is not a probe line changes nothing.
 pub fn probe_output(data: &[u8]) {
@@ -158,6 +168,7 @@ mod tests {
                 "scenario" => super::scenario,
                 "request_head" => super::request_head,
                 "probe_output" => super::probe_output,
+                "server" => super::server,
                 other => panic!("{}: no fuzz target named {other:?}", root.display()),
             };
             for input in std::fs::read_dir(&target).unwrap() {

@@ -97,7 +97,7 @@ mod conn;
 pub mod dns;
 mod duration;
 pub mod fault;
-#[cfg(feature = "runner")]
+#[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod journal;
@@ -111,8 +111,6 @@ pub mod scenario;
 pub mod schedule;
 mod server;
 mod tls;
-// Transitional: faults still name the wire bytes at the root.
-use conn::wire;
 mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};

@@ -340,8 +340,27 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "bad value for status --code: invalid type: string \"abc\", \
-             expected a whole number from 0 to 65535"
+             expected a status code from 200 to 999"
         );
+    }
+
+    #[test]
+    fn a_code_out_of_range_names_the_codes_a_response_can_have() {
+        for (fault, option, value) in [
+            ("status", "code", "-1"),
+            ("status", "code", "70000"),
+            ("redirect-chain", "final-code", "-1"),
+            ("bad-encoding", "code", "18446744073709551615"),
+        ] {
+            let error = serve(fault, &format!("--{option} {value}")).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "bad value for {fault} --{option}: status code {value} cannot be a \
+                     final response; use 200 to 999"
+                )
+            );
+        }
     }
 
     #[test]

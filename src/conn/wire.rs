@@ -27,21 +27,6 @@ pub(crate) fn response(status: u16, headers: &[(&str, String)], body: &[u8]) -> 
     out
 }
 
-/// A `200 OK` plain-text response with a `len`-byte body.
-pub(crate) fn ok_response(len: usize) -> Vec<u8> {
-    response(
-        200,
-        &[("content-type", "text/plain".to_owned())],
-        &filler(len),
-    )
-}
-
-/// `len` bytes of readable, deterministic body text.
-pub(crate) fn filler(len: usize) -> Vec<u8> {
-    const LINE: &[u8] = b"outage filler text 0123456789 abcdefghijklmnopqrstuvwxyz\n";
-    LINE.iter().copied().cycle().take(len).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,11 +38,5 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "HTTP/1.1 503 Service Unavailable\r\nretry-after: 2\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy"
         );
-    }
-
-    #[test]
-    fn filler_has_the_requested_length() {
-        assert_eq!(filler(1000).len(), 1000);
-        assert!(filler(0).is_empty());
     }
 }

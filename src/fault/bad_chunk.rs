@@ -2,10 +2,10 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::conn::wire;
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
 /// number), followed by some data, then closes with a FIN. Clients report a

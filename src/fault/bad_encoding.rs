@@ -14,6 +14,7 @@ use crate::fault::{Body, BoxFuture, Request, Respond, parts};
 #[serde(deny_unknown_fields, default)]
 pub struct BadEncoding {
     /// The status code (default 200).
+    #[serde(deserialize_with = "crate::fault::parts::code")]
     pub code: u16,
     /// Extra response headers.
     pub headers: BTreeMap<String, String>,

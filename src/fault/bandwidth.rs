@@ -5,22 +5,24 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::conn::Exchange;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// How often a throttled writer sends a slice of bytes.
 const TICK: Duration = Duration::from_millis(50);
 
 /// Sends a valid `200 OK` response with a `size`-byte body at `rate` bytes per
-/// second (headers included), then closes with a FIN.
+/// second (headers included), then closes with a FIN. The response is
+/// generated as it is sent, so any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Bandwidth {
-    /// Bytes per second.
+    /// Bytes per second, at least 1.
     pub rate: u64,
-    /// Body length in bytes.
+    /// Body length in bytes, at most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub size: usize,
 }
 
@@ -41,7 +43,7 @@ impl Bandwidth {
                     .to_owned(),
             );
         }
-        Ok(())
+        bulk::check_size("bandwidth", "size", self.size)
     }
 }
 
@@ -51,26 +53,58 @@ impl Misbehave for Bandwidth {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            let bytes = wire::ok_response(self.size);
+            let mut response = Source::ok_response(self.size);
+            let total = response.len();
             exchange.did(format!(
-                "throttled a {}-byte response to {} B/s",
-                bytes.len(),
+                "throttled a {total}-byte response to {} B/s",
                 self.rate
             ));
-            let slice = ((self.rate as u128 * TICK.as_millis() / 1000) as usize).max(1);
+            let rate = self.rate.max(1);
+            // A rate past u64::MAX / 50 would overflow a u64 product; u128 cannot.
+            let slice =
+                (u128::from(rate) * TICK.as_millis() / 1000).clamp(1, u64::MAX.into()) as u64;
             let start = Instant::now();
-            let mut sent = 0usize;
-            for chunk in bytes.chunks(slice) {
+            let mut sent = 0u64;
+            let mut buf = Vec::new();
+            while sent < total {
                 // Each slice leaves when the rate allows it, measured from the
-                // start, so rounding never accumulates into drift.
-                let due = Duration::from_secs_f64(sent as f64 / self.rate as f64);
-                tokio::time::sleep_until(start + due).await;
-                if exchange.conn.send(chunk).await.is_err() {
-                    return Ending::ClientRst;
+                // start, so rounding never accumulates into drift. A slice due
+                // past any clock's range never leaves; the server's stop or the
+                // client's leaving ends the wait.
+                let due = Duration::try_from_secs_f64(sent as f64 / rate as f64)
+                    .ok()
+                    .and_then(|due| start.checked_add(due));
+                match due {
+                    Some(due) => tokio::time::sleep_until(due).await,
+                    None => return exchange.conn.until_client_leaves().await,
                 }
-                sent += chunk.len();
+                if let Err(ending) = bulk::send(exchange, &mut response, slice, &mut buf).await {
+                    return ending;
+                }
+                sent += slice.min(total - sent);
             }
             exchange.conn.close_fin().await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_rate_and_a_size_past_the_limit_are_refused() {
+        let bandwidth = |rate, size| Bandwidth { rate, size };
+        assert!(
+            bandwidth(0, 10)
+                .validate()
+                .unwrap_err()
+                .contains("use `hang`")
+        );
+        assert_eq!(
+            bandwidth(1, usize::MAX).validate().unwrap_err(),
+            "bandwidth `size` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
+        assert!(bandwidth(u64::MAX, bulk::MAX_SIZE).validate().is_ok());
     }
 }

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::conn::wire;
 use crate::fault::{BoxFuture, Misbehave, parts};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// How many bytes the second `Content-Length` claims beyond the first.
 const EXCESS: usize = 10;
@@ -22,6 +22,7 @@ const EXCESS: usize = 10;
 #[serde(deny_unknown_fields, default)]
 pub struct ConflictingLength {
     /// The status code (default 200).
+    #[serde(deserialize_with = "crate::fault::parts::code")]
     pub code: u16,
     /// Extra response headers.
     pub headers: BTreeMap<String, String>,

@@ -2,10 +2,11 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::conn::wire;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// Sends a chunked response whose first chunk announces `chunk` bytes, sends
 /// only `sent` of them, and closes with a FIN. Clients report an incomplete
@@ -13,9 +14,11 @@ use crate::wire;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CutChunk {
-    /// The size the chunk announces.
+    /// The size the chunk announces, at most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub chunk: usize,
     /// The bytes of it actually sent; less than `chunk`.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub sent: usize,
 }
 
@@ -30,6 +33,7 @@ impl Default for CutChunk {
 
 impl CutChunk {
     pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_size("cut-chunk", "chunk", self.chunk)?;
         if self.sent >= self.chunk {
             return Err(format!(
                 "cut-chunk sends {} bytes of a {}-byte chunk, which is not a cut; make `sent` less than `chunk`",
@@ -48,16 +52,31 @@ impl Misbehave for CutChunk {
             }
             let mut bytes = wire::head(200, &[("transfer-encoding", "chunked".to_owned())]);
             bytes.extend(format!("{:x}\r\n", self.chunk).into_bytes());
-            bytes.extend(wire::filler(self.sent));
-            exchange
-                .send_and_close(
-                    &bytes,
-                    format!(
-                        "sent {} of a {}-byte chunk, then closed",
-                        self.sent, self.chunk
-                    ),
-                )
-                .await
+            let action = format!(
+                "sent {} of a {}-byte chunk, then closed",
+                self.sent, self.chunk
+            );
+            bulk::send_and_close(exchange, Source::text(bytes, self.sent), action).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_past_the_limit_is_refused_with_the_range() {
+        let error = CutChunk {
+            chunk: usize::MAX,
+            sent: 1,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "cut-chunk `chunk` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
+        assert!(CutChunk::default().validate().is_ok());
     }
 }

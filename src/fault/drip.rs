@@ -11,7 +11,7 @@ use hyper::body::{Frame, SizeHint};
 use serde::Deserialize;
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, Request, Respond};
+use crate::fault::{Body, BoxFuture, Request, Respond, bulk};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -19,9 +19,10 @@ use crate::fault::{Body, BoxFuture, Request, Respond};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Drip {
-    /// Body length in bytes.
+    /// Body length in bytes, at most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub bytes: usize,
-    /// Time before each byte.
+    /// Time before each byte, at most 10 years.
     #[serde(with = "crate::duration")]
     pub interval: Duration,
 }
@@ -32,6 +33,13 @@ impl Default for Drip {
             bytes: 10,
             interval: Duration::from_millis(500),
         }
+    }
+}
+
+impl Drip {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_size("drip", "bytes", self.bytes)?;
+        bulk::check_wait("drip", "interval", self.interval)
     }
 }
 
@@ -59,7 +67,9 @@ impl Respond for Drip {
 pub(crate) struct DripBody {
     remaining: usize,
     interval: Duration,
-    next: Pin<Box<Sleep>>,
+    /// The timer of the next byte; `None` once it would fall past the clock's
+    /// range, and then the next byte never comes.
+    next: Option<Pin<Box<Sleep>>>,
 }
 
 impl DripBody {
@@ -68,7 +78,7 @@ impl DripBody {
         DripBody {
             remaining: bytes,
             interval,
-            next: Box::pin(tokio::time::sleep(interval)),
+            next: Some(Box::pin(tokio::time::sleep(interval))),
         }
     }
 }
@@ -84,10 +94,18 @@ impl hyper::body::Body for DripBody {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
-        ready!(self.next.as_mut().poll(cx));
+        let interval = self.interval;
+        // httpbin's `/drip` may ask for any interval: one past the clock's
+        // range is a byte that never comes, until the client or server leaves.
+        let Some(next) = self.next.as_mut() else {
+            return Poll::Pending;
+        };
+        ready!(next.as_mut().poll(cx));
+        match next.deadline().checked_add(interval) {
+            Some(deadline) => next.as_mut().reset(deadline),
+            None => self.next = None,
+        }
         self.remaining -= 1;
-        let deadline = self.next.deadline() + self.interval;
-        self.next.as_mut().reset(deadline);
         Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"*")))))
     }
 
@@ -97,5 +115,44 @@ impl hyper::body::Body for DripBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[test]
+    fn a_size_or_an_interval_past_its_limit_is_refused_with_the_range() {
+        let drip = |bytes, interval| Drip { bytes, interval };
+        assert!(
+            drip(usize::MAX, Duration::ZERO)
+                .validate()
+                .unwrap_err()
+                .starts_with("drip `bytes` 18446744073709551615 is out of range; use 0 to")
+        );
+        assert!(
+            drip(1, Duration::MAX)
+                .validate()
+                .unwrap_err()
+                .ends_with("is too long; use 0s to 10years")
+        );
+        assert!(Drip::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_byte_due_past_the_clocks_range_never_comes_and_never_panics() {
+        // httpbin's `/drip` is not validated: any interval reaches the body.
+        let mut body = DripBody::new(2, Duration::MAX);
+        let first = body
+            .frame()
+            .await
+            .expect("the first byte")
+            .expect("infallible");
+        assert_eq!(first.into_data().ok().as_deref(), Some(&b"*"[..]));
+        let second = tokio::time::timeout(Duration::from_secs(3600), body.frame()).await;
+        assert!(second.is_err(), "the second byte came: {second:?}");
     }
 }

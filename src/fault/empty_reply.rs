@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
 
 /// Reads the request, then closes the connection with a FIN without sending a
 /// byte. Clients report an empty reply or a closed connection.

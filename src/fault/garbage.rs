@@ -1,20 +1,21 @@
 //! `garbage`: bytes that are not HTTP.
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
 
 /// Reads the request, answers with `length` pseudo-random bytes drawn from
 /// `seed`, then closes with a FIN. The same seed always gives the same bytes.
-/// Clients report a malformed response.
+/// Clients report a malformed response. The bytes are drawn as they are sent,
+/// so any length up to 10^15 costs the server one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Garbage {
-    /// How many bytes to send.
+    /// How many bytes to send, at most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub length: usize,
     /// The seed the bytes are drawn from.
     pub seed: u64,
@@ -30,15 +31,22 @@ impl Default for Garbage {
 }
 
 impl Garbage {
-    /// The bytes this fault sends. The first is never `H`, so no run of bytes
-    /// can start like a status line.
-    pub fn bytes(&self) -> Vec<u8> {
-        let mut bytes = vec![0u8; self.length];
-        ChaCha8Rng::seed_from_u64(self.seed).fill_bytes(&mut bytes);
-        if let Some(first @ b'H') = bytes.first_mut() {
-            *first = b'\x00';
-        }
+    /// The first `count` bytes this fault sends (all of them when it sends
+    /// fewer). The first is never `H`, so no run of bytes can start like a
+    /// status line.
+    pub fn bytes(&self, count: usize) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut source = self.source().cut(count as u64);
+        source.next_into(count, &mut bytes);
         bytes
+    }
+
+    fn source(&self) -> Source {
+        Source::random(self.seed, self.length)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_size("garbage", "length", self.length)
     }
 }
 
@@ -48,15 +56,11 @@ impl Misbehave for Garbage {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            exchange
-                .send_and_close(
-                    &self.bytes(),
-                    format!(
-                        "sent {} garbage bytes (seed {}), then closed",
-                        self.length, self.seed
-                    ),
-                )
-                .await
+            let action = format!(
+                "sent {} garbage bytes (seed {}), then closed",
+                self.length, self.seed
+            );
+            bulk::send_and_close(exchange, self.source(), action).await
         })
     }
 }
@@ -71,15 +75,34 @@ mod tests {
             length: 64,
             seed: 7,
         };
-        assert_eq!(a.bytes(), a.bytes());
-        assert_ne!(
-            a.bytes(),
+        assert_eq!(a.bytes(64), a.bytes(64));
+        assert_ne!(a.bytes(64), Garbage { seed: 8, ..a }.bytes(64));
+        assert_eq!(a.bytes(100).len(), 64);
+    }
+
+    #[test]
+    fn a_huge_length_is_drawn_as_it_is_sent_and_past_the_limit_refused() {
+        let huge = Garbage {
+            length: 1_000_000_000_000,
+            seed: 7,
+        };
+        assert!(huge.validate().is_ok());
+        // The start of a terabyte is the start of any shorter run.
+        assert_eq!(
+            huge.bytes(64),
             Garbage {
                 length: 64,
-                seed: 8
+                seed: 7
             }
-            .bytes()
+            .bytes(64)
         );
-        assert_eq!(a.bytes().len(), 64);
+        let absurd = Garbage {
+            length: usize::MAX,
+            seed: 0,
+        };
+        assert_eq!(
+            absurd.validate().unwrap_err(),
+            "garbage `length` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
     }
 }

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
 
 /// Accepts, reads the request, and never answers until the client goes away
 /// or the server stops. Clients see their read timeout fire.

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
 
 /// Accepts the connection and never reads from it. The request stays unread in
 /// the server's socket buffer; a client sending a large body blocks once the

@@ -2,21 +2,24 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// Starts a valid `200 OK` response with a `size`-byte body and closes with a
 /// FIN after `bytes` bytes of it (headers included). A cut inside the body
 /// gives an incomplete body; a cut inside the headers gives an empty or
-/// malformed response.
+/// malformed response. Both sizes may be up to 10^15: the response is
+/// written as it is generated, one chunk of memory at a time.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitData {
     /// Bytes sent before the close.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub bytes: usize,
     /// Body length the full response would have.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub size: usize,
 }
 
@@ -29,23 +32,47 @@ impl Default for LimitData {
     }
 }
 
+impl LimitData {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_size("limit-data", "bytes", self.bytes)?;
+        bulk::check_size("limit-data", "size", self.size)
+    }
+}
+
 impl Misbehave for LimitData {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            let response = wire::ok_response(self.size);
-            let cut = self.bytes.min(response.len());
-            exchange
-                .send_and_close(
-                    &response[..cut],
-                    format!(
-                        "sent {cut} of {} response bytes, then closed",
-                        response.len()
-                    ),
-                )
-                .await
+            let response = Source::ok_response(self.size);
+            let total = response.len();
+            let response = response.cut(self.bytes as u64);
+            let action = format!(
+                "sent {} of {total} response bytes, then closed",
+                response.len()
+            );
+            bulk::send_and_close(exchange, response, action).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_past_the_limit_are_refused_with_the_range() {
+        let error = LimitData {
+            bytes: 100,
+            size: usize::MAX,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "limit-data `size` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
+        assert!(LimitData::default().validate().is_ok());
     }
 }

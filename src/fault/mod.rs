@@ -25,6 +25,7 @@ mod bad_chunk;
 mod bad_encoding;
 mod bandwidth;
 mod blackhole;
+mod bulk;
 mod chance;
 mod conflicting_length;
 mod cut_chunk;
@@ -105,9 +106,9 @@ pub use tls_wrong_host::TlsWrongHost;
 pub use truncate::Truncate;
 pub use wrong_port::WrongPort;
 
+use crate::conn::Exchange;
 use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
-use crate::server::Exchange;
 use crate::tls::Leaf;
 
 /// A future boxed so that fault families can be trait objects.
@@ -524,12 +525,20 @@ impl Fault {
     }
 
     /// Checks parameters that the types alone cannot (for example a truncation
-    /// that sends more than it promised).
+    /// that sends more than it promised, or a size past 10^15 bytes or a wait
+    /// past 10 years), so that a fault that passes can be served without
+    /// overflowing anything.
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Fault::Sequence(s) => s.validate(),
             Fault::Chance(c) => c.validate(),
             Fault::Truncate(t) => t.validate(),
+            Fault::Garbage(g) => g.validate(),
+            Fault::LimitData(l) => l.validate(),
+            Fault::Reset(r) => r.validate(),
+            Fault::Drip(d) => d.validate(),
+            Fault::SlowHeaders(s) => s.validate(),
+            Fault::SlowClose(s) => s.validate(),
             Fault::CutChunk(c) => c.validate(),
             Fault::Status(s) => s.validate(),
             Fault::Slicer(s) => s.validate(),

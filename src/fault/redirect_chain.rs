@@ -21,12 +21,14 @@ pub struct RedirectChain {
     /// How many redirects before the final answer.
     pub hops: u32,
     /// The status code (default 302).
+    #[serde(deserialize_with = "crate::fault::parts::code")]
     pub code: u16,
     /// Extra response headers.
     pub headers: BTreeMap<String, String>,
     /// The response body (default empty).
     pub body: String,
     /// The status code of the final answer.
+    #[serde(deserialize_with = "crate::fault::parts::code")]
     pub final_code: u16,
     /// The body of the final answer.
     pub final_body: String,

@@ -2,10 +2,11 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::conn::wire;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// When a [`Reset`] fires.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -29,7 +30,9 @@ pub enum ResetWhen {
 pub struct Reset {
     /// When to reset.
     pub when: ResetWhen,
-    /// Body bytes sent before the reset, for `when = "after-body-bytes"`.
+    /// Body bytes sent before the reset, for `when = "after-body-bytes"`; at
+    /// most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub body_bytes: usize,
 }
 
@@ -42,6 +45,12 @@ impl Default for Reset {
     }
 }
 
+impl Reset {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_size("reset", "body-bytes", self.body_bytes)
+    }
+}
+
 impl Misbehave for Reset {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
@@ -51,11 +60,13 @@ impl Misbehave for Reset {
                 return ending;
             }
             if self.when == ResetWhen::AfterBodyBytes {
-                let promised = self.body_bytes * 2 + 1;
-                let mut bytes = wire::head(200, &[("content-length", promised.to_string())]);
-                bytes.extend(wire::filler(self.body_bytes));
-                if exchange.conn.send(&bytes).await.is_err() {
-                    return Ending::ClientRst;
+                // Validation keeps `body_bytes` to 10^15, far from overflowing.
+                let promised = self.body_bytes as u64 * 2 + 1;
+                let head = wire::head(200, &[("content-length", promised.to_string())]);
+                let mut response = Source::text(head, self.body_bytes);
+                let mut buf = Vec::new();
+                if let Err(ending) = bulk::send(exchange, &mut response, u64::MAX, &mut buf).await {
+                    return ending;
                 }
             }
             exchange.did(match self.when {
@@ -65,5 +76,23 @@ impl Misbehave for Reset {
             });
             exchange.conn.close_rst()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_bytes_past_the_limit_are_refused_with_the_range() {
+        let reset = Reset {
+            when: ResetWhen::AfterBodyBytes,
+            body_bytes: usize::MAX,
+        };
+        assert_eq!(
+            reset.validate().unwrap_err(),
+            "reset `body-bytes` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
+        assert!(Reset::default().validate().is_ok());
     }
 }

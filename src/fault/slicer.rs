@@ -4,24 +4,28 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// Sends a valid `200 OK` response with a `size`-byte body split into
 /// `segment`-byte writes, each its own TCP segment (Nagle is off), with `delay`
 /// between them; then closes with a FIN. Clients that assume a response
-/// arrives in one read break.
+/// arrives in one read break. The response is generated as it is sent, so
+/// any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Slicer {
-    /// Bytes per write.
+    /// Bytes per write, from 1 to 10^15; a segment over 64 KiB is written in
+    /// several writes, with no delay between them.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub segment: usize,
-    /// Pause between writes.
+    /// Pause between writes, at most 10 years.
     #[serde(with = "crate::duration")]
     pub delay: Duration,
-    /// Body length in bytes.
+    /// Body length in bytes, at most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub size: usize,
 }
 
@@ -38,9 +42,14 @@ impl Default for Slicer {
 impl Slicer {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.segment == 0 {
-            return Err("slicer `segment` must be at least 1 byte".to_owned());
+            return Err(format!(
+                "slicer `segment` must be at least 1 byte; use 1 to {} bytes",
+                bulk::MAX_SIZE
+            ));
         }
-        Ok(())
+        bulk::check_size("slicer", "segment", self.segment)?;
+        bulk::check_size("slicer", "size", self.size)?;
+        bulk::check_wait("slicer", "delay", self.delay)
     }
 }
 
@@ -51,22 +60,55 @@ impl Misbehave for Slicer {
                 return ending;
             }
             let _ = exchange.conn.tcp().set_nodelay(true);
-            let bytes = wire::ok_response(self.size);
+            let mut response = Source::ok_response(self.size);
+            let total = response.len();
+            let segment = self.segment.max(1) as u64;
             exchange.did(format!(
-                "sliced a {}-byte response into {} segments, {} apart",
-                bytes.len(),
-                bytes.len().div_ceil(self.segment),
+                "sliced a {total}-byte response into {} segments, {} apart",
+                total.div_ceil(segment),
                 humantime::format_duration(self.delay)
             ));
-            for (i, chunk) in bytes.chunks(self.segment).enumerate() {
+            let mut buf = Vec::new();
+            for i in 0..total.div_ceil(segment) {
                 if i > 0 {
                     tokio::time::sleep(self.delay).await;
                 }
-                if exchange.conn.send(chunk).await.is_err() {
-                    return Ending::ClientRst;
+                if let Err(ending) = bulk::send(exchange, &mut response, segment, &mut buf).await {
+                    return ending;
                 }
             }
             exchange.conn.close_fin().await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_sizes_and_delays_out_of_range_are_refused_with_the_range() {
+        let slicer = |segment, size, delay| Slicer {
+            segment,
+            size,
+            delay: Duration::from_secs(delay),
+        };
+        assert_eq!(
+            slicer(0, 10, 0).validate().unwrap_err(),
+            "slicer `segment` must be at least 1 byte; use 1 to 1000000000000000 bytes"
+        );
+        assert!(
+            slicer(1, usize::MAX, 0)
+                .validate()
+                .unwrap_err()
+                .starts_with("slicer `size` 18446744073709551615 is out of range; use 0 to")
+        );
+        assert!(
+            slicer(1, 10, u64::MAX)
+                .validate()
+                .unwrap_err()
+                .contains("use 0s to 10years")
+        );
+        assert!(Slicer::default().validate().is_ok());
     }
 }

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{BoxFuture, Misbehave};
+use crate::conn::Exchange;
+use crate::conn::wire;
+use crate::fault::{BoxFuture, Misbehave, bulk};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
 /// connection closes, and waits `delay` before that close (a FIN). Clients
@@ -15,7 +15,7 @@ use crate::wire;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlowClose {
-    /// How long to hold the connection open after the body.
+    /// How long to hold the connection open after the body, at most 10 years.
     #[serde(with = "crate::duration")]
     pub delay: Duration,
     /// The response body.
@@ -28,6 +28,12 @@ impl Default for SlowClose {
             delay: Duration::from_secs(5),
             body: "ok\n".to_owned(),
         }
+    }
+}
+
+impl SlowClose {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_wait("slow-close", "delay", self.delay)
     }
 }
 
@@ -60,5 +66,23 @@ impl Misbehave for SlowClose {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delay_past_ten_years_is_refused_with_the_range() {
+        let fault = SlowClose {
+            delay: Duration::from_secs(11 * 31_557_600),
+            ..SlowClose::default()
+        };
+        assert_eq!(
+            fault.validate().unwrap_err(),
+            "slow-close `delay` 11years is too long; use 0s to 10years"
+        );
+        assert!(SlowClose::default().validate().is_ok());
     }
 }

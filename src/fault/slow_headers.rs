@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, status};
+use crate::fault::{Body, BoxFuture, Request, Respond, bulk, status};
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlowHeaders {
-    /// How long to wait before the status line.
+    /// How long to wait before the status line, at most 10 years.
     #[serde(with = "crate::duration")]
     pub delay: Duration,
     /// The response body.
@@ -24,6 +24,12 @@ impl Default for SlowHeaders {
             delay: Duration::from_secs(5),
             body: "ok\n".to_owned(),
         }
+    }
+}
+
+impl SlowHeaders {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_wait("slow-headers", "delay", self.delay)
     }
 }
 
@@ -40,5 +46,23 @@ impl Respond for SlowHeaders {
             tokio::time::sleep(self.delay).await;
             status::plain(200, self.body.clone())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delay_past_ten_years_is_refused_with_the_range() {
+        let fault = SlowHeaders {
+            delay: Duration::from_secs(11 * 31_557_600),
+            ..SlowHeaders::default()
+        };
+        assert_eq!(
+            fault.validate().unwrap_err(),
+            "slow-headers `delay` 11years is too long; use 0s to 10years"
+        );
+        assert!(SlowHeaders::default().validate().is_ok());
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Request, Respond, bulk, parts};
 
 /// Answers with any status code, headers and body, served by hyper: a 500, a
 /// 503 with `Retry-After`, a 429. Clients see a response, not an error, until
@@ -14,18 +14,20 @@ use crate::fault::{Body, BoxFuture, Request, Respond, parts};
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 pub struct Status {
     /// The status code, 200 to 999.
+    #[serde(deserialize_with = "crate::fault::parts::code")]
     pub code: u16,
     /// Extra response headers, such as `{ Retry-After = "2" }`.
     pub headers: BTreeMap<String, String>,
     /// The response body.
     pub body: String,
-    /// Sends `Retry-After` as a number of seconds (whole seconds, rounded up).
+    /// Sends `Retry-After` as a number of seconds (whole seconds, rounded
+    /// up), at most 10 years.
     #[serde(with = "crate::duration::text")]
     pub retry_after: Option<Duration>,
     /// Sends `Retry-After` as an HTTP date this long after the response is
     /// made. An HTTP date has one-second resolution; it is rounded up, so a
     /// client that honours it waits at least this long and at most one
-    /// second more.
+    /// second more. At most 10 years.
     #[serde(with = "crate::duration::text")]
     pub retry_after_date: Option<Duration>,
 }
@@ -69,6 +71,14 @@ impl Status {
     pub(crate) fn validate(&self) -> Result<(), String> {
         parts::check_code(self.code)?;
         parts::check_headers(&self.headers)?;
+        for (key, wait) in [
+            ("retry-after", self.retry_after),
+            ("retry-after-date", self.retry_after_date),
+        ] {
+            if let Some(wait) = wait {
+                bulk::check_wait("status", key, wait)?;
+            }
+        }
         let header = self
             .headers
             .keys()
@@ -95,13 +105,23 @@ impl Status {
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(whole_seconds_up(now + wait));
-        Some(httpdate::fmt_http_date(at))
+        // Validation keeps the wait to 10 years; the clamp keeps a fault that
+        // skipped it from asking for a date that HTTP cannot write.
+        let at = whole_seconds_up(now.saturating_add(wait)).min(LAST_HTTP_DATE);
+        Some(httpdate::fmt_http_date(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(at),
+        ))
     }
 }
 
+/// The last second an HTTP date can name, 9999-12-31 23:59:59 UTC, in
+/// seconds since the Unix epoch.
+const LAST_HTTP_DATE: u64 = 253_402_300_799;
+
 fn whole_seconds_up(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+    duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0))
 }
 
 /// A plain-text response with `code` and `body`.
@@ -161,6 +181,30 @@ mod tests {
         assert!(
             ahead >= Duration::from_secs(3) && ahead < Duration::from_millis(4100),
             "{ahead:?}"
+        );
+    }
+
+    #[test]
+    fn a_retry_after_past_ten_years_is_refused_and_never_panics() {
+        let far = Duration::from_secs(1_000_000_000 * 31_557_600);
+        for fault in [
+            Status::code(503).retry_after_date(far),
+            Status::code(503).retry_after(far),
+        ] {
+            let error = fault.validate().unwrap_err();
+            assert!(error.ends_with("is too long; use 0s to 10years"), "{error}");
+            assert!(fault.retry_after_value().is_some());
+        }
+        let most = Status::code(503).retry_after_date(Duration::MAX);
+        assert_eq!(
+            most.retry_after_value().as_deref(),
+            Some("Fri, 31 Dec 9999 23:59:59 GMT")
+        );
+        assert!(
+            Status::code(503)
+                .retry_after_date(bulk::MAX_WAIT)
+                .validate()
+                .is_ok()
         );
     }
 

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
 
 /// Accepts the TCP connection on an https URL, reads the client's TLS
 /// ClientHello, and never answers it, until the client leaves or the server

@@ -2,10 +2,10 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::conn::wire;
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// The URL says https, but the server speaks plain HTTP: it reads the
 /// client's TLS ClientHello, answers it with a plain `400 Bad Request`, as any

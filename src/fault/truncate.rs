@@ -2,19 +2,23 @@
 
 use serde::Deserialize;
 
+use crate::conn::Exchange;
+use crate::conn::wire;
+use crate::fault::bulk::{self, Source};
 use crate::fault::{BoxFuture, Misbehave};
 use crate::journal::Ending;
-use crate::server::Exchange;
-use crate::wire;
 
 /// Sends headers promising `Content-Length: length`, then only `sent` body
-/// bytes, then closes with a FIN. Clients report an incomplete body.
+/// bytes, then closes with a FIN. Clients report an incomplete body. The body
+/// is written as it is generated, so any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Truncate {
-    /// The body length the headers promise.
+    /// The body length the headers promise, at most 10^15.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub length: usize,
     /// The body bytes actually sent; less than `length`.
+    #[serde(deserialize_with = "crate::fault::bulk::size")]
     pub sent: usize,
 }
 
@@ -29,6 +33,7 @@ impl Default for Truncate {
 
 impl Truncate {
     pub(crate) fn validate(&self) -> Result<(), String> {
+        bulk::check_size("truncate", "length", self.length)?;
         if self.sent >= self.length {
             return Err(format!(
                 "truncate sends {} bytes of a {}-byte body, which is not a truncation; make `sent` less than `length`",
@@ -45,17 +50,12 @@ impl Misbehave for Truncate {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            let mut bytes = wire::head(200, &[("content-length", self.length.to_string())]);
-            bytes.extend(wire::filler(self.sent));
-            exchange
-                .send_and_close(
-                    &bytes,
-                    format!(
-                        "sent {} of {} promised body bytes, then closed",
-                        self.sent, self.length
-                    ),
-                )
-                .await
+            let head = wire::head(200, &[("content-length", self.length.to_string())]);
+            let action = format!(
+                "sent {} of {} promised body bytes, then closed",
+                self.sent, self.length
+            );
+            bulk::send_and_close(exchange, Source::text(head, self.sent), action).await
         })
     }
 }
@@ -74,5 +74,19 @@ mod tests {
         .unwrap_err();
         assert!(error.ends_with("make `sent` less than `length`"), "{error}");
         assert!(Truncate::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_length_past_the_limit_is_refused_with_the_range() {
+        let error = Truncate {
+            length: usize::MAX,
+            sent: 1,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "truncate `length` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
     }
 }

@@ -11,13 +11,14 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::conn::Conn;
+use crate::conn::Exchange;
 use crate::conn::Stream;
 use crate::conn::wire;
 use crate::fault::{Handling, Misbehave, Tls};
 use crate::journal::Ending;
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
-use crate::server::{Exchange, Site, http};
+use crate::server::{Site, http};
 
 /// Pending connections the kernel queues before the server accepts them.
 const BACKLOG: u32 = 1024;

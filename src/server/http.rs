@@ -23,13 +23,14 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
+use crate::conn::Exchange;
 use crate::conn::{Conn, Meter, client_error_ending};
 use crate::fault::{Body, Fault, Handling, Request};
 use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
+use crate::server::Site;
 use crate::server::accept::misbehave;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
-use crate::server::{Exchange, Site};
 
 /// Most headers hyper reads in a request head (its default, kept because a
 /// higher one costs an allocation per request).

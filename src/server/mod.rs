@@ -27,8 +27,6 @@ use socket2::Socket;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-// Transitional: faults still name these through the server.
-pub(crate) use crate::conn::Exchange;
 #[doc(hidden)]
 pub use panic::PanicAt;
 

@@ -1,7 +1,6 @@
 //! httpbin's byte routes: `/bytes/{n}` and `/drip`, and the chunked body
 //! that `/stream/{n}` sends.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -79,16 +78,18 @@ fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
 }
 
-/// A body sent one chunk per frame, without a length: hyper sends it chunked.
-pub(super) struct Chunks(VecDeque<Bytes>);
+/// A body sent one chunk per frame, without a length: hyper sends it
+/// chunked. Each chunk is made when hyper asks for it, so only one is ever
+/// held, however many there are.
+pub(super) struct Chunks<I>(I);
 
-impl Chunks {
-    pub(super) fn new(chunks: VecDeque<Bytes>) -> Self {
+impl<I: Iterator<Item = Bytes>> Chunks<I> {
+    pub(super) fn new(chunks: I) -> Self {
         Chunks(chunks)
     }
 }
 
-impl hyper::body::Body for Chunks {
+impl<I: Iterator<Item = Bytes> + Unpin> hyper::body::Body for Chunks<I> {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -96,6 +97,6 @@ impl hyper::body::Body for Chunks {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+        Poll::Ready(self.0.next().map(|chunk| Ok(Frame::data(chunk))))
     }
 }

@@ -55,13 +55,15 @@ pub(super) fn stream(request: &Request, query: &Query, n: &str) -> http::Respons
         Err(response) => return *response,
     };
     let mut document = described(request, query);
-    let lines = (0..n).map(|id| {
+    // Each line is written when hyper asks for it: a request with a large head
+    // makes large lines, and a hundred of them are never held at once.
+    let lines = (0..n).map(move |id| {
         document["id"] = json!(id);
         let mut line = serde_json::to_vec(&document).expect("JSON values always serialize");
         line.push(b'\n');
         line.into()
     });
-    let mut response = http::Response::new(super::bytes::Chunks::new(lines.collect()).boxed());
+    let mut response = http::Response::new(super::bytes::Chunks::new(lines).boxed());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),

@@ -9,3 +9,4 @@ mod guard;
 mod programs;
 mod serve;
 mod served;
+mod sizes;
