@@ -59,8 +59,10 @@ fuzz-tools:
 capture: clients
 	OUTAGE_CAPTURE=1 $(CARGO) test --all-features --test it offline:: -- --nocapture
 
+## Formatting, lints, docs, and no import cycle between top-level modules.
 lint:
 	$(CARGO) fmt --all -- --check
+	.ci/layers
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 	$(CARGO) clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet --all-features
