@@ -28,6 +28,7 @@ mod blackhole;
 mod bulk;
 mod chance;
 mod conflicting_length;
+mod constructors;
 mod cut_chunk;
 mod drip;
 mod empty_reply;
