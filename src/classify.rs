@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 /// What went wrong with a TLS connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TlsKind {
     /// The certificate chain is not trusted (self-signed, unknown CA).
     Untrusted,
@@ -28,6 +29,7 @@ pub enum TlsKind {
 
 /// A failure, named the same way whatever the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorClass {
     /// Nothing listens on the port (`ECONNREFUSED`).
     Refused,

@@ -42,6 +42,7 @@ pub const HEAD_PREFIX_BYTES: usize = 4 * 1024;
 /// How an attempt's connection ended, and which side ended it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Ending {
     /// The client closed its side cleanly (a FIN reached the server).
     ClientFin,
@@ -80,6 +81,7 @@ impl fmt::Display for Ending {
 
 /// One attempt as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Attempt {
     /// Position of this attempt among all attempts on the server, from 0.
     pub index: u64,
@@ -164,6 +166,7 @@ impl fmt::Display for Attempt {
 #[error(
     "journal not settled after {waited:?}: wanted {wanted} finished attempts, have {finished} of {total}\n{listing}"
 )]
+#[non_exhaustive]
 pub struct NotSettled {
     /// How long the caller waited.
     pub waited: Duration,
@@ -234,6 +237,7 @@ const ALLOCATION: usize = 16;
 
 /// What a journal stores and what it let go, from [`Journal::usage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Attempts stored now.
     pub stored: usize,

@@ -75,6 +75,7 @@ impl fmt::Display for RequestHead {
 
 /// Why a request head could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HeadError {
     /// The head grew past [`MAX_HEAD_BYTES`].
     #[error("request head larger than {MAX_HEAD_BYTES} bytes")]

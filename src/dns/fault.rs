@@ -12,6 +12,7 @@ use crate::words::nearest;
 /// In a scenario file each is its kebab-case name (`"nxdomain"`), or a table
 /// for settings (`{ kind = "slow", delay = "3s" }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DnsFault {
     /// The name resolves to the fault server's address.
     Server,

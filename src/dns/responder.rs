@@ -29,6 +29,7 @@ const TCP_IDLE: Duration = Duration::from_secs(5);
 
 /// Why a responder could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResponderError {
     /// Binding port 53 needs privilege this process lacks.
     #[error(

@@ -170,6 +170,7 @@ static HEALTHY: LazyLock<Healthy> = LazyLock::new(Healthy::default);
 
 /// A fault's name and what it does, as listed by `outage list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FaultInfo {
     /// The name used in scenario files and on the command line.
     pub name: &'static str,
@@ -191,6 +192,7 @@ macro_rules! faults {
         /// stands for the fault with its defaults.
         #[derive(Debug, Clone, PartialEq, Deserialize)]
         #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
+        #[non_exhaustive]
         pub enum Fault {
             $(
                 #[doc = $wire]
@@ -441,6 +443,7 @@ mod fields {
 /// A fault name that is not in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown fault {name:?}{}; expected one of {}", suggestion(.nearest), names().join(", "))]
+#[non_exhaustive]
 pub struct UnknownFault {
     /// The name given.
     pub name: String,

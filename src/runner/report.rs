@@ -14,6 +14,7 @@ use crate::scenario::{LoadErrors, Scenario, name_of};
 /// How a scenario ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Every expectation held.
     Passed,

@@ -10,6 +10,7 @@ use crate::{Attempt, ErrorClass};
 /// How the client under test ended.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// It got a response and did not raise.
     Response {

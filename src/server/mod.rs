@@ -36,6 +36,7 @@ use crate::tls::Certificates;
 
 /// A server could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
     /// The fault's parameters are inconsistent.
     #[error("invalid {fault} fault: {reason}")]
