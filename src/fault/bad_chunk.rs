@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
@@ -40,5 +40,11 @@ impl Misbehave for BadChunk {
                 )
                 .await
         })
+    }
+}
+
+impl FaultLeaf for BadChunk {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, parts};
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
 /// decompresses fails while reading the body: reqwest with its `gzip` feature
@@ -35,15 +35,6 @@ impl Default for BadEncoding {
     }
 }
 
-impl BadEncoding {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        parts::check(self.code, &self.headers)?;
-        http::HeaderValue::from_str(&self.encoding)
-            .map(drop)
-            .map_err(|_| format!("encoding {:?} cannot be a header value", self.encoding))
-    }
-}
-
 impl Respond for BadEncoding {
     fn action(&self, _request: &Request) -> String {
         format!(
@@ -63,5 +54,18 @@ impl Respond for BadEncoding {
             self.body.clone(),
         );
         Box::pin(std::future::ready(response))
+    }
+}
+
+impl FaultLeaf for BadEncoding {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)?;
+        http::HeaderValue::from_str(&self.encoding)
+            .map(drop)
+            .map_err(|_| format!("encoding {:?} cannot be a header value", self.encoding))
     }
 }

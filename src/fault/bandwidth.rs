@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// How often a throttled writer sends a slice of bytes.
@@ -32,18 +32,6 @@ impl Default for Bandwidth {
             rate: 1024,
             size: 8192,
         }
-    }
-}
-
-impl Bandwidth {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.rate == 0 {
-            return Err(
-                "bandwidth `rate` is 0 bytes per second, which never finishes; use `hang` for that"
-                    .to_owned(),
-            );
-        }
-        bulk::check_size("bandwidth", "size", self.size)
     }
 }
 
@@ -85,6 +73,22 @@ impl Misbehave for Bandwidth {
             }
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl FaultLeaf for Bandwidth {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.rate == 0 {
+            return Err(
+                "bandwidth `rate` is 0 bytes per second, which never finishes; use `hang` for that"
+                    .to_owned(),
+            );
+        }
+        bulk::check_size("bandwidth", "size", self.size)
     }
 }
 

@@ -4,6 +4,7 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use crate::fault::{FaultLeaf, Handling};
 use serde::Deserialize;
 use socket2::{Domain, Socket, Type};
 
@@ -46,5 +47,11 @@ impl Blackhole {
                 format!("blackhole self-check failed: {e}"),
             )),
         }
+    }
+}
+
+impl FaultLeaf for Blackhole {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Listener
     }
 }

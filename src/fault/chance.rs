@@ -4,7 +4,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Deserialize;
 
-use crate::fault::Fault;
+use crate::fault::{Fault, FaultLeaf, Handling};
 
 /// Applies `fault` to each attempt with probability `probability`, and
 /// `otherwise` to the rest. Each attempt's draw comes from `seed` and the
@@ -51,8 +51,14 @@ impl Chance {
             &self.otherwise
         }
     }
+}
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+impl FaultLeaf for Chance {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Pick
+    }
+
+    fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.probability) {
             return Err(format!(
                 "chance probability {} must be from 0 to 1",
@@ -72,6 +78,14 @@ impl Chance {
                 .map_err(|e| format!("chance `{key}`: {e}"))?;
         }
         Ok(())
+    }
+
+    fn seed(&self) -> Option<u64> {
+        Some(self.seed)
+    }
+
+    fn is_tls(&self) -> bool {
+        self.fault.is_tls() || self.otherwise.is_tls()
     }
 }
 

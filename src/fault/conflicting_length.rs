@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Misbehave, parts};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, parts};
 use crate::journal::Ending;
 
 /// How many bytes the second `Content-Length` claims beyond the first.
@@ -41,10 +41,6 @@ impl Default for ConflictingLength {
 }
 
 impl ConflictingLength {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        parts::check(self.code, &self.headers)
-    }
-
     /// The raw response: status line, headers with both lengths, and body.
     fn bytes(&self) -> Vec<u8> {
         let body = self.body.as_bytes();
@@ -71,6 +67,16 @@ impl Misbehave for ConflictingLength {
             );
             exchange.send_and_close(&self.bytes(), action).await
         })
+    }
+}
+
+impl FaultLeaf for ConflictingLength {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose first chunk announces `chunk` bytes, sends
@@ -31,19 +31,6 @@ impl Default for CutChunk {
     }
 }
 
-impl CutChunk {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_size("cut-chunk", "chunk", self.chunk)?;
-        if self.sent >= self.chunk {
-            return Err(format!(
-                "cut-chunk sends {} bytes of a {}-byte chunk, which is not a cut; make `sent` less than `chunk`",
-                self.sent, self.chunk
-            ));
-        }
-        Ok(())
-    }
-}
-
 impl Misbehave for CutChunk {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
@@ -58,6 +45,23 @@ impl Misbehave for CutChunk {
             );
             bulk::send_and_close(exchange, Source::text(bytes, self.sent), action).await
         })
+    }
+}
+
+impl FaultLeaf for CutChunk {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_size("cut-chunk", "chunk", self.chunk)?;
+        if self.sent >= self.chunk {
+            return Err(format!(
+                "cut-chunk sends {} bytes of a {}-byte chunk, which is not a cut; make `sent` less than `chunk`",
+                self.sent, self.chunk
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@ use hyper::body::{Frame, SizeHint};
 use serde::Deserialize;
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, bulk};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -33,13 +33,6 @@ impl Default for Drip {
             bytes: 10,
             interval: Duration::from_millis(500),
         }
-    }
-}
-
-impl Drip {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_size("drip", "bytes", self.bytes)?;
-        bulk::check_wait("drip", "interval", self.interval)
     }
 }
 
@@ -115,6 +108,17 @@ impl hyper::body::Body for DripBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining as u64)
+    }
+}
+
+impl FaultLeaf for Drip {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_size("drip", "bytes", self.bytes)?;
+        bulk::check_wait("drip", "interval", self.interval)
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Reads the request, then closes the connection with a FIN without sending a
@@ -21,5 +21,11 @@ impl Misbehave for EmptyReply {
             exchange.did("closed without sending a byte");
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl FaultLeaf for EmptyReply {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
     }
 }

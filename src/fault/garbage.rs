@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Reads the request, answers with `length` pseudo-random bytes drawn from
@@ -44,10 +44,6 @@ impl Garbage {
     fn source(&self) -> Source {
         Source::random(self.seed, self.length)
     }
-
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_size("garbage", "length", self.length)
-    }
 }
 
 impl Misbehave for Garbage {
@@ -62,6 +58,20 @@ impl Misbehave for Garbage {
             );
             bulk::send_and_close(exchange, self.source(), action).await
         })
+    }
+}
+
+impl FaultLeaf for Garbage {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_size("garbage", "length", self.length)
+    }
+
+    fn seed(&self) -> Option<u64> {
+        Some(self.seed)
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts, reads the request, and never answers until the client goes away
@@ -21,5 +21,11 @@ impl Misbehave for Hang {
             exchange.did("read the request, never answered");
             exchange.conn.until_client_leaves().await
         })
+    }
+}
+
+impl FaultLeaf for Hang {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
     }
 }

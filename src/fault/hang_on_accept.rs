@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts the connection and never reads from it. The request stays unread in
@@ -19,5 +19,11 @@ impl Misbehave for HangOnAccept {
             exchange.did("accepted, never read");
             exchange.conn.until_client_leaves_unread().await
         })
+    }
+}
+
+impl FaultLeaf for HangOnAccept {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
     }
 }

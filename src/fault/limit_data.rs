@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Starts a valid `200 OK` response with a `size`-byte body and closes with a
@@ -32,13 +32,6 @@ impl Default for LimitData {
     }
 }
 
-impl LimitData {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_size("limit-data", "bytes", self.bytes)?;
-        bulk::check_size("limit-data", "size", self.size)
-    }
-}
-
 impl Misbehave for LimitData {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
@@ -54,6 +47,17 @@ impl Misbehave for LimitData {
             );
             bulk::send_and_close(exchange, response, action).await
         })
+    }
+}
+
+impl FaultLeaf for LimitData {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_size("limit-data", "bytes", self.bytes)?;
+        bulk::check_size("limit-data", "size", self.size)
     }
 }
 

@@ -144,6 +144,40 @@ pub(crate) trait Misbehave: Send + Sync {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending>;
 }
 
+/// What each fault's own type says about itself: how the server meets it,
+/// and the checks and facts the enum asks of it. Every method but `handling`
+/// has a default, so a new fault implements only what it needs; the enum's
+/// dispatch to it is generated from the `faults!` table.
+pub(crate) trait FaultLeaf {
+    /// How an attempt meets this fault.
+    fn handling(&self) -> Handling<'_>;
+
+    /// Checks parameters that the types alone cannot.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The seed of its randomness, when it has any.
+    fn seed(&self) -> Option<u64> {
+        None
+    }
+
+    /// The certificate it presents itself, for the certificate faults.
+    fn presents(&self) -> Option<Leaf> {
+        None
+    }
+
+    /// True for the TLS faults that never complete a handshake.
+    fn breaks_handshake(&self) -> bool {
+        false
+    }
+
+    /// True when it, or any fault it may apply, is in the TLS family.
+    fn is_tls(&self) -> bool {
+        self.presents().is_some() || self.breaks_handshake()
+    }
+}
+
 /// How one attempt is handled once a fault is chosen for it.
 pub(crate) enum Handling<'a> {
     Respond(&'a dyn Respond),
@@ -152,6 +186,9 @@ pub(crate) enum Handling<'a> {
     Route,
     /// Handled by the listening socket; no connection ever reaches the server.
     Listener,
+    /// One of several faults, picked per attempt (`sequence`, `chance`)
+    /// by `for_attempt` before a connection is handled.
+    Pick,
 }
 
 /// How a connection meets TLS before its fault acts on it.
@@ -224,6 +261,13 @@ macro_rules! faults {
                 }
             }
         )*
+
+        impl Fault {
+            /// The fault's own type, which says how it acts.
+            fn leaf(&self) -> &dyn FaultLeaf {
+                match self { $(Fault::$variant(fault) => fault,)* }
+            }
+        }
 
         /// The parameter names of the fault called `name` (its TOML keys
         /// besides `kind`), or `None` for an unknown name.
@@ -533,71 +577,25 @@ impl Fault {
     /// past 10 years), so that a fault that passes can be served without
     /// overflowing anything.
     pub fn validate(&self) -> Result<(), String> {
-        match self {
-            Fault::Sequence(s) => s.validate(),
-            Fault::Chance(c) => c.validate(),
-            Fault::Truncate(t) => t.validate(),
-            Fault::Garbage(g) => g.validate(),
-            Fault::LimitData(l) => l.validate(),
-            Fault::Reset(r) => r.validate(),
-            Fault::Drip(d) => d.validate(),
-            Fault::SlowHeaders(s) => s.validate(),
-            Fault::SlowClose(s) => s.validate(),
-            Fault::CutChunk(c) => c.validate(),
-            Fault::Status(s) => s.validate(),
-            Fault::Slicer(s) => s.validate(),
-            Fault::Bandwidth(b) => b.validate(),
-            Fault::RedirectLoop(r) => r.validate(),
-            Fault::RedirectChain(r) => r.validate(),
-            Fault::BadEncoding(b) => b.validate(),
-            Fault::ConflictingLength(c) => c.validate(),
-            Fault::Routes(r) => r.validate(),
-            _ => Ok(()),
-        }
+        self.leaf().validate()
     }
 
     /// The seed of the fault's randomness, when it has any: a run with the same
     /// seed meets exactly the same faults.
     pub fn seed(&self) -> Option<u64> {
-        match self {
-            Fault::Garbage(g) => Some(g.seed),
-            Fault::Chance(c) => Some(c.seed),
-            Fault::Sequence(s) => s.steps.iter().find_map(Fault::seed),
-            Fault::Routes(r) => r
-                .routes
-                .iter()
-                .map(|route| &route.fault)
-                .chain([&*r.fallback])
-                .find_map(Fault::seed),
-            _ => None,
-        }
+        self.leaf().seed()
     }
 
     /// True for faults that shape the listening socket rather than a connection.
     pub fn is_listener_fault(&self) -> bool {
-        matches!(
-            self,
-            Fault::Refuse(_) | Fault::Blackhole(_) | Fault::WrongPort(_)
-        )
+        matches!(self.leaf().handling(), Handling::Listener)
     }
 
     /// True when the fault, or any fault it may apply, is in the TLS family:
     /// its server's URL is `https`, and every other fault it applies runs
     /// behind TLS.
     pub fn is_tls(&self) -> bool {
-        match self {
-            Fault::Sequence(s) => s.steps.iter().any(Fault::is_tls),
-            Fault::Chance(c) => c.fault.is_tls() || c.otherwise.is_tls(),
-            fault => {
-                fault.presents().is_some()
-                    || matches!(
-                        fault,
-                        Fault::TlsPlaintext(_)
-                            | Fault::TlsHandshakeStall(_)
-                            | Fault::TlsHandshakeDrop(_)
-                    )
-            }
-        }
+        self.leaf().is_tls()
     }
 
     /// Why this fault cannot also be served behind TLS (`tls = true`,
@@ -614,15 +612,7 @@ impl Fault {
 
     /// The certificate a fault of the TLS family presents itself.
     fn presents(&self) -> Option<Leaf> {
-        match self {
-            Fault::TlsOk(f) => Some(f.leaf()),
-            Fault::TlsSelfSigned(f) => Some(f.leaf()),
-            Fault::TlsExpired(f) => Some(f.leaf()),
-            Fault::TlsNotYetValid(f) => Some(f.leaf()),
-            Fault::TlsWrongHost(f) => Some(f.leaf()),
-            Fault::TlsUntrustedCa(f) => Some(f.leaf()),
-            _ => None,
-        }
+        self.leaf().presents()
     }
 
     /// How a connection meets TLS before this fault acts on it, on a server
@@ -671,45 +661,7 @@ impl Fault {
     }
 
     pub(crate) fn handling(&self) -> Handling<'_> {
-        match self {
-            // Sequences and chances are resolved to one of their faults by
-            // `for_attempt` before a connection is handled.
-            Fault::Refuse(_)
-            | Fault::Blackhole(_)
-            | Fault::WrongPort(_)
-            | Fault::Sequence(_)
-            | Fault::Chance(_) => Handling::Listener,
-            Fault::Routes(_) => Handling::Route,
-            Fault::Ok(f) => Handling::Respond(f),
-            Fault::Status(f) => Handling::Respond(f),
-            Fault::SlowHeaders(f) => Handling::Respond(f),
-            Fault::Drip(f) => Handling::Respond(f),
-            Fault::RedirectLoop(f) => Handling::Respond(f),
-            Fault::RedirectChain(f) => Handling::Respond(f),
-            Fault::BadEncoding(f) => Handling::Respond(f),
-            Fault::ConflictingLength(f) => Handling::Misbehave(f),
-            Fault::Hang(f) => Handling::Misbehave(f),
-            Fault::HangOnAccept(f) => Handling::Misbehave(f),
-            Fault::EmptyReply(f) => Handling::Misbehave(f),
-            Fault::Reset(f) => Handling::Misbehave(f),
-            Fault::Truncate(f) => Handling::Misbehave(f),
-            Fault::CutChunk(f) => Handling::Misbehave(f),
-            Fault::BadChunk(f) => Handling::Misbehave(f),
-            Fault::Garbage(f) => Handling::Misbehave(f),
-            Fault::Bandwidth(f) => Handling::Misbehave(f),
-            Fault::Slicer(f) => Handling::Misbehave(f),
-            Fault::LimitData(f) => Handling::Misbehave(f),
-            Fault::SlowClose(f) => Handling::Misbehave(f),
-            Fault::TlsOk(_)
-            | Fault::TlsSelfSigned(_)
-            | Fault::TlsExpired(_)
-            | Fault::TlsNotYetValid(_)
-            | Fault::TlsWrongHost(_)
-            | Fault::TlsUntrustedCa(_) => Handling::Respond(&*HEALTHY),
-            Fault::TlsPlaintext(f) => Handling::Misbehave(f),
-            Fault::TlsHandshakeStall(f) => Handling::Misbehave(f),
-            Fault::TlsHandshakeDrop(f) => Handling::Misbehave(f),
-        }
+        self.leaf().handling()
     }
 }
 
@@ -776,6 +728,18 @@ mod tests {
         assert!(parameters("truncate").unwrap().contains(&"length"));
         assert!(parameters("status").unwrap().contains(&"retry-after"));
         assert_eq!(parameters("rest"), None);
+    }
+
+    #[test]
+    fn every_fault_with_randomness_names_its_seed() {
+        // `ok` draws httpbin's random answers from its seed.
+        assert_eq!(Fault::ok().seed(), Some(Healthy::default().seed));
+        assert_eq!(Fault::garbage().seed(), Some(Garbage::default().seed));
+        assert_eq!(
+            Fault::sequence([Fault::reset(), Fault::ok()]).seed(),
+            Some(0)
+        );
+        assert_eq!(Fault::reset().seed(), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, httpbin, status};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, httpbin, status};
 
 /// Answers `200 OK` with a short plain-text body, served by hyper, and keeps
 /// the connection alive like any healthy HTTP/1.1 server. httpbin's routes
@@ -37,5 +37,15 @@ impl Respond for Healthy {
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
         httpbin::answer(request, self.seed)
             .unwrap_or_else(|| Box::pin(async move { status::plain(200, self.body.clone()) }))
+    }
+}
+
+impl FaultLeaf for Healthy {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn seed(&self) -> Option<u64> {
+        Some(self.seed)
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::fault::redirect_loop::check_redirect_code;
-use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, parts};
 
 /// The query parameter that carries the hop number from one redirect to the next.
 const HOP: &str = "outage-hop";
@@ -47,14 +47,6 @@ impl Default for RedirectChain {
     }
 }
 
-impl RedirectChain {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        parts::check(self.code, &self.headers)?;
-        parts::check_code(self.final_code).map_err(|e| format!("final-code: {e}"))?;
-        check_redirect_code(self.code)
-    }
-}
-
 /// The path of `target` and the hop number its query carries (0 when none).
 fn hop_of(target: &str) -> (&str, u32) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -90,6 +82,18 @@ impl Respond for RedirectChain {
             )
         };
         Box::pin(std::future::ready(response))
+    }
+}
+
+impl FaultLeaf for RedirectChain {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)?;
+        parts::check_code(self.final_code).map_err(|e| format!("final-code: {e}"))?;
+        check_redirect_code(self.code)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, parts};
 
 /// Answers every request with a redirect whose `Location` is the request's
 /// own path and query, so a client that follows redirects goes round until
@@ -29,13 +29,6 @@ impl Default for RedirectLoop {
             headers: BTreeMap::new(),
             body: String::new(),
         }
-    }
-}
-
-impl RedirectLoop {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        parts::check(self.code, &self.headers)?;
-        check_redirect_code(self.code)
     }
 }
 
@@ -65,6 +58,17 @@ impl Respond for RedirectLoop {
                 self.body.clone(),
             )
         })
+    }
+}
+
+impl FaultLeaf for RedirectLoop {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        parts::check(self.code, &self.headers)?;
+        check_redirect_code(self.code)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
+use crate::fault::{FaultLeaf, Handling};
 use serde::Deserialize;
 use socket2::{Domain, Socket, Type};
 
@@ -20,5 +21,11 @@ impl Refuse {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
         socket.bind(&addr.into())?;
         Ok(socket)
+    }
+}
+
+impl FaultLeaf for Refuse {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Listener
     }
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// When a [`Reset`] fires.
@@ -45,12 +45,6 @@ impl Default for Reset {
     }
 }
 
-impl Reset {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_size("reset", "body-bytes", self.body_bytes)
-    }
-}
-
 impl Misbehave for Reset {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
@@ -76,6 +70,16 @@ impl Misbehave for Reset {
             });
             exchange.conn.close_rst()
         })
+    }
+}
+
+impl FaultLeaf for Reset {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_size("reset", "body-bytes", self.body_bytes)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{Fault, ResetWhen};
+use crate::fault::{Fault, FaultLeaf, Handling, ResetWhen};
 
 /// Hands each request to the fault of the first route whose pattern matches
 /// its path, or to `fallback` (default `status 404`). A pattern is an exact
@@ -96,16 +96,6 @@ impl Routes {
                 (route.path.as_str(), &route.fault)
             })
     }
-
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        for (i, route) in self.routes.iter().enumerate() {
-            route.validate().map_err(|e| format!("route {i} {e}"))?;
-            if self.routes[..i].iter().any(|r| r.path == route.path) {
-                return Err(format!("route {i} path {:?} is listed twice", route.path));
-            }
-        }
-        routable(&self.fallback).map_err(|e| format!("fallback: {e}"))
-    }
 }
 
 impl Route {
@@ -146,6 +136,30 @@ fn routable(fault: &Fault) -> Result<(), String> {
         ));
     }
     fault.validate()
+}
+
+impl FaultLeaf for Routes {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Route
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (i, route) in self.routes.iter().enumerate() {
+            route.validate().map_err(|e| format!("route {i} {e}"))?;
+            if self.routes[..i].iter().any(|r| r.path == route.path) {
+                return Err(format!("route {i} path {:?} is listed twice", route.path));
+            }
+        }
+        routable(&self.fallback).map_err(|e| format!("fallback: {e}"))
+    }
+
+    fn seed(&self) -> Option<u64> {
+        self.routes
+            .iter()
+            .map(|route| &route.fault)
+            .chain([&*self.fallback])
+            .find_map(Fault::seed)
+    }
 }
 
 #[cfg(test)]

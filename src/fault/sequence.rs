@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::Fault;
+use crate::fault::{Fault, FaultLeaf, Handling};
 
 /// Applies `steps[i]` to attempt `i`, and the last step to every attempt after
 /// that. `[reset, status 503, ok]` fails twice, then succeeds: the building
@@ -33,8 +33,14 @@ impl Sequence {
         let last = self.steps.len().saturating_sub(1);
         &self.steps[(index as usize).min(last)]
     }
+}
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+impl FaultLeaf for Sequence {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Pick
+    }
+
+    fn validate(&self) -> Result<(), String> {
         if self.steps.is_empty() {
             return Err("sequence has no steps; give at least one fault in `steps`".to_owned());
         }
@@ -55,6 +61,14 @@ impl Sequence {
                 .map_err(|e| format!("sequence step {i}: {e}"))?;
         }
         Ok(())
+    }
+
+    fn seed(&self) -> Option<u64> {
+        self.steps.iter().find_map(Fault::seed)
+    }
+
+    fn is_tls(&self) -> bool {
+        self.steps.iter().any(Fault::is_tls)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends a valid `200 OK` response with a `size`-byte body split into
@@ -39,20 +39,6 @@ impl Default for Slicer {
     }
 }
 
-impl Slicer {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.segment == 0 {
-            return Err(format!(
-                "slicer `segment` must be at least 1 byte; use 1 to {} bytes",
-                bulk::MAX_SIZE
-            ));
-        }
-        bulk::check_size("slicer", "segment", self.segment)?;
-        bulk::check_size("slicer", "size", self.size)?;
-        bulk::check_wait("slicer", "delay", self.delay)
-    }
-}
-
 impl Misbehave for Slicer {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
@@ -79,6 +65,24 @@ impl Misbehave for Slicer {
             }
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl FaultLeaf for Slicer {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.segment == 0 {
+            return Err(format!(
+                "slicer `segment` must be at least 1 byte; use 1 to {} bytes",
+                bulk::MAX_SIZE
+            ));
+        }
+        bulk::check_size("slicer", "segment", self.segment)?;
+        bulk::check_size("slicer", "size", self.size)?;
+        bulk::check_wait("slicer", "delay", self.delay)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Misbehave, bulk};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, bulk};
 use crate::journal::Ending;
 
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
@@ -28,12 +28,6 @@ impl Default for SlowClose {
             delay: Duration::from_secs(5),
             body: "ok\n".to_owned(),
         }
-    }
-}
-
-impl SlowClose {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_wait("slow-close", "delay", self.delay)
     }
 }
 
@@ -66,6 +60,16 @@ impl Misbehave for SlowClose {
                 }
             }
         })
+    }
+}
+
+impl FaultLeaf for SlowClose {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_wait("slow-close", "delay", self.delay)
     }
 }
 

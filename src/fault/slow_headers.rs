@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, bulk, status};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk, status};
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.
@@ -27,12 +27,6 @@ impl Default for SlowHeaders {
     }
 }
 
-impl SlowHeaders {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_wait("slow-headers", "delay", self.delay)
-    }
-}
-
 impl Respond for SlowHeaders {
     fn action(&self, _request: &Request) -> String {
         format!(
@@ -46,6 +40,16 @@ impl Respond for SlowHeaders {
             tokio::time::sleep(self.delay).await;
             status::plain(200, self.body.clone())
         })
+    }
+}
+
+impl FaultLeaf for SlowHeaders {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_wait("slow-headers", "delay", self.delay)
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Request, Respond, bulk, parts};
+use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk, parts};
 
 /// Answers with any status code, headers and body, served by hyper: a 500, a
 /// 503 with `Retry-After`, a 429. Clients see a response, not an error, until
@@ -68,34 +68,6 @@ impl Status {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        parts::check_code(self.code)?;
-        parts::check_headers(&self.headers)?;
-        for (key, wait) in [
-            ("retry-after", self.retry_after),
-            ("retry-after-date", self.retry_after_date),
-        ] {
-            if let Some(wait) = wait {
-                bulk::check_wait("status", key, wait)?;
-            }
-        }
-        let header = self
-            .headers
-            .keys()
-            .any(|name| name.eq_ignore_ascii_case("retry-after"));
-        match (self.retry_after, self.retry_after_date) {
-            (Some(_), Some(_)) => Err(
-                "give either `retry-after` (seconds) or `retry-after-date` (an HTTP date), not both"
-                    .to_owned(),
-            ),
-            (Some(_), None) | (None, Some(_)) if header => Err(
-                "a Retry-After header is given twice, in `headers` and in `retry-after`; keep one"
-                    .to_owned(),
-            ),
-            _ => Ok(()),
-        }
-    }
-
     /// The `Retry-After` value to send now, when one is asked for.
     fn retry_after_value(&self) -> Option<String> {
         if let Some(wait) = self.retry_after {
@@ -146,6 +118,40 @@ impl Respond for Status {
             headers.insert("retry-after".to_owned(), value);
         }
         Box::pin(async move { response(self.code, &headers, self.body.clone()) })
+    }
+}
+
+impl FaultLeaf for Status {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        parts::check_code(self.code)?;
+        parts::check_headers(&self.headers)?;
+        for (key, wait) in [
+            ("retry-after", self.retry_after),
+            ("retry-after-date", self.retry_after_date),
+        ] {
+            if let Some(wait) = wait {
+                bulk::check_wait("status", key, wait)?;
+            }
+        }
+        let header = self
+            .headers
+            .keys()
+            .any(|name| name.eq_ignore_ascii_case("retry-after"));
+        match (self.retry_after, self.retry_after_date) {
+            (Some(_), Some(_)) => Err(
+                "give either `retry-after` (seconds) or `retry-after-date` (an HTTP date), not both"
+                    .to_owned(),
+            ),
+            (Some(_), None) | (None, Some(_)) if header => Err(
+                "a Retry-After header is given twice, in `headers` and in `retry-after`; keep one"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::fault::{FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate signed by the exported CA whose validity ended in
@@ -15,5 +16,15 @@ impl TlsExpired {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::Expired
+    }
+}
+
+impl FaultLeaf for TlsExpired {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(&*HEALTHY)
+    }
+
+    fn presents(&self) -> Option<Leaf> {
+        Some(self.leaf())
     }
 }

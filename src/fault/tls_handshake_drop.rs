@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts the TCP connection on an https URL, reads the client's TLS
@@ -23,5 +23,15 @@ impl Misbehave for TlsHandshakeDrop {
             exchange.did("closed (FIN) after the TLS ClientHello, without answering");
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl FaultLeaf for TlsHandshakeDrop {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn breaks_handshake(&self) -> bool {
+        true
     }
 }

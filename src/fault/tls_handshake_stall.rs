@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts the TCP connection on an https URL, reads the client's TLS
@@ -20,5 +20,15 @@ impl Misbehave for TlsHandshakeStall {
             exchange.did("never answered the TLS handshake");
             exchange.conn.until_client_leaves().await
         })
+    }
+}
+
+impl FaultLeaf for TlsHandshakeStall {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn breaks_handshake(&self) -> bool {
+        true
     }
 }

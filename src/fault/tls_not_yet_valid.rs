@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::fault::{FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate signed by the exported CA whose validity starts in
@@ -16,5 +17,15 @@ impl TlsNotYetValid {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::NotYetValid
+    }
+}
+
+impl FaultLeaf for TlsNotYetValid {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(&*HEALTHY)
+    }
+
+    fn presents(&self) -> Option<Leaf> {
+        Some(self.leaf())
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::fault::{FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a self-signed certificate for `127.0.0.1` and `localhost`: no CA
@@ -15,5 +16,15 @@ impl TlsSelfSigned {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::SelfSigned
+    }
+}
+
+impl FaultLeaf for TlsSelfSigned {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(&*HEALTHY)
+    }
+
+    fn presents(&self) -> Option<Leaf> {
+        Some(self.leaf())
     }
 }

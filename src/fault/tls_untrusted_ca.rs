@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::fault::{FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate for `127.0.0.1` and `localhost` signed by a second CA
@@ -15,5 +16,15 @@ impl TlsUntrustedCa {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::UntrustedCa
+    }
+}
+
+impl FaultLeaf for TlsUntrustedCa {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(&*HEALTHY)
+    }
+
+    fn presents(&self) -> Option<Leaf> {
+        Some(self.leaf())
     }
 }

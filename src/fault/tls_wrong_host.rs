@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::fault::{FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate signed by the exported CA that names only
@@ -16,5 +17,15 @@ impl TlsWrongHost {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::WrongHost
+    }
+}
+
+impl FaultLeaf for TlsWrongHost {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Respond(&*HEALTHY)
+    }
+
+    fn presents(&self) -> Option<Leaf> {
+        Some(self.leaf())
     }
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends headers promising `Content-Length: length`, then only `sent` body
@@ -31,19 +31,6 @@ impl Default for Truncate {
     }
 }
 
-impl Truncate {
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        bulk::check_size("truncate", "length", self.length)?;
-        if self.sent >= self.length {
-            return Err(format!(
-                "truncate sends {} bytes of a {}-byte body, which is not a truncation; make `sent` less than `length`",
-                self.sent, self.length
-            ));
-        }
-        Ok(())
-    }
-}
-
 impl Misbehave for Truncate {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
@@ -57,6 +44,23 @@ impl Misbehave for Truncate {
             );
             bulk::send_and_close(exchange, Source::text(head, self.sent), action).await
         })
+    }
+}
+
+impl FaultLeaf for Truncate {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Misbehave(self)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        bulk::check_size("truncate", "length", self.length)?;
+        if self.sent >= self.length {
+            return Err(format!(
+                "truncate sends {} bytes of a {}-byte body, which is not a truncation; make `sent` less than `length`",
+                self.sent, self.length
+            ));
+        }
+        Ok(())
     }
 }
 

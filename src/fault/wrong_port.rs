@@ -1,5 +1,6 @@
 //! `wrong-port`: the service moved to another port.
 
+use crate::fault::{FaultLeaf, Handling};
 use serde::Deserialize;
 
 /// A healthy server listens on one port while the URL handed out points at a
@@ -10,3 +11,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WrongPort {}
+
+impl FaultLeaf for WrongPort {
+    fn handling(&self) -> Handling<'_> {
+        Handling::Listener
+    }
+}

@@ -90,9 +90,10 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
             http::serve(conn, log, connection, peer, &site).await
         }
         Handling::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site).await,
-        Handling::Listener => {
-            // Validation keeps listener faults out of sequences, and servers
-            // for listener faults never accept; close politely regardless.
+        Handling::Listener | Handling::Pick => {
+            // Validation keeps listener faults out of sequences, servers for
+            // listener faults never accept, and `for_attempt` has resolved
+            // every pick; close politely regardless.
             let meter = conn.meter();
             drop(conn);
             log.action("no connection fault to apply");

@@ -168,7 +168,7 @@ async fn answer(
                 }
             })
         }
-        Handling::Misbehave(_) | Handling::Route | Handling::Listener => {
+        Handling::Misbehave(_) | Handling::Route | Handling::Listener | Handling::Pick => {
             // The receiver lives until hyper is dropped, which happens only
             // after it has taken this message; then this future is dropped too.
             let fault = fault.clone();
