@@ -66,6 +66,7 @@ lint:
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 	$(CARGO) clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet --all-features
+	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
 ## The clients the catalogue runs: Python requests, curl and Node; tcpdump
 ## for `make capture`.

@@ -164,7 +164,8 @@ impl fmt::Display for Attempt {
 /// message, so `?` and `.unwrap()` print the attempts readably.
 #[derive(thiserror::Error)]
 #[error(
-    "journal not settled after {waited:?}: wanted {wanted} finished attempts, have {finished} of {total}\n{listing}"
+    "journal not settled after {waited:?}: waited for {wanted} finished {}, and {finished} of the {total} seen had finished\n{listing}",
+    if *wanted == 1 { "attempt" } else { "attempts" }
 )]
 #[non_exhaustive]
 pub struct NotSettled {

@@ -7,7 +7,7 @@
 //!
 //! - reqwest, in process: [`Names`] implements [`reqwest::dns::Resolve`], so
 //!   `ClientBuilder::dns_resolver(names)` replaces the system resolver;
-//! - any other program: [`DnsResponder`] answers real DNS queries on a
+//! - any other program: `DnsResponder` (feature `dns-responder`) answers real DNS queries on a
 //!   loopback address, port 53, and the runner starts the program in a private
 //!   mount namespace whose `/etc/resolv.conf` names that responder.
 //!

@@ -484,8 +484,8 @@ mod fields {
     }
 }
 
-/// A fault name that is not in the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A fault name that is not in the catalogue. Its `Debug` is its message.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown fault {name:?}{}; expected one of {}", suggestion(.nearest), names().join(", "))]
 #[non_exhaustive]
 pub struct UnknownFault {
@@ -493,6 +493,12 @@ pub struct UnknownFault {
     pub name: String,
     /// The closest known name, when one is close enough to be a likely typo.
     pub nearest: Option<&'static str>,
+}
+
+impl std::fmt::Debug for UnknownFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 fn suggestion(nearest: &Option<&'static str>) -> String {

@@ -34,8 +34,9 @@ use crate::fault::{Blackhole, Fault, Refuse};
 use crate::journal::{self, Attempt, Journal};
 use crate::tls::Certificates;
 
-/// A server could not start.
-#[derive(Debug, thiserror::Error)]
+/// A server could not start. Its `Debug` is its message, so `?` and
+/// `.unwrap()` print it readably.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
     /// The fault's parameters are inconsistent.
@@ -60,6 +61,12 @@ pub enum ServerError {
     /// The throwaway TLS certificates could not be made.
     #[error("cannot make TLS certificates: {0}")]
     Certificates(String),
+}
+
+impl std::fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// What every task of one server shares.
