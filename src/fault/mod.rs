@@ -737,6 +737,27 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzz_dictionary_has_every_fault_and_parameter_name() {
+        let dictionary = include_str!("../../fuzz/scenario.dict");
+        let has = |word: &str| {
+            dictionary.contains(&format!("\"{word}\"\n"))
+                || dictionary.contains(&format!("\"\\\"{word}\\\"\"\n"))
+        };
+        let mut missing: Vec<&str> = names().into_iter().filter(|name| !has(name)).collect();
+        for name in names() {
+            missing.extend(
+                parameters(name)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|key| !has(key)),
+            );
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        assert!(missing.is_empty(), "add to fuzz/scenario.dict: {missing:?}");
+    }
+
+    #[test]
     fn every_fault_with_randomness_names_its_seed() {
         // `ok` draws httpbin's random answers from its seed.
         assert_eq!(Fault::ok().seed(), Some(Healthy::default().seed));
