@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
@@ -40,6 +40,13 @@ impl Misbehave for BadChunk {
                 )
                 .await
         })
+    }
+}
+
+impl Fault {
+    /// `bad-chunk`: a chunk size that is not hexadecimal.
+    pub fn bad_chunk() -> Fault {
+        BadChunk::default().into()
     }
 }
 

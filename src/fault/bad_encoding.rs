@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
 /// decompresses fails while reading the body: reqwest with its `gzip` feature
@@ -54,6 +54,13 @@ impl Respond for BadEncoding {
             self.body.clone(),
         );
         Box::pin(std::future::ready(response))
+    }
+}
+
+impl Fault {
+    /// `bad-encoding`: a body that does not match its Content-Encoding.
+    pub fn bad_encoding() -> Fault {
+        BadEncoding::default().into()
     }
 }
 

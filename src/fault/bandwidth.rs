@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// How often a throttled writer sends a slice of bytes.
@@ -73,6 +73,13 @@ impl Misbehave for Bandwidth {
             }
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl Fault {
+    /// `bandwidth`: the response at a bounded rate.
+    pub fn bandwidth() -> Fault {
+        Bandwidth::default().into()
     }
 }
 

@@ -4,7 +4,7 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::fault::{FaultLeaf, Handling};
+use crate::fault::{Fault, FaultLeaf, Handling};
 use serde::Deserialize;
 use socket2::{Domain, Socket, Type};
 
@@ -47,6 +47,13 @@ impl Blackhole {
                 format!("blackhole self-check failed: {e}"),
             )),
         }
+    }
+}
+
+impl Fault {
+    /// `blackhole`: SYNs dropped, the connect never completes.
+    pub fn blackhole() -> Fault {
+        Blackhole::default().into()
     }
 }
 

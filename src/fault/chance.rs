@@ -53,6 +53,20 @@ impl Chance {
     }
 }
 
+impl Fault {
+    /// `chance`: `fault` for attempts drawn with `probability` (from 0 to 1,
+    /// from seed 0), `otherwise` for the rest.
+    pub fn chance(probability: f64, fault: Fault, otherwise: Fault) -> Fault {
+        Chance {
+            probability,
+            fault: Box::new(fault),
+            otherwise: Box::new(otherwise),
+            ..Chance::default()
+        }
+        .into()
+    }
+}
+
 impl FaultLeaf for Chance {
     fn handling(&self) -> Handling<'_> {
         Handling::Pick
@@ -99,6 +113,12 @@ mod tests {
             seed,
             ..Chance::default()
         }
+    }
+
+    #[test]
+    fn the_constructor_gives_chance_with_its_defaults() {
+        let built = Fault::chance(0.5, Fault::reset(), Fault::ok());
+        assert_eq!(Fault::named("chance").as_ref(), Ok(&built));
     }
 
     #[test]

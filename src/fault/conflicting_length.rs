@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, parts};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, parts};
 use crate::journal::Ending;
 
 /// How many bytes the second `Content-Length` claims beyond the first.
@@ -67,6 +67,13 @@ impl Misbehave for ConflictingLength {
             );
             exchange.send_and_close(&self.bytes(), action).await
         })
+    }
+}
+
+impl Fault {
+    /// `conflicting-length`: Content-Length and Transfer-Encoding that disagree.
+    pub fn conflicting_length() -> Fault {
+        ConflictingLength::default().into()
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose first chunk announces `chunk` bytes, sends
@@ -45,6 +45,13 @@ impl Misbehave for CutChunk {
             );
             bulk::send_and_close(exchange, Source::text(bytes, self.sent), action).await
         })
+    }
+}
+
+impl Fault {
+    /// `cut-chunk`: a chunked body that stops inside a chunk.
+    pub fn cut_chunk() -> Fault {
+        CutChunk::default().into()
     }
 }
 

@@ -11,7 +11,7 @@ use hyper::body::{Frame, SizeHint};
 use serde::Deserialize;
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -108,6 +108,13 @@ impl hyper::body::Body for DripBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining as u64)
+    }
+}
+
+impl Fault {
+    /// `drip`: the body a byte at a time.
+    pub fn drip() -> Fault {
+        Drip::default().into()
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Reads the request, then closes the connection with a FIN without sending a
@@ -21,6 +21,13 @@ impl Misbehave for EmptyReply {
             exchange.did("closed without sending a byte");
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl Fault {
+    /// `empty-reply`: reads the request, closes without a byte.
+    pub fn empty_reply() -> Fault {
+        EmptyReply::default().into()
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Reads the request, answers with `length` pseudo-random bytes drawn from
@@ -58,6 +58,13 @@ impl Misbehave for Garbage {
             );
             bulk::send_and_close(exchange, self.source(), action).await
         })
+    }
+}
+
+impl Fault {
+    /// `garbage`: random bytes in place of a response.
+    pub fn garbage() -> Fault {
+        Garbage::default().into()
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts the connection and never reads from it. The request stays unread in
@@ -19,6 +19,13 @@ impl Misbehave for HangOnAccept {
             exchange.did("accepted, never read");
             exchange.conn.until_client_leaves_unread().await
         })
+    }
+}
+
+impl Fault {
+    /// `hang-on-accept`: accepts and never reads.
+    pub fn hang_on_accept() -> Fault {
+        HangOnAccept::default().into()
     }
 }
 

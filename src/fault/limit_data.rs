@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Starts a valid `200 OK` response with a `size`-byte body and closes with a
@@ -47,6 +47,13 @@ impl Misbehave for LimitData {
             );
             bulk::send_and_close(exchange, response, action).await
         })
+    }
+}
+
+impl Fault {
+    /// `limit-data`: the connection closed after a number of bytes.
+    pub fn limit_data() -> Fault {
+        LimitData::default().into()
     }
 }
 

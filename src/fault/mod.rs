@@ -20,6 +20,15 @@
 //! A `sequence` picks one of these per attempt, and `routes` one per request
 //! path, after hyper has read the request head. The names in the TOML files and
 //! on the command line are the variant names in kebab-case.
+//!
+//! Adding a fault touches three files: its leaf (`src/fault/NAME.rs`: the
+//! struct with its defaults, its `FaultLeaf` impl, how it acts, a
+//! constructor named after it, and its unit tests); this file (its `mod`
+//! and `pub use` lines and one entry in `faults!`, which generates the
+//! variant, the catalogue entry, the name, the option names and the
+//! dispatch); and its section in the README, which a test requires. Test
+//! lists, the command line's options and the fuzz dictionary's check all
+//! come from the catalogue.
 
 mod bad_chunk;
 mod bad_encoding;
@@ -28,7 +37,6 @@ mod blackhole;
 mod bulk;
 mod chance;
 mod conflicting_length;
-mod constructors;
 mod cut_chunk;
 mod drip;
 mod empty_reply;

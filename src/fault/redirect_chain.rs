@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::fault::redirect_loop::check_redirect_code;
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
 
 /// The query parameter that carries the hop number from one redirect to the next.
 const HOP: &str = "outage-hop";
@@ -82,6 +82,13 @@ impl Respond for RedirectChain {
             )
         };
         Box::pin(std::future::ready(response))
+    }
+}
+
+impl Fault {
+    /// `redirect-chain`: a chain of redirects, then an answer.
+    pub fn redirect_chain() -> Fault {
+        RedirectChain::default().into()
     }
 }
 

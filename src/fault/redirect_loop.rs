@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
 
 /// Answers every request with a redirect whose `Location` is the request's
 /// own path and query, so a client that follows redirects goes round until
@@ -58,6 +58,13 @@ impl Respond for RedirectLoop {
                 self.body.clone(),
             )
         })
+    }
+}
+
+impl Fault {
+    /// `redirect-loop`: redirects that never end.
+    pub fn redirect_loop() -> Fault {
+        RedirectLoop::default().into()
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends a valid `200 OK` response with a `size`-byte body split into
@@ -65,6 +65,13 @@ impl Misbehave for Slicer {
             }
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl Fault {
+    /// `slicer`: the response in small slices with pauses.
+    pub fn slicer() -> Fault {
+        Slicer::default().into()
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, bulk};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, bulk};
 use crate::journal::Ending;
 
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
@@ -60,6 +60,13 @@ impl Misbehave for SlowClose {
                 }
             }
         })
+    }
+}
+
+impl Fault {
+    /// `slow-close`: the response, then the connection held open.
+    pub fn slow_close() -> Fault {
+        SlowClose::default().into()
     }
 }
 

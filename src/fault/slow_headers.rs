@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk, status};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, status};
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.
@@ -40,6 +40,13 @@ impl Respond for SlowHeaders {
             tokio::time::sleep(self.delay).await;
             status::plain(200, self.body.clone())
         })
+    }
+}
+
+impl Fault {
+    /// `slow-headers`: the status line after a delay.
+    pub fn slow_headers() -> Fault {
+        SlowHeaders::default().into()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{FaultLeaf, HEALTHY, Handling};
+use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate signed by the exported CA whose validity ended in
@@ -16,6 +16,13 @@ impl TlsExpired {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::Expired
+    }
+}
+
+impl Fault {
+    /// `tls-expired`: a certificate that expired in 2002.
+    pub fn tls_expired() -> Fault {
+        TlsExpired::default().into()
     }
 }
 

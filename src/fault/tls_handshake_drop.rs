@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts the TCP connection on an https URL, reads the client's TLS
@@ -23,6 +23,13 @@ impl Misbehave for TlsHandshakeDrop {
             exchange.did("closed (FIN) after the TLS ClientHello, without answering");
             exchange.conn.close_fin().await
         })
+    }
+}
+
+impl Fault {
+    /// `tls-handshake-drop`: the ClientHello read, then a FIN.
+    pub fn tls_handshake_drop() -> Fault {
+        TlsHandshakeDrop::default().into()
     }
 }
 

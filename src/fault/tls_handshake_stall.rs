@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::conn::Exchange;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Accepts the TCP connection on an https URL, reads the client's TLS
@@ -20,6 +20,13 @@ impl Misbehave for TlsHandshakeStall {
             exchange.did("never answered the TLS handshake");
             exchange.conn.until_client_leaves().await
         })
+    }
+}
+
+impl Fault {
+    /// `tls-handshake-stall`: the ClientHello read and never answered.
+    pub fn tls_handshake_stall() -> Fault {
+        TlsHandshakeStall::default().into()
     }
 }
 

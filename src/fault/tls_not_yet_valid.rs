@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{FaultLeaf, HEALTHY, Handling};
+use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate signed by the exported CA whose validity starts in
@@ -17,6 +17,13 @@ impl TlsNotYetValid {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::NotYetValid
+    }
+}
+
+impl Fault {
+    /// `tls-not-yet-valid`: a certificate valid from 2100.
+    pub fn tls_not_yet_valid() -> Fault {
+        TlsNotYetValid::default().into()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{FaultLeaf, HEALTHY, Handling};
+use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a valid certificate for `127.0.0.1` and `localhost`, signed by the
@@ -17,6 +17,13 @@ impl TlsOk {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::Valid
+    }
+}
+
+impl Fault {
+    /// `tls-ok`: https with a valid certificate from the server's own CA.
+    pub fn tls_ok() -> Fault {
+        TlsOk::default().into()
     }
 }
 

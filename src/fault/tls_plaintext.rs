@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// The URL says https, but the server speaks plain HTTP: it reads the
@@ -27,6 +27,13 @@ impl Misbehave for TlsPlaintext {
             let action = "answered the TLS ClientHello with a plain HTTP 400".to_owned();
             exchange.send_and_close(&response, action).await
         })
+    }
+}
+
+impl Fault {
+    /// `tls-plaintext`: plain HTTP answered to a ClientHello.
+    pub fn tls_plaintext() -> Fault {
+        TlsPlaintext::default().into()
     }
 }
 

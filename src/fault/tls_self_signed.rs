@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{FaultLeaf, HEALTHY, Handling};
+use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a self-signed certificate for `127.0.0.1` and `localhost`: no CA
@@ -16,6 +16,13 @@ impl TlsSelfSigned {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::SelfSigned
+    }
+}
+
+impl Fault {
+    /// `tls-self-signed`: a self-signed certificate.
+    pub fn tls_self_signed() -> Fault {
+        TlsSelfSigned::default().into()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{FaultLeaf, HEALTHY, Handling};
+use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate for `127.0.0.1` and `localhost` signed by a second CA
@@ -16,6 +16,13 @@ impl TlsUntrustedCa {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::UntrustedCa
+    }
+}
+
+impl Fault {
+    /// `tls-untrusted-ca`: a certificate from a CA that is never exported.
+    pub fn tls_untrusted_ca() -> Fault {
+        TlsUntrustedCa::default().into()
     }
 }
 

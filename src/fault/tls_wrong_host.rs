@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{FaultLeaf, HEALTHY, Handling};
+use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
 
 /// Presents a certificate signed by the exported CA that names only
@@ -17,6 +17,13 @@ impl TlsWrongHost {
     /// The certificate the server presents.
     pub(crate) fn leaf(&self) -> Leaf {
         Leaf::WrongHost
+    }
+}
+
+impl Fault {
+    /// `tls-wrong-host`: a certificate for another host.
+    pub fn tls_wrong_host() -> Fault {
+        TlsWrongHost::default().into()
     }
 }
 

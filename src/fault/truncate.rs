@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
 use crate::journal::Ending;
 
 /// Sends headers promising `Content-Length: length`, then only `sent` body
@@ -44,6 +44,13 @@ impl Misbehave for Truncate {
             );
             bulk::send_and_close(exchange, Source::text(head, self.sent), action).await
         })
+    }
+}
+
+impl Fault {
+    /// `truncate`: promises 1024 body bytes and sends fewer.
+    pub fn truncate() -> Fault {
+        Truncate::default().into()
     }
 }
 

@@ -1,6 +1,6 @@
 //! `wrong-port`: the service moved to another port.
 
-use crate::fault::{FaultLeaf, Handling};
+use crate::fault::{Fault, FaultLeaf, Handling};
 use serde::Deserialize;
 
 /// A healthy server listens on one port while the URL handed out points at a
@@ -11,6 +11,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WrongPort {}
+
+impl Fault {
+    /// `wrong-port`: a healthy server, and a URL that points at a refused port.
+    pub fn wrong_port() -> Fault {
+        WrongPort::default().into()
+    }
+}
 
 impl FaultLeaf for WrongPort {
     fn handling(&self) -> Handling<'_> {
