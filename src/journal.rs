@@ -779,7 +779,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("wanted 2 finished attempts, have 1 of 2"),
+                .contains("waited for 2 finished attempts, and 1 of the 2 seen had finished"),
             "{error}"
         );
     }

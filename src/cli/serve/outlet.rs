@@ -245,15 +245,24 @@ mod tests {
         for i in 0..QUEUE_LINES * 3 {
             outlet.send(format!("line {i}\n"));
         }
-        assert!(start.elapsed() < Duration::from_secs(1));
+        // A stuck reader would block a sender forever; any bound shows it does not.
+        assert!(start.elapsed() < Duration::from_secs(10));
         go.store(true, Ordering::Relaxed);
         let dropped = outlet.close(Duration::from_secs(5)).dropped;
         assert!(dropped >= QUEUE_LINES as u64, "{dropped}");
         let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
-        let notice = format!(
-            "outage: {dropped} lines dropped: stderr was not read as fast as attempts ended\n"
-        );
-        assert_eq!(text.matches(&notice).count(), 1, "{:?}", &text[..200]);
+        // The drops are told as they are found: once, or in parts when the
+        // writer took its first line while the sender was still dropping.
+        let told: u64 = text
+            .lines()
+            .filter_map(|line| {
+                line.strip_prefix("outage: ")?
+                    .strip_suffix(" lines dropped: stderr was not read as fast as attempts ended")?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum();
+        assert_eq!(told, dropped, "{:?}", &text[..200]);
         let lines = text.lines().filter(|l| l.starts_with("line ")).count();
         assert_eq!(lines as u64 + dropped, 3 * QUEUE_LINES as u64);
     }
