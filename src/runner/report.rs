@@ -66,6 +66,9 @@ pub struct Report {
     pub mismatches: Vec<Mismatch>,
     /// What the run observed, when it ran.
     pub observed: Option<Observed>,
+    /// How long an interrupted scenario had run; its reason says so too.
+    #[serde(skip)]
+    ran: Duration,
 }
 
 impl Report {
@@ -81,6 +84,7 @@ impl Report {
             reason: errors.to_string(),
             mismatches: Vec::new(),
             observed: None,
+            ran: Duration::ZERO,
         }
     }
 
@@ -113,6 +117,7 @@ impl Report {
         Report {
             verdict: Verdict::Interrupted,
             reason,
+            ran: ran.unwrap_or_default(),
             ..Report::of(scenario)
         }
     }
@@ -147,6 +152,7 @@ impl Report {
             reason: String::new(),
             mismatches: Vec::new(),
             observed: None,
+            ran: Duration::ZERO,
         }
     }
 
@@ -155,9 +161,9 @@ impl Report {
         self.verdict == Verdict::Passed
     }
 
-    /// How long the client ran.
+    /// How long the client ran, or an interrupted scenario had run.
     pub fn took(&self) -> Duration {
-        self.observed.as_ref().map_or(Duration::ZERO, |o| o.took)
+        self.observed.as_ref().map_or(self.ran, |o| o.took)
     }
 }
 
