@@ -99,7 +99,13 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(code) = signals.exit_code() {
         return Ok(ExitCode::from(code));
     }
-    printed?;
+    // A reader that left early (`outage run | head`) wanted no more of the
+    // report; the exit code still says how the scenarios went.
+    if let Err(error) = printed
+        && !is_broken_pipe(&error)
+    {
+        return Err(error);
+    }
     written?;
     Ok(exit_code(&reports))
 }
@@ -142,6 +148,13 @@ fn print(reports: &[Report], format: Format) -> Result<()> {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(reports)?)?,
     }
     Ok(out.flush()?)
+}
+
+/// True when `error` is stdout's reader having gone away.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// 0 when every scenario passed or was skipped and at least one passed, 2

@@ -800,6 +800,36 @@ fn run_with_a_junit_path_it_cannot_write_stops_before_running_anything() {
 }
 
 #[test]
+fn run_whose_reader_leaves_early_exits_as_its_scenarios_went() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outage"))
+        .args(["run", "scenarios/http/bad-encoding-curl-not-decoding.toml"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the outage binary starts");
+    // The reader is gone before the report is written.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr is piped")
+        .read_to_string(&mut stderr)
+        .expect("stderr is read to its end");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited on") {
+            break status;
+        }
+        assert!(started.elapsed() < BOUND, "outage run did not exit");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
 fn run_filters_by_name_and_prints_json() {
     let (status, stdout, _) = outage(&[
         "run",
