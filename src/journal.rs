@@ -11,7 +11,7 @@
 //! prefix of [`HEAD_PREFIX_BYTES`]. So a server under sustained load, or fed
 //! huge heads, uses bounded memory, and [`Journal::usage`] says what was let go.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -199,8 +199,6 @@ struct Shared {
 
 struct State {
     attempts: VecDeque<Entry>,
-    /// How many attempts each route has taken, by route.
-    routes: HashMap<String, u64>,
     total: u64,
     connections: u64,
     capacity: usize,
@@ -273,7 +271,6 @@ impl Journal {
     pub(crate) fn new(capacity: usize, max_bytes: usize, observer: Option<Observer>) -> Self {
         let state = State {
             attempts: VecDeque::new(),
-            routes: HashMap::new(),
             total: 0,
             connections: 0,
             capacity: capacity.max(1),
@@ -431,17 +428,9 @@ impl Journal {
         }
     }
 
-    /// Journals that attempt `index` took `route`, and returns how many
-    /// attempts took it before: the attempt's position on its route.
-    fn route(&self, index: u64, route: &str) -> u64 {
-        let position = {
-            let mut state = self.state();
-            let taken = state.routes.entry(route.to_owned()).or_default();
-            *taken += 1;
-            *taken - 1
-        };
+    /// Journals that attempt `index` took `route`.
+    fn took_route(&self, index: u64, route: &str) {
         self.update(index, |e| e.attempt.route = Some(route.to_owned()));
-        position
     }
 
     /// Ends every open attempt of `connection` with `what` added to its
@@ -657,10 +646,9 @@ impl AttemptLog {
         self.journal.request(self.index, head);
     }
 
-    /// Records the route this attempt took; returns its position on that
-    /// route, counted from 0.
-    pub(crate) fn route(&self, route: &str) -> u64 {
-        self.journal.route(self.index, route)
+    /// Records the route this attempt took.
+    pub(crate) fn took_route(&self, route: &str) {
+        self.journal.took_route(self.index, route);
     }
 
     pub(crate) fn action(&self, action: impl Into<String>) {
@@ -782,17 +770,6 @@ mod tests {
                 .contains("waited for 2 finished attempts, and 1 of the 2 seen had finished"),
             "{error}"
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn each_route_counts_its_own_attempts() {
-        let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
-        let positions: Vec<u64> = ["/a", "/b", "/a", "/a", "/b"]
-            .iter()
-            .map(|route| journal.begin(0, peer()).route(route))
-            .collect();
-        assert_eq!(positions, [0, 0, 1, 2, 1]);
-        assert_eq!(journal.attempts()[1].route.as_deref(), Some("/b"));
     }
 
     #[tokio::test(start_paused = true)]

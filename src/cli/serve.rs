@@ -147,10 +147,11 @@ fn start_error(error: ServerError, port: u16) -> anyhow::Error {
         ServerError::Bind { .. } if port != 0 => {
             "; pick another --port, or leave it out to let the OS choose a free one"
         }
-        ServerError::Blackhole(_) => {
-            "; use `hang-on-accept` for a connection that stalls after connecting"
-        }
+        ServerError::Listener {
+            fault: "blackhole", ..
+        } => "; use `hang-on-accept` for a connection that stalls after connecting",
         ServerError::Bind { .. }
+        | ServerError::Listener { .. }
         | ServerError::InvalidFault { .. }
         | ServerError::Certificates(_) => "",
     };

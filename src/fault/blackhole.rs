@@ -1,12 +1,12 @@
 //! `blackhole`: the TCP handshake never completes.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::fault::{Fault, FaultLeaf, Handling};
+use crate::fault::{Fault, FaultLeaf, Handling, Listen};
 use serde::Deserialize;
-use socket2::{Domain, Socket, Type};
+use socket2::Socket;
 
 /// How long the start-up check waits for a handshake that must not complete.
 /// On loopback a handshake that can complete does so in microseconds.
@@ -22,12 +22,10 @@ const PROBE_WAIT: Duration = Duration::from_millis(20);
 #[serde(deny_unknown_fields)]
 pub struct Blackhole {}
 
-impl Blackhole {
-    /// Binds a listener whose handshakes never complete, and checks that they
-    /// really do not. Returns the sockets that must live as long as the fault.
-    pub(crate) fn bind(addr: SocketAddr) -> io::Result<Vec<Socket>> {
-        let listener = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-        listener.bind(&addr.into())?;
+impl Listen for Blackhole {
+    /// Listens so that handshakes never complete, and checks that they
+    /// really do not.
+    fn listen(&self, listener: Socket) -> io::Result<Vec<Socket>> {
         listener.listen(0)?;
         let local = listener
             .local_addr()?
@@ -59,6 +57,6 @@ impl Fault {
 
 impl FaultLeaf for Blackhole {
     fn handling(&self) -> Handling<'_> {
-        Handling::Listener
+        Handling::Listener(self)
     }
 }

@@ -4,7 +4,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Deserialize;
 
-use crate::fault::{Fault, FaultLeaf, Handling};
+use crate::fault::{Fault, FaultLeaf, Handling, Pick};
 
 /// Applies `fault` to each attempt with probability `probability`, and
 /// `otherwise` to the rest. Each attempt's draw comes from `seed` and the
@@ -43,9 +43,11 @@ impl Chance {
         let draw = ChaCha8Rng::seed_from_u64(stream).next_u64() as f64 / u64::MAX as f64;
         draw < self.probability
     }
+}
 
-    pub(crate) fn pick(&self, index: u64) -> &Fault {
-        if self.strikes(index) {
+impl Pick for Chance {
+    fn pick(&self, attempt: u64) -> &Fault {
+        if self.strikes(attempt) {
             &self.fault
         } else {
             &self.otherwise
@@ -69,7 +71,7 @@ impl Fault {
 
 impl FaultLeaf for Chance {
     fn handling(&self) -> Handling<'_> {
-        Handling::Pick
+        Handling::Pick(self)
     }
 
     fn validate(&self) -> Result<(), String> {

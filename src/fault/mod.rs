@@ -78,6 +78,7 @@ use std::sync::LazyLock;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use serde::Deserialize;
+use socket2::Socket;
 
 pub use bad_chunk::BadChunk;
 pub use bad_encoding::BadEncoding;
@@ -116,7 +117,7 @@ pub use truncate::Truncate;
 pub use wrong_port::WrongPort;
 
 use crate::conn::Exchange;
-use crate::journal::{AttemptLog, Ending};
+use crate::journal::Ending;
 use crate::request::RequestHead;
 use crate::tls::Leaf;
 
@@ -191,12 +192,32 @@ pub(crate) enum Handling<'a> {
     Respond(&'a dyn Respond),
     Misbehave(&'a dyn Misbehave),
     /// Chosen from the request's path, so the request head is read first.
-    Route,
+    Route(&'a Routes),
     /// Handled by the listening socket; no connection ever reaches the server.
-    Listener,
-    /// One of several faults, picked per attempt (`sequence`, `chance`)
-    /// by `for_attempt` before a connection is handled.
-    Pick,
+    Listener(&'a dyn Listen),
+    /// One of several faults, picked per attempt (`sequence`, `chance`).
+    Pick(&'a dyn Pick),
+}
+
+/// A fault made by the listening socket itself: the kernel fails each
+/// connection before the server could see it.
+pub(crate) trait Listen: Send + Sync {
+    /// Makes the fault of `socket`, bound to the URL's address and not yet
+    /// listening; returns every socket that must stay open as long as the
+    /// fault.
+    fn listen(&self, socket: Socket) -> std::io::Result<Vec<Socket>>;
+
+    /// A healthy server to run beside it, which the URL does not point at.
+    fn beside(&self) -> Option<Fault> {
+        None
+    }
+}
+
+/// A fault that stands for one of several others, picked per attempt.
+pub(crate) trait Pick: Send + Sync {
+    /// The fault for the attempt with this index (counted on the server, or
+    /// on the route).
+    fn pick(&self, attempt: u64) -> &Fault;
 }
 
 /// How a connection meets TLS before its fault acts on it.
@@ -602,7 +623,7 @@ impl Fault {
 
     /// True for faults that shape the listening socket rather than a connection.
     pub fn is_listener_fault(&self) -> bool {
-        matches!(self.leaf().handling(), Handling::Listener)
+        matches!(self.leaf().handling(), Handling::Listener(_))
     }
 
     /// True when the fault, or any fault it may apply, is in the TLS family:
@@ -652,30 +673,57 @@ impl Fault {
         }
     }
 
-    /// The fault that handles attempt `index`: itself, or a sequence's step.
-    pub(crate) fn for_attempt(&self, index: u64) -> &Fault {
-        match self {
-            Fault::Sequence(s) => s.step(index).for_attempt(index),
-            Fault::Chance(c) => c.pick(index).for_attempt(index),
-            fault => fault,
-        }
-    }
-
-    /// The fault that handles the request `head` of attempt `log`: a
-    /// sequence's step, or the fault of the route its path takes, at the
-    /// attempt's position on that route (the route is journaled).
-    pub(crate) fn for_request(&self, log: &AttemptLog, head: &RequestHead) -> &Fault {
-        match self.for_attempt(log.index()) {
-            Fault::Routes(routes) => {
-                let (route, fault) = routes.pick(&head.target);
-                fault.for_attempt(log.route(route))
+    /// The fault that handles attempt `index`: itself, or the step a
+    /// `sequence` or a `chance` picks for it.
+    pub(crate) fn for_attempt(&self, index: u64) -> Chosen<'_> {
+        let mut fault = self;
+        loop {
+            match fault.leaf().handling() {
+                Handling::Pick(pick) => fault = pick.pick(index),
+                Handling::Respond(respond) => return Chosen::new(fault, Acts::Respond(respond)),
+                Handling::Misbehave(misbehave) => {
+                    return Chosen::new(fault, Acts::Misbehave(misbehave));
+                }
+                Handling::Route(routes) => return Chosen::new(fault, Acts::Route(routes)),
+                Handling::Listener(listen) => return Chosen::new(fault, Acts::Listener(listen)),
             }
-            fault => fault,
         }
     }
+}
 
-    pub(crate) fn handling(&self) -> Handling<'_> {
-        self.leaf().handling()
+/// The fault chosen for one attempt: never a `sequence` or a `chance`.
+#[derive(Clone, Copy)]
+pub(crate) struct Chosen<'a> {
+    fault: &'a Fault,
+    acts: Acts<'a>,
+}
+
+/// How the chosen fault acts on its attempt.
+#[derive(Clone, Copy)]
+pub(crate) enum Acts<'a> {
+    Respond(&'a dyn Respond),
+    Misbehave(&'a dyn Misbehave),
+    /// Once the request head is read, its path chooses again.
+    Route(&'a Routes),
+    Listener(&'a dyn Listen),
+}
+
+impl<'a> Chosen<'a> {
+    fn new(fault: &'a Fault, acts: Acts<'a>) -> Self {
+        Chosen { fault, acts }
+    }
+
+    pub(crate) fn fault(self) -> &'a Fault {
+        self.fault
+    }
+
+    pub(crate) fn acts(self) -> Acts<'a> {
+        self.acts
+    }
+
+    /// How the connection meets TLS before this fault acts on it.
+    pub(crate) fn tls(self, https: bool) -> Tls {
+        self.fault.tls(https)
     }
 }
 

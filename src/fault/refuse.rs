@@ -1,11 +1,10 @@
 //! `refuse`: nothing listens on the port.
 
 use std::io;
-use std::net::SocketAddr;
 
-use crate::fault::{FaultLeaf, Handling};
+use crate::fault::{FaultLeaf, Handling, Listen};
 use serde::Deserialize;
-use socket2::{Domain, Socket, Type};
+use socket2::Socket;
 
 /// Nothing listens: connecting gets `ECONNREFUSED`.
 ///
@@ -15,17 +14,14 @@ use socket2::{Domain, Socket, Type};
 #[serde(deny_unknown_fields)]
 pub struct Refuse {}
 
-impl Refuse {
-    /// Binds `addr` without listening on it.
-    pub(crate) fn reserve(addr: SocketAddr) -> io::Result<Socket> {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-        socket.bind(&addr.into())?;
-        Ok(socket)
+impl Listen for Refuse {
+    fn listen(&self, socket: Socket) -> io::Result<Vec<Socket>> {
+        Ok(vec![socket])
     }
 }
 
 impl FaultLeaf for Refuse {
     fn handling(&self) -> Handling<'_> {
-        Handling::Listener
+        Handling::Listener(self)
     }
 }

@@ -121,6 +121,13 @@ fn routable(fault: &Fault) -> Result<(), String> {
                 "a route cannot be routes itself; list its paths in the outer routes".into(),
             );
         }
+        Fault::Sequence(sequence) => {
+            return sequence.steps.iter().try_for_each(routable);
+        }
+        Fault::Chance(chance) => {
+            routable(&chance.fault)?;
+            return routable(&chance.otherwise);
+        }
         tls if tls.is_tls() => {
             return Err(format!(
                 "{:?} acts during the TLS handshake, before the path is known; serve the routes with `tls = true` and route to ordinary faults",
@@ -140,7 +147,7 @@ fn routable(fault: &Fault) -> Result<(), String> {
 
 impl FaultLeaf for Routes {
     fn handling(&self) -> Handling<'_> {
-        Handling::Route
+        Handling::Route(self)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -171,6 +178,16 @@ mod tests {
         let routes = Routes::new([("/secure", Fault::named("tls-expired").unwrap())]);
         let error = routes.validate().unwrap_err();
         assert!(error.contains("acts during the TLS handshake"), "{error}");
+    }
+
+    #[test]
+    fn a_route_sequence_or_chance_is_checked_step_by_step() {
+        let nested = Fault::sequence([Fault::status(503), Routes::default().into()]);
+        let error = Routes::new([("/a", nested)]).validate().unwrap_err();
+        assert!(error.contains("cannot be routes itself"), "{error}");
+        let early = Fault::chance(0.5, Fault::ok(), Fault::named("hang-on-accept").unwrap());
+        let error = Routes::new([("/a", early)]).validate().unwrap_err();
+        assert!(error.contains("acts before a request is read"), "{error}");
     }
 
     fn routes(paths: &[&str]) -> Routes {

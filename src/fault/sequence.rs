@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{Fault, FaultLeaf, Handling};
+use crate::fault::{Fault, FaultLeaf, Handling, Pick};
 
 /// Applies `steps[i]` to attempt `i`, and the last step to every attempt after
 /// that. `[reset, status 503, ok]` fails twice, then succeeds: the building
@@ -28,16 +28,16 @@ impl Default for Sequence {
     }
 }
 
-impl Sequence {
-    pub(crate) fn step(&self, index: u64) -> &Fault {
+impl Pick for Sequence {
+    fn pick(&self, attempt: u64) -> &Fault {
         let last = self.steps.len().saturating_sub(1);
-        &self.steps[(index as usize).min(last)]
+        &self.steps[usize::try_from(attempt).unwrap_or(usize::MAX).min(last)]
     }
 }
 
 impl FaultLeaf for Sequence {
     fn handling(&self) -> Handling<'_> {
-        Handling::Pick
+        Handling::Pick(self)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -81,7 +81,7 @@ mod tests {
         let sequence = Sequence {
             steps: vec![Fault::reset(), Fault::ok()],
         };
-        let names: Vec<_> = (0..4).map(|i| sequence.step(i).name()).collect();
+        let names: Vec<_> = (0..4).map(|i| sequence.pick(i).name()).collect();
         assert_eq!(names, ["reset", "ok", "ok", "ok"]);
     }
 

@@ -1,7 +1,10 @@
 //! `wrong-port`: the service moved to another port.
 
-use crate::fault::{Fault, FaultLeaf, Handling};
+use std::io;
+
+use crate::fault::{Fault, FaultLeaf, Handling, Listen};
 use serde::Deserialize;
+use socket2::Socket;
 
 /// A healthy server listens on one port while the URL handed out points at a
 /// second port where nothing listens: a service that moved.
@@ -19,8 +22,18 @@ impl Fault {
     }
 }
 
+impl Listen for WrongPort {
+    fn listen(&self, socket: Socket) -> io::Result<Vec<Socket>> {
+        Ok(vec![socket])
+    }
+
+    fn beside(&self) -> Option<Fault> {
+        Some(Fault::ok())
+    }
+}
+
 impl FaultLeaf for WrongPort {
     fn handling(&self) -> Handling<'_> {
-        Handling::Listener
+        Handling::Listener(self)
     }
 }

@@ -14,7 +14,7 @@ use crate::conn::Conn;
 use crate::conn::Exchange;
 use crate::conn::Stream;
 use crate::conn::wire;
-use crate::fault::{Handling, Misbehave, Tls};
+use crate::fault::{Acts, Misbehave, Tls};
 use crate::journal::Ending;
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
@@ -74,8 +74,8 @@ async fn guarded(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) {
 
 async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, site: Arc<Site>) {
     let mut log = site.journal.begin(connection, peer);
-    let fault = site.fault.for_attempt(log.index());
-    let stream = match fault.tls(site.https) {
+    let chosen = site.fault.for_attempt(log.index());
+    let stream = match chosen.tls(site.https) {
         Tls::Raw => Stream::Plain(stream),
         Tls::Present(leaf) => match handshake(stream, leaf, &mut log, &site).await {
             Ok(tls) => Stream::Tls(Box::new(tls)),
@@ -83,17 +83,14 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
         },
     };
     let conn = Conn::new(stream);
-    match fault.handling() {
+    match chosen.acts() {
         // hyper reads the request head; a transport fault chosen by it (a
-        // sequence's step or a route) takes the raw connection back.
-        Handling::Respond(_) | Handling::Route => {
-            http::serve(conn, log, connection, peer, &site).await
-        }
-        Handling::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site).await,
-        Handling::Listener | Handling::Pick => {
-            // Validation keeps listener faults out of sequences, servers for
-            // listener faults never accept, and `for_attempt` has resolved
-            // every pick; close politely regardless.
+        // route's) takes the raw connection back.
+        Acts::Respond(_) | Acts::Route(_) => http::serve(conn, log, connection, peer, &site).await,
+        Acts::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site).await,
+        Acts::Listener(_) => {
+            // Validation keeps listener faults out of sequences, and servers
+            // for listener faults never accept; close politely regardless.
             let meter = conn.meter();
             drop(conn);
             log.action("no connection fault to apply");

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::conn::Exchange;
 use crate::conn::{Conn, Meter, client_error_ending};
-use crate::fault::{Body, Fault, Handling, Request};
+use crate::fault::{Acts, Body, Fault, Request};
 use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
 use crate::server::Site;
@@ -118,7 +118,8 @@ pub(crate) async fn serve(
         Some(Takeover { log, head, fault }) = takeovers.recv() => {
             drop(served);
             let Some(conn) = slot.take() else { return };
-            if let Handling::Misbehave(fault) = fault.handling() {
+            // The fault is a transport fault's own, so it acts on any attempt.
+            if let Acts::Misbehave(fault) = fault.for_attempt(0).acts() {
                 misbehave(fault, Exchange::new(conn, Some(head), log), site).await;
             }
             return;
@@ -137,9 +138,9 @@ async fn answer(
 ) -> Result<http::Response<Body>, Infallible> {
     let head = RequestHead::from_hyper(&request);
     let log = connection.attempt_for(&head);
-    let fault = connection.site.fault.for_request(&log, &head);
-    match fault.handling() {
-        Handling::Respond(responder) => {
+    let chosen = connection.site.for_request(&log, &head);
+    match chosen.acts() {
+        Acts::Respond(responder) => {
             // Read the whole request body, so the connection can carry the next
             // request, without keeping it.
             let mut body = request.into_body();
@@ -168,10 +169,10 @@ async fn answer(
                 }
             })
         }
-        Handling::Misbehave(_) | Handling::Route | Handling::Listener | Handling::Pick => {
+        Acts::Misbehave(_) | Acts::Route(_) | Acts::Listener(_) => {
             // The receiver lives until hyper is dropped, which happens only
             // after it has taken this message; then this future is dropped too.
-            let fault = fault.clone();
+            let fault = chosen.fault().clone();
             let _ = connection
                 .takeover
                 .send(Takeover { log, head, fault })

@@ -18,21 +18,23 @@ mod accept;
 mod handshake;
 mod http;
 mod panic;
+mod routes;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use socket2::Socket;
+use socket2::{Domain, Socket, Type};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 #[doc(hidden)]
 pub use panic::PanicAt;
 
-use crate::fault::{Blackhole, Fault, Refuse};
+use crate::fault::{Acts, Fault};
 use crate::journal::{self, Attempt, Journal};
 use crate::tls::Certificates;
+use routes::RouteCounts;
 
 /// A server could not start. Its `Debug` is its message, so `?` and
 /// `.unwrap()` print it readably.
@@ -55,9 +57,15 @@ pub enum ServerError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// The `blackhole` fault cannot work on this machine.
-    #[error("cannot start blackhole: {0}")]
-    Blackhole(io::Error),
+    /// A fault made by the listening socket (`blackhole`, say) cannot work
+    /// on this machine.
+    #[error("cannot start {fault}: {source}")]
+    Listener {
+        /// The fault's name.
+        fault: &'static str,
+        /// What failed.
+        source: io::Error,
+    },
     /// The throwaway TLS certificates could not be made.
     #[error("cannot make TLS certificates: {0}")]
     Certificates(String),
@@ -82,6 +90,8 @@ pub(crate) struct Site {
     tasks: TaskTracker,
     /// Where to panic on purpose, for the tests of panic handling.
     panic_at: Option<PanicAt>,
+    /// How many attempts each route of a `routes` fault has taken.
+    routes: RouteCounts,
 }
 
 /// A fault on loopback: a local server that fails in one precise way.
@@ -218,39 +228,31 @@ impl FaultServerBuilder {
                 stop: stop.clone(),
                 tasks: tasks.clone(),
                 panic_at: self.panic_at,
+                routes: RouteCounts::default(),
             });
             tasks.spawn(accept::accept_loop(listener, site));
             Ok::<_, io::Error>(local)
         };
-        let (url_addr, serving, held) = match &fault {
-            Fault::Refuse(_) => {
-                let reserved = Refuse::reserve(addr).map_err(bind_error)?;
-                (
-                    socket_addr(&reserved).map_err(bind_error)?,
-                    None,
-                    vec![reserved],
-                )
-            }
-            Fault::Blackhole(_) => {
-                let sockets = Blackhole::bind(addr).map_err(ServerError::Blackhole)?;
-                (
-                    socket_addr(&sockets[0]).map_err(ServerError::Blackhole)?,
-                    None,
-                    sockets,
-                )
-            }
-            Fault::WrongPort(_) => {
-                let reserved = Refuse::reserve(addr).map_err(bind_error)?;
-                let healthy = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-                let serving = serve(Fault::ok(), healthy).map_err(|source| ServerError::Bind {
-                    addr: healthy,
-                    source,
-                })?;
-                (
-                    socket_addr(&reserved).map_err(bind_error)?,
-                    Some(serving),
-                    vec![reserved],
-                )
+        let (url_addr, serving, held) = match fault.for_attempt(0).acts() {
+            Acts::Listener(listener) => {
+                let socket = reserve(addr).map_err(bind_error)?;
+                let url_addr = socket_addr(&socket).map_err(bind_error)?;
+                let held = listener
+                    .listen(socket)
+                    .map_err(|source| ServerError::Listener {
+                        fault: fault.name(),
+                        source,
+                    })?;
+                let beside = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+                let serving = listener
+                    .beside()
+                    .map(|healthy| serve(healthy, beside))
+                    .transpose()
+                    .map_err(|source| ServerError::Bind {
+                        addr: beside,
+                        source,
+                    })?;
+                (url_addr, serving, held)
             }
             _ => (
                 serve(fault.clone(), addr).map_err(bind_error)?,
@@ -268,6 +270,13 @@ impl FaultServerBuilder {
             _held: held,
         })
     }
+}
+
+/// Binds `addr` without listening on it, which keeps the port reserved.
+fn reserve(addr: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
 }
 
 fn socket_addr(socket: &Socket) -> io::Result<SocketAddr> {
