@@ -9,8 +9,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::runner::{Report, run};
-use crate::scenario;
+use crate::runner::{Report, preflight, run};
 
 /// Runs the files at `paths`, at most `jobs` at once, in the order given.
 pub async fn run_files(
@@ -67,7 +66,7 @@ pub async fn run_files_until(
                 cause = Some(stopped);
                 // The files not started yet end here, unstarted.
                 for (position, path) in next.take().into_iter().chain(waiting.by_ref()) {
-                    let report = match scenario::load(&path) {
+                    let report = match preflight::load(&path) {
                         Ok(scenario) => Report::interrupted(&scenario, cause.as_deref().unwrap_or_default(), None),
                         Err(errors) => Report::unloadable(&path, errors),
                     };
@@ -83,7 +82,7 @@ pub async fn run_files_until(
 
 /// Runs one file, unless `interrupted` names a cause first.
 async fn run_file_until(path: &Path, mut interrupted: watch::Receiver<Option<String>>) -> Report {
-    let scenario = match scenario::load(path) {
+    let scenario = match preflight::load(path) {
         Ok(scenario) => scenario,
         Err(errors) => return Report::unloadable(path, errors),
     };

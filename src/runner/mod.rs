@@ -8,11 +8,13 @@
 //! - `output`: a client's output, kept within a bound;
 //! - `reqwest_client`: reqwest in process as the client;
 //! - `private_dns`: a resolver of its own for a program;
+//! - `preflight`: what the machine must have for a scenario (its program);
 //! - `report`: verdicts, and the table, JSON and JUnit views.
 
 mod batch;
 mod command;
 mod output;
+pub mod preflight;
 mod private_dns;
 pub mod probe;
 mod report;
@@ -35,7 +37,7 @@ pub use tree::{adopt_orphans, end_orphans};
 use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};
 use crate::runner::private_dns::PrivateDns;
-use crate::scenario::{self, Client, Scenario};
+use crate::scenario::{Client, Scenario};
 
 /// How long the server may take to journal the end of every attempt after
 /// the client has finished.
@@ -43,7 +45,7 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 /// Runs one scenario file.
 pub async fn run_file(path: &Path) -> Report {
-    match scenario::load(path) {
+    match preflight::load(path) {
         Ok(scenario) => run(&scenario).await,
         Err(errors) => Report::unloadable(path, errors),
     }

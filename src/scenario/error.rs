@@ -66,6 +66,28 @@ impl fmt::Display for LoadErrors {
     }
 }
 
+/// A place in a scenario file: line and column in characters, both from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column in characters, from 1.
+    pub column: usize,
+}
+
+impl LoadErrors {
+    /// One error at `place` in the file at `path`.
+    pub(crate) fn one(path: &Path, place: Place, message: String) -> Self {
+        let error = LoadError {
+            path: path.to_owned(),
+            line: place.line,
+            column: place.column,
+            message,
+        };
+        LoadErrors(vec![error], 0)
+    }
+}
+
 /// One error not yet located: its place in file order, then its message.
 /// Whole-file errors come first (key 0), then byte offset `o` as key `o + 1`;
 /// `seq` keeps errors at the same place in the order they were found.
@@ -108,6 +130,12 @@ impl<'a> Errors<'a> {
     /// such as a "did you mean" that compares the key with every known one.
     pub(crate) fn at_with(&mut self, span: Range<usize>, make: impl FnOnce() -> String) {
         self.keep(span.start.saturating_add(1), make);
+    }
+
+    /// Where `span` starts, by line and column.
+    pub(crate) fn place(&self, span: Range<usize>) -> Place {
+        let (line, column) = LineIndex::new(self.text).position(span.start);
+        Place { line, column }
     }
 
     /// Records `message` about the whole file.

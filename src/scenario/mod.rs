@@ -1,15 +1,17 @@
 //! Scenarios: one TOML file each, naming a fault, a client under test, and
 //! what must happen.
 //!
-//! Loading has two layers. `load` walks the file as spanned TOML and checks
-//! each key on its own, so every mistake in a file is reported at once with
-//! its line and column. What comes out is a [`Scenario`] with real
-//! [`Duration`]s, [`Fault`]s and [`ErrorClass`]es; nothing downstream sees raw
-//! strings.
+//! Loading has two layers. `raw` reads the file as spanned TOML, one key at
+//! a time, and `validate` checks each key on its own, so every mistake in a
+//! file is reported at once with its line and column. What comes out is a
+//! [`Scenario`] with real [`Duration`]s, [`Fault`]s and [`ErrorClass`]es;
+//! nothing downstream sees raw strings. Loading never looks at the machine:
+//! whether a client's program is installed is the runner's pre-flight check.
 //!
 //! `files` finds scenario files in folders and reads one (only a regular file,
-//! only up to a bound); `load` parses and checks it key by key; `checks` holds
-//! the checks across keys and of ranges; `error` locates each error by
+//! only up to a bound); `load` parses it and assembles the scenario from
+//! `raw` and `validate`; `checks` holds the checks across keys and of
+//! ranges; `error` locates each error by
 //! line and column; `deep` finds a key nested too deep to parse.
 
 mod checks;
@@ -19,6 +21,8 @@ pub(crate) mod expect;
 mod files;
 mod load;
 mod observed;
+mod raw;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -29,7 +33,7 @@ use serde::Deserialize;
 
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
 pub use checks::MAX_DURATION;
-pub use error::{LoadError, LoadErrors, SHOWN_ERRORS};
+pub use error::{LoadError, LoadErrors, Place, SHOWN_ERRORS};
 pub use expect::Expect;
 pub use files::{MAX_FILE_BYTES, discover};
 pub use load::{load, parse};
@@ -54,6 +58,9 @@ pub struct Scenario {
     pub tls: bool,
     /// The client under test.
     pub client: Client,
+    /// Where the client is written in the file, for the runner's checks
+    /// of the machine (is the program installed?).
+    pub client_at: Place,
     /// The name the client's URL uses, and what looking names up does.
     pub dns: Option<Dns>,
     /// When the client is killed and the scenario fails.

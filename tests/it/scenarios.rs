@@ -21,10 +21,11 @@ async fn catalogue_scenario_passes(#[files("scenarios/**/*.toml")] path: PathBuf
     assert!(report.passed(), "{report}");
 }
 
-/// The errors a broken scenario file gives, one per line.
+/// The errors a broken scenario file gives when it is about to run, one
+/// per line.
 fn load_errors(file: &str) -> String {
     let path = Path::new("fixtures/scenarios/invalid").join(file);
-    match scenario::load(&path) {
+    match runner::preflight::load(&path) {
         Ok(_) => panic!("{} loaded, but it is broken", path.display()),
         Err(errors) => errors.to_string(),
     }
@@ -142,6 +143,17 @@ fn broken_file_gives_every_error_with_its_location(#[case] file: &str, #[case] e
     // `{FAULTS}` stands for every fault's name, in the catalogue's order.
     let expected = expected.replace("{FAULTS}", &outage::fault::names().join(", "));
     assert_eq!(load_errors(file), expected);
+}
+
+#[test]
+fn loading_never_looks_at_the_machine_the_runner_does() {
+    let path = Path::new("fixtures/scenarios/invalid/missing_command.toml");
+    let scenario = scenario::load(path).expect("a program not installed is no error in the file");
+    let errors = runner::preflight::check(&scenario).expect_err("the program is not installed");
+    assert_eq!(
+        errors.to_string(),
+        "fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-program\" not found on PATH; install it or fix the name"
+    );
 }
 
 #[test]
