@@ -34,8 +34,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::Journal;
 use crate::duration;
+use crate::{Attempt, Journal};
 
 /// An exact count, or bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,12 +256,19 @@ pub struct Mismatch {
 }
 
 impl fmt::Display for Mismatch {
+    /// On one line; with `{:#}`, as a block of three indented lines, the
+    /// expected value above the one got, so that schedules line up.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: expected {}, got {}",
-            self.what, self.expected, self.got
-        )
+        let Mismatch {
+            what,
+            expected,
+            got,
+        } = self;
+        if f.alternate() {
+            writeln!(f, "  {what}:\n    expected {expected}\n    got      {got}")
+        } else {
+            write!(f, "{what}: expected {expected}, got {got}")
+        }
     }
 }
 
@@ -381,14 +388,9 @@ impl fmt::Debug for RetryMismatch {
 impl fmt::Display for RetryMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "the retries did not go as expected")?;
-        for mismatch in &self.0 {
-            writeln!(
-                f,
-                "  {}:\n    expected {}\n    got      {}",
-                mismatch.what, mismatch.expected, mismatch.got
-            )?;
-        }
-        Ok(())
+        self.0
+            .iter()
+            .try_for_each(|mismatch| write!(f, "{mismatch:#}"))
     }
 }
 
@@ -415,23 +417,40 @@ impl Journal {
     /// Checks the attempts against `expected`. The error shows the expected
     /// schedule above the observed one, gap under gap.
     pub fn check_retries(&self, expected: &Retries) -> Result<(), RetryMismatch> {
+        let found = expected.check(self.count(), &self.gaps(), || self.attempts());
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(RetryMismatch(found))
+        }
+    }
+}
+
+impl Retries {
+    /// Every way the attempts broke this expectation: `count` attempts in
+    /// all, `gaps` between their starts, and the attempts journaled (asked
+    /// for only when the requests' methods matter).
+    pub(crate) fn check(
+        &self,
+        count: u64,
+        gaps: &[Duration],
+        attempts: impl FnOnce() -> Vec<Attempt>,
+    ) -> Vec<Mismatch> {
         let mut found = Vec::new();
-        let count = self.count();
-        if let Some(attempts) = expected.attempts
-            && !attempts.admits(count)
+        if let Some(expected) = self.attempts
+            && !expected.admits(count)
         {
             found.push(Mismatch {
                 what: "attempts",
-                expected: attempts.to_string(),
+                expected: expected.to_string(),
                 got: count.to_string(),
             });
         }
-        let gaps = self.gaps();
-        if let Some(schedule) = &expected.gaps {
-            found.extend(schedule.check(&gaps));
+        if let Some(schedule) = &self.gaps {
+            found.extend(schedule.check(gaps));
         }
         let total: Duration = gaps.iter().sum();
-        if let Some(within) = expected.within
+        if let Some(within) = self.within
             && total > within
         {
             found.push(Mismatch {
@@ -440,12 +459,12 @@ impl Journal {
                 got: secs(total),
             });
         }
-        if expected.non_idempotent_once {
-            let sent = self
-                .attempts()
-                .into_iter()
-                .filter_map(|a| a.request.map(|r| r.method))
-                .filter(|method| method == "POST" || method == "PATCH")
+        if self.non_idempotent_once {
+            let attempts = attempts();
+            let sent = attempts
+                .iter()
+                .filter_map(|a| a.request.as_ref().map(|r| r.method.as_str()))
+                .filter(|method| *method == "POST" || *method == "PATCH")
                 .collect::<Vec<_>>();
             if sent.len() > 1 {
                 found.push(Mismatch {
@@ -455,11 +474,7 @@ impl Journal {
                 });
             }
         }
-        if found.is_empty() {
-            Ok(())
-        } else {
-            Err(RetryMismatch(found))
-        }
+        found
     }
 }
 

@@ -193,11 +193,7 @@ impl fmt::Display for Report {
             }
         }
         for mismatch in &self.mismatches {
-            writeln!(
-                f,
-                "  {}:\n    expected {}\n    got      {}",
-                mismatch.what, mismatch.expected, mismatch.got
-            )?;
+            write!(f, "{mismatch:#}")?;
         }
         let Some(observed) = &self.observed else {
             return Ok(());

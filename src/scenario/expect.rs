@@ -1,8 +1,9 @@
 //! What a scenario expects, and the check of what was observed against it.
 
 use crate::ErrorClass;
+use crate::Retries;
 use crate::scenario::{Observed, Outcome};
-use crate::schedule::{Bounds, Count, Gaps, Mismatch, secs};
+use crate::schedule::{Bounds, Mismatch, secs};
 
 /// What must happen. Every field is optional; a scenario must give at least one.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,10 +14,9 @@ pub struct Expect {
     pub class: Option<ErrorClass>,
     /// The response status (also the status an HTTP error carried).
     pub status: Option<u16>,
-    /// Attempts the server saw.
-    pub attempts: Option<Count>,
-    /// Time between the starts of consecutive attempts.
-    pub gaps: Option<Gaps>,
+    /// Attempts the server saw, and the time between the starts of
+    /// consecutive attempts: the library's own retry expectation.
+    pub retries: Retries,
     /// How long the client ran.
     pub duration: Option<Bounds>,
     /// The client's exit code.
@@ -97,19 +97,13 @@ impl Expect {
                 );
             }
         }
-        if let Some(count) = self.attempts
-            && !count.admits(observed.attempt_count)
-        {
-            miss(
-                "attempts",
-                count.to_string(),
-                observed.attempt_count.to_string(),
-            );
-        }
-        if let Some(gaps) = &self.gaps {
-            for mismatch in gaps.check(&observed.gaps) {
-                miss(mismatch.what, mismatch.expected, mismatch.got);
-            }
+        let retries = self
+            .retries
+            .check(observed.attempt_count, &observed.gaps, || {
+                observed.attempts.clone()
+            });
+        for mismatch in retries {
+            miss(mismatch.what, mismatch.expected, mismatch.got);
         }
         if let Some(bounds) = self.duration
             && !bounds.admits(observed.took)
@@ -126,7 +120,7 @@ mod tests {
 
     use super::*;
     use crate::runner::ClientError;
-    use crate::schedule::Exponential;
+    use crate::schedule::{Count, Exponential, Gaps};
 
     fn ms(ms: u64) -> Duration {
         Duration::from_millis(ms)
@@ -211,7 +205,10 @@ mod tests {
             ..Gaps::default()
         };
         let expect = Expect {
-            gaps: Some(gaps),
+            retries: Retries {
+                gaps: Some(gaps),
+                ..Retries::default()
+            },
             ..Expect::default()
         };
         assert!(
@@ -233,20 +230,23 @@ mod tests {
         let seen = observed(Outcome::Response { status: 200 }, &[100, 100]);
         let expect = Expect {
             status: Some(200),
-            attempts: Some(Count::Between {
-                min: Some(4),
-                max: None,
-            }),
+            retries: Retries {
+                attempts: Some(Count::Between {
+                    min: Some(4),
+                    max: None,
+                }),
+                gaps: Some(Gaps {
+                    min: Some(ms(150)),
+                    ..Gaps::default()
+                }),
+                ..Retries::default()
+            },
             duration: Some(Bounds {
                 min: None,
                 max: Some(ms(100)),
             }),
             exit: Some(0),
             output: vec!["Attempt 1 failed".to_owned(), "Success".to_owned()],
-            gaps: Some(Gaps {
-                min: Some(ms(150)),
-                ..Gaps::default()
-            }),
             ..Expect::default()
         };
         assert_eq!(

@@ -223,10 +223,10 @@ pub(super) fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {
             "error" => typed(errors, value).map(|v| expect.error = Some(v)),
             "class" => typed(errors, value).map(|v| expect.class = Some(v)),
             "status" => typed(errors, value).map(|v| expect.status = Some(v)),
-            "attempts" => count_of(errors, value).map(|v| expect.attempts = Some(v)),
+            "attempts" => count_of(errors, value).map(|v| expect.retries.attempts = Some(v)),
             "gaps" => typed::<Gaps>(errors, value)
                 .filter(|gaps| checks::gaps(errors, value, gaps))
-                .map(|v| expect.gaps = Some(v)),
+                .map(|v| expect.retries.gaps = Some(v)),
             "duration" => typed::<Bounds>(errors, value)
                 .filter(|_| checks::bounds(errors, value))
                 .map(|v| expect.duration = Some(v)),
