@@ -152,7 +152,7 @@ fn start_error(error: ServerError, port: u16) -> anyhow::Error {
         } => "; use `hang-on-accept` for a connection that stalls after connecting",
         ServerError::Bind { .. }
         | ServerError::Listener { .. }
-        | ServerError::InvalidFault { .. }
+        | ServerError::InvalidFault(_)
         | ServerError::Certificates(_) => "",
     };
     anyhow::anyhow!("{error}{hint}")

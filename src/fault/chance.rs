@@ -91,7 +91,7 @@ impl FaultLeaf for Chance {
             }
             fault
                 .validate()
-                .map_err(|e| format!("chance `{key}`: {e}"))?;
+                .map_err(|e| format!("chance `{key}`: {}", e.reason))?;
         }
         Ok(())
     }

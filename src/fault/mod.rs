@@ -513,6 +513,33 @@ mod fields {
     }
 }
 
+/// A fault whose parameters are out of range or do not fit together. Its
+/// `Debug` is its message.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {fault} fault: {reason}")]
+#[non_exhaustive]
+pub struct InvalidFault {
+    /// The fault's name.
+    pub fault: &'static str,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+impl InvalidFault {
+    pub(crate) fn new(fault: &'static str, reason: impl Into<String>) -> Self {
+        InvalidFault {
+            fault,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for InvalidFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 /// A fault name that is not in the catalogue. Its `Debug` is its message.
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown fault {name:?}{}; expected one of {}", suggestion(.nearest), names().join(", "))]
@@ -611,8 +638,10 @@ impl Fault {
     /// that sends more than it promised, or a size past 10^15 bytes or a wait
     /// past 10 years), so that a fault that passes can be served without
     /// overflowing anything.
-    pub fn validate(&self) -> Result<(), String> {
-        self.leaf().validate()
+    pub fn validate(&self) -> Result<(), InvalidFault> {
+        self.leaf()
+            .validate()
+            .map_err(|reason| InvalidFault::new(self.name(), reason))
     }
 
     /// The seed of the fault's randomness, when it has any: a run with the same

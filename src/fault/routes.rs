@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::fault::{Fault, FaultLeaf, Handling, ResetWhen};
+use crate::fault::{Fault, FaultLeaf, Handling, InvalidFault, ResetWhen};
 
 /// Hands each request to the fault of the first route whose pattern matches
 /// its path, or to `fallback` (default `status 404`). A pattern is an exact
@@ -100,7 +100,12 @@ impl Routes {
 
 impl Route {
     /// Checks the pattern, and that the fault can act after a request is read.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidFault> {
+        self.check()
+            .map_err(|reason| InvalidFault::new("routes", reason))
+    }
+
+    fn check(&self) -> Result<(), String> {
         let path = &self.path;
         if !path.starts_with('/') || path.trim_end_matches("/*").contains('*') {
             return Err(format!(
@@ -142,7 +147,7 @@ fn routable(fault: &Fault) -> Result<(), String> {
             fault.name()
         ));
     }
-    fault.validate()
+    fault.validate().map_err(|e| e.reason)
 }
 
 impl FaultLeaf for Routes {
@@ -152,7 +157,7 @@ impl FaultLeaf for Routes {
 
     fn validate(&self) -> Result<(), String> {
         for (i, route) in self.routes.iter().enumerate() {
-            route.validate().map_err(|e| format!("route {i} {e}"))?;
+            route.check().map_err(|e| format!("route {i} {e}"))?;
             if self.routes[..i].iter().any(|r| r.path == route.path) {
                 return Err(format!("route {i} path {:?} is listed twice", route.path));
             }

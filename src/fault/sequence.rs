@@ -58,7 +58,7 @@ impl FaultLeaf for Sequence {
                 ));
             }
             step.validate()
-                .map_err(|e| format!("sequence step {i}: {e}"))?;
+                .map_err(|e| format!("sequence step {i}: {}", e.reason))?;
         }
         Ok(())
     }

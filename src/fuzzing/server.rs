@@ -52,9 +52,9 @@ pub fn check(data: &[u8]) {
             return;
         }
     };
-    if let Err(reason) = fault.validate() {
+    if let Err(invalid) = fault.validate() {
         assert!(
-            !reason.is_empty(),
+            !invalid.reason.is_empty(),
             "{} refused without a reason",
             fault.name()
         );
@@ -123,8 +123,8 @@ async fn serve(fault: Fault, client: &Client) {
         .await
     {
         Ok(server) => server,
-        Err(ServerError::InvalidFault { reason, .. }) => {
-            panic!("{name} passed validation, then failed to start: {reason}")
+        Err(ServerError::InvalidFault(invalid)) => {
+            panic!("{name} passed validation, then failed to start: {invalid}")
         }
         // Binding or making certificates can fail on a busy machine; neither
         // is what this target looks for.

@@ -39,11 +39,8 @@ pub(super) fn fault_of(errors: &mut Errors, value: &Value) -> Option<Fault> {
         return None;
     }
     let fault: Fault = typed(errors, value)?;
-    if let Err(reason) = fault.validate() {
-        errors.at(
-            value.span(),
-            format!("invalid {} fault: {reason}", fault.name()),
-        );
+    if let Err(invalid) = fault.validate() {
+        errors.at(value.span(), invalid.to_string());
         return None;
     }
     Some(fault)
@@ -82,7 +79,8 @@ pub(super) fn routes_located(errors: &mut Errors, value: &Value) -> bool {
             valid = false;
             continue;
         };
-        if let Err(reason) = route.validate() {
+        if let Err(invalid) = route.validate() {
+            let reason = invalid.reason;
             errors.at(entry.span(), format!("invalid route {i}: {reason}"));
             valid = false;
         }

@@ -31,7 +31,7 @@ use tokio_util::task::TaskTracker;
 #[doc(hidden)]
 pub use panic::PanicAt;
 
-use crate::fault::{Acts, Fault};
+use crate::fault::{Acts, Fault, InvalidFault};
 use crate::journal::{self, Attempt, Journal};
 use crate::tls::Certificates;
 use routes::RouteCounts;
@@ -41,14 +41,9 @@ use routes::RouteCounts;
 #[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// The fault's parameters are inconsistent.
-    #[error("invalid {fault} fault: {reason}")]
-    InvalidFault {
-        /// The fault's name.
-        fault: &'static str,
-        /// What is wrong and how to fix it.
-        reason: String,
-    },
+    /// The fault's parameters are out of range or do not fit together.
+    #[error(transparent)]
+    InvalidFault(#[from] InvalidFault),
     /// The address could not be bound or listened on.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -192,17 +187,10 @@ impl FaultServerBuilder {
     /// Binds, starts serving, and returns once connections can arrive.
     pub async fn start(self) -> Result<FaultServer, ServerError> {
         let fault = self.fault;
-        fault
-            .validate()
-            .map_err(|reason| ServerError::InvalidFault {
-                fault: fault.name(),
-                reason,
-            })?;
+        fault.validate()?;
         if let Some(why) = fault.why_not_behind_tls().filter(|_| self.tls) {
-            return Err(ServerError::InvalidFault {
-                fault: fault.name(),
-                reason: format!("tls(true) does not apply: {why}; leave tls off"),
-            });
+            let reason = format!("tls(true) does not apply: {why}; leave tls off");
+            return Err(InvalidFault::new(fault.name(), reason).into());
         }
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let bind_error = |source| ServerError::Bind { addr, source };

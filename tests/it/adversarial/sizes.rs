@@ -289,8 +289,8 @@ async fn fault_server_refuses_what_it_cannot_serve_naming_the_range() {
     for (fault, needle) in absurd {
         let name = fault.name();
         match FaultServer::start(fault).await {
-            Err(ServerError::InvalidFault { reason, .. }) => {
-                assert!(reason.contains(needle), "{name}: {reason}");
+            Err(ServerError::InvalidFault(invalid)) => {
+                assert!(invalid.reason.contains(needle), "{name}: {invalid}");
             }
             Err(other) => panic!("{name}: refused for another reason: {other}"),
             Ok(server) => panic!("{name}: started at {}", server.url()),
