@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
@@ -22,6 +22,13 @@ impl Default for BadChunk {
         BadChunk {
             line: "zz".to_owned(),
         }
+    }
+}
+
+setters! {
+    BadChunk {
+        /// The chunk-size line sent in place of a hexadecimal size, without its CRLF (default `zz`).
+        line: impl Into<String>,
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
 /// decompresses fails while reading the body: reqwest with its `gzip` feature
@@ -32,6 +32,25 @@ impl Default for BadEncoding {
             body: "this body is not gzip\n".to_owned(),
             encoding: "gzip".to_owned(),
         }
+    }
+}
+
+setters! {
+    BadEncoding {
+        /// The status code, 200 to 999 (default 200).
+        code: u16,
+        /// The body that is not gzip (default `this body is not gzip`).
+        body: impl Into<String>,
+        /// The encoding the body claims, as the `Content-Encoding` value (default `gzip`).
+        encoding: impl Into<String>,
+    }
+}
+
+impl BadEncoding {
+    /// Adds the response header `name: value` (none by default).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
     }
 }
 

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// How often a throttled writer sends a slice of bytes.
@@ -32,6 +32,15 @@ impl Default for Bandwidth {
             rate: 1024,
             size: 8192,
         }
+    }
+}
+
+setters! {
+    Bandwidth {
+        /// The rate in bytes per second, headers included, at least 1 (default 1024).
+        rate: u64,
+        /// The body length in bytes, at most 10^15 (default 8192).
+        size: usize,
     }
 }
 

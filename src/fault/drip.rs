@@ -11,7 +11,7 @@ use hyper::body::{Frame, SizeHint};
 use serde::Deserialize;
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -33,6 +33,15 @@ impl Default for Drip {
             bytes: 10,
             interval: Duration::from_millis(500),
         }
+    }
+}
+
+setters! {
+    Drip {
+        /// The body length in bytes, one sent per `interval`, at most 10^15 (default 10).
+        bytes: usize,
+        /// The wait before each byte, at most 10 years (default 500ms).
+        interval: Duration,
     }
 }
 

@@ -29,6 +29,14 @@ impl Default for Sequence {
 }
 
 impl Sequence {
+    /// The faults, in attempt order, the last one repeating; at least one,
+    /// none of them a sequence or a listener fault (default `reset`,
+    /// `status 503`, `ok`).
+    pub fn steps(mut self, steps: impl IntoIterator<Item = Fault>) -> Self {
+        self.steps = steps.into_iter().collect();
+        self
+    }
+
     pub(crate) fn step(&self, index: u64) -> &Fault {
         let last = self.steps.len().saturating_sub(1);
         &self.steps[(index as usize).min(last)]

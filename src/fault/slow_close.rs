@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, bulk};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, bulk, setters};
 use crate::journal::Ending;
 
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
@@ -28,6 +28,15 @@ impl Default for SlowClose {
             delay: Duration::from_secs(5),
             body: "ok\n".to_owned(),
         }
+    }
+}
+
+setters! {
+    SlowClose {
+        /// How long the connection stays open after the body, at most 10 years (default 5s).
+        delay: Duration,
+        /// The response body (default `ok`).
+        body: impl Into<String>,
     }
 }
 
