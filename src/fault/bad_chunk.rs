@@ -12,6 +12,7 @@ use crate::journal::Ending;
 /// malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct BadChunk {
     /// The invalid chunk-size line, without its CRLF.
     pub line: String,

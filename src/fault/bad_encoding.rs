@@ -12,6 +12,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// `curl --compressed` exits 61.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct BadEncoding {
     /// The status code (default 200).
     #[serde(deserialize_with = "crate::fault::parts::code")]

@@ -18,6 +18,7 @@ const TICK: Duration = Duration::from_millis(50);
 /// generated as it is sent, so any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Bandwidth {
     /// Bytes per second, at least 1.
     pub rate: u64,

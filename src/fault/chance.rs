@@ -22,6 +22,7 @@ use crate::fault::{Fault, FaultLeaf, Handling, setters};
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Chance {
     /// How likely each attempt is to meet `fault`, from 0 to 1.
     pub probability: f64,

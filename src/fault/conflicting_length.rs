@@ -20,6 +20,7 @@ const EXCESS: usize = 10;
 /// that never come.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ConflictingLength {
     /// The status code (default 200).
     #[serde(deserialize_with = "crate::fault::parts::code")]

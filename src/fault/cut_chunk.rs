@@ -13,6 +13,7 @@ use crate::journal::Ending;
 /// chunked body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct CutChunk {
     /// The size the chunk announces, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]

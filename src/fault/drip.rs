@@ -18,6 +18,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// total timeout shorter than `bytes × interval` does.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Drip {
     /// Body length in bytes, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]

@@ -13,6 +13,7 @@ use crate::journal::Ending;
 /// so any length up to 10^15 costs the server one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Garbage {
     /// How many bytes to send, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]

@@ -14,6 +14,7 @@ use crate::journal::Ending;
 /// written as it is generated, one chunk of memory at a time.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct LimitData {
     /// Bytes sent before the close.
     #[serde(deserialize_with = "crate::fault::bulk::size")]

@@ -12,6 +12,7 @@ use crate::fault::{
 /// written against httpbin.org runs offline against this server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Healthy {
     /// The response body for paths that are not httpbin's.
     pub body: String,

@@ -17,6 +17,7 @@ const HOP: &str = "outage-hop";
 /// than a client's limit fails like a loop; a shorter one succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct RedirectChain {
     /// How many redirects before the final answer.
     pub hops: u32,

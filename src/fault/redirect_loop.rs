@@ -12,6 +12,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// `curl -L` at `--max-redirs` (exit 47).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RedirectLoop {
     /// The status code (default 302).
     #[serde(deserialize_with = "crate::fault::parts::code")]

@@ -11,6 +11,7 @@ use crate::journal::Ending;
 /// When a [`Reset`] fires.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ResetWhen {
     /// After the request head is read: the client is waiting for its answer.
     #[default]
@@ -36,6 +37,7 @@ pub enum ResetWhen {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Reset {
     /// When to reset.
     pub when: ResetWhen,

@@ -32,6 +32,7 @@ use crate::fault::{Fault, FaultLeaf, Handling, ResetWhen};
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Routes {
     /// The routes, tried in order.
     pub routes: Vec<Route>,
@@ -42,6 +43,7 @@ pub struct Routes {
 /// One path pattern and the fault that handles it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Route {
     /// An exact path, or a prefix ending in `/*`.
     pub path: String,

@@ -15,6 +15,7 @@ use crate::fault::{Fault, FaultLeaf, Handling};
 /// could never count them to know when to move on.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Sequence {
     /// The faults, in attempt order.
     pub steps: Vec<Fault>,

@@ -16,6 +16,7 @@ use crate::journal::Ending;
 /// any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Slicer {
     /// Bytes per write, from 1 to 10^15; a segment over 64 KiB is written in
     /// several writes, with no delay between them.

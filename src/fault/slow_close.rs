@@ -14,6 +14,7 @@ use crate::journal::Ending;
 /// read the body at once but cannot know it is complete until the close.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SlowClose {
     /// How long to hold the connection open after the body, at most 10 years.
     #[serde(with = "crate::duration")]

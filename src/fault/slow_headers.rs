@@ -12,6 +12,7 @@ use crate::fault::{
 /// whose read timeout is shorter than the delay report a read timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SlowHeaders {
     /// How long to wait before the status line, at most 10 years.
     #[serde(with = "crate::duration")]

@@ -30,6 +30,7 @@ use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk,
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Status {
     /// The status code, 200 to 999.
     #[serde(deserialize_with = "crate::fault::parts::code")]

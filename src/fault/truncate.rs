@@ -24,6 +24,7 @@ use crate::journal::Ending;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Truncate {
     /// The body length the headers promise, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]
