@@ -272,9 +272,11 @@ impl fmt::Display for Mismatch {
     }
 }
 
-/// What a retrying client must have done, as the server saw it.
+/// What a retrying client must have done, as the server saw it: built from
+/// [`Retries::new`] with a setter for each expectation.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[must_use = "a retry expectation does nothing until checked with Journal::check_retries"]
+#[non_exhaustive]
 pub struct Retries {
     /// Attempts the server saw.
     pub attempts: Option<Count>,

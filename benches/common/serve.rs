@@ -63,10 +63,7 @@ pub fn run(kind: &str) {
         ),
         "outage-slow-headers" => outage(
             &runtime,
-            FaultServer::builder(Fault::SlowHeaders(SlowHeaders {
-                delay: DELAY,
-                ..SlowHeaders::default()
-            })),
+            FaultServer::builder(SlowHeaders::default().delay(DELAY)),
         ),
         "outage-hang" => outage(
             &runtime,

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
@@ -12,6 +12,7 @@ use crate::journal::Ending;
 /// malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct BadChunk {
     /// The invalid chunk-size line, without its CRLF.
     pub line: String,
@@ -22,6 +23,13 @@ impl Default for BadChunk {
         BadChunk {
             line: "zz".to_owned(),
         }
+    }
+}
+
+setters! {
+    BadChunk {
+        /// The chunk-size line sent in place of a hexadecimal size, without its CRLF (default `zz`).
+        line: impl Into<String>,
     }
 }
 

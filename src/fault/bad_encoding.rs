@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
 /// decompresses fails while reading the body: reqwest with its `gzip` feature
@@ -12,6 +12,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// `curl --compressed` exits 61.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct BadEncoding {
     /// The status code (default 200).
     #[serde(deserialize_with = "crate::fault::parts::code")]
@@ -32,6 +33,25 @@ impl Default for BadEncoding {
             body: "this body is not gzip\n".to_owned(),
             encoding: "gzip".to_owned(),
         }
+    }
+}
+
+setters! {
+    BadEncoding {
+        /// The status code, 200 to 999 (default 200).
+        code: u16,
+        /// The body that is not gzip (default `this body is not gzip`).
+        body: impl Into<String>,
+        /// The encoding the body claims, as the `Content-Encoding` value (default `gzip`).
+        encoding: impl Into<String>,
+    }
+}
+
+impl BadEncoding {
+    /// Adds the response header `name: value` (none by default).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
     }
 }
 

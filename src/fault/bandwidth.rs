@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// How often a throttled writer sends a slice of bytes.
@@ -18,6 +18,7 @@ const TICK: Duration = Duration::from_millis(50);
 /// generated as it is sent, so any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Bandwidth {
     /// Bytes per second, at least 1.
     pub rate: u64,
@@ -32,6 +33,15 @@ impl Default for Bandwidth {
             rate: 1024,
             size: 8192,
         }
+    }
+}
+
+setters! {
+    Bandwidth {
+        /// The rate in bytes per second, headers included, at least 1 (default 1024).
+        rate: u64,
+        /// The body length in bytes, at most 10^15 (default 8192).
+        size: usize,
     }
 }
 

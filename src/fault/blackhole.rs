@@ -20,6 +20,7 @@ const PROBE_WAIT: Duration = Duration::from_millis(20);
 /// retransmitting until its connect timeout fires.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Blackhole {}
 
 impl Listen for Blackhole {

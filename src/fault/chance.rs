@@ -4,14 +4,25 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Deserialize;
 
-use crate::fault::{Fault, FaultLeaf, Handling, Pick};
+use crate::fault::{Fault, FaultLeaf, Handling, Pick, setters};
 
 /// Applies `fault` to each attempt with probability `probability`, and
 /// `otherwise` to the rest. Each attempt's draw comes from `seed` and the
 /// attempt's index alone, so the same seed gives the same faults on the same
 /// attempts however requests interleave: a failing run replays exactly.
+///
+/// ```
+/// use outage::Fault;
+/// use outage::fault::{Chance, Status};
+///
+/// // One attempt in five meets a 503; the rest are healthy.
+/// let flaky = Chance::default().probability(0.2).fault(Status::code(503)).seed(7);
+/// assert_eq!(*flaky.otherwise, Fault::ok());
+/// assert!(Fault::from(flaky).validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Chance {
     /// How likely each attempt is to meet `fault`, from 0 to 1.
     pub probability: f64,
@@ -34,7 +45,30 @@ impl Default for Chance {
     }
 }
 
+setters! {
+    Chance {
+        /// How likely each attempt is to meet `fault`, from 0 to 1 (default 0.5).
+        probability: f64,
+        /// The seed of the draws; the same seed strikes the same attempts (default 0).
+        seed: u64,
+    }
+}
+
 impl Chance {
+    /// The fault some attempts meet: one of a single connection, not a
+    /// sequence, a chance or a listener fault (default `reset`).
+    pub fn fault(mut self, fault: impl Into<Fault>) -> Self {
+        self.fault = Box::new(fault.into());
+        self
+    }
+
+    /// What the other attempts meet, a fault of the same kinds as `fault`
+    /// (default `ok`).
+    pub fn otherwise(mut self, otherwise: impl Into<Fault>) -> Self {
+        self.otherwise = Box::new(otherwise.into());
+        self
+    }
+
     /// True when attempt `index` meets `fault`.
     pub fn strikes(&self, index: u64) -> bool {
         // Spread consecutive indexes over the seed space, so that neighbouring

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, parts};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, parts, setters};
 use crate::journal::Ending;
 
 /// How many bytes the second `Content-Length` claims beyond the first.
@@ -20,6 +20,7 @@ const EXCESS: usize = 10;
 /// that never come.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ConflictingLength {
     /// The status code (default 200).
     #[serde(deserialize_with = "crate::fault::parts::code")]
@@ -37,6 +38,23 @@ impl Default for ConflictingLength {
             headers: BTreeMap::new(),
             body: "ok\n".to_owned(),
         }
+    }
+}
+
+setters! {
+    ConflictingLength {
+        /// The status code, 200 to 999 (default 200).
+        code: u16,
+        /// The response body (default `ok`).
+        body: impl Into<String>,
+    }
+}
+
+impl ConflictingLength {
+    /// Adds the response header `name: value` (none by default).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose first chunk announces `chunk` bytes, sends
@@ -13,6 +13,7 @@ use crate::journal::Ending;
 /// chunked body.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct CutChunk {
     /// The size the chunk announces, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]
@@ -28,6 +29,15 @@ impl Default for CutChunk {
             chunk: 1024,
             sent: 512,
         }
+    }
+}
+
+setters! {
+    CutChunk {
+        /// The size the chunk announces, in bytes, at most 10^15 (default 1024).
+        chunk: usize,
+        /// The bytes of the chunk actually sent, less than `chunk` (default 512).
+        sent: usize,
     }
 }
 

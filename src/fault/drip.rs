@@ -11,13 +11,14 @@ use hyper::body::{Frame, SizeHint};
 use serde::Deserialize;
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
 /// total timeout shorter than `bytes × interval` does.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Drip {
     /// Body length in bytes, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]
@@ -33,6 +34,15 @@ impl Default for Drip {
             bytes: 10,
             interval: Duration::from_millis(500),
         }
+    }
+}
+
+setters! {
+    Drip {
+        /// The body length in bytes, one sent per `interval`, at most 10^15 (default 10).
+        bytes: usize,
+        /// The wait before each byte, at most 10 years (default 500ms).
+        interval: Duration,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::journal::Ending;
 /// byte. Clients report an empty reply or a closed connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct EmptyReply {}
 
 impl Misbehave for EmptyReply {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Reads the request, answers with `length` pseudo-random bytes drawn from
@@ -13,6 +13,7 @@ use crate::journal::Ending;
 /// so any length up to 10^15 costs the server one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Garbage {
     /// How many bytes to send, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]
@@ -27,6 +28,15 @@ impl Default for Garbage {
             length: 256,
             seed: 0,
         }
+    }
+}
+
+setters! {
+    Garbage {
+        /// How many bytes to send, at most 10^15 (default 256).
+        length: usize,
+        /// The seed the bytes are drawn from; the same seed sends the same bytes (default 0).
+        seed: u64,
     }
 }
 

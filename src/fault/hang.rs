@@ -10,6 +10,7 @@ use crate::journal::Ending;
 /// or the server stops. Clients see their read timeout fire.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Hang {}
 
 impl Misbehave for Hang {

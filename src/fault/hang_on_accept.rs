@@ -11,6 +11,7 @@ use crate::journal::Ending;
 /// buffers fill. Clients see their read (or write) timeout fire.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HangOnAccept {}
 
 impl Misbehave for HangOnAccept {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Starts a valid `200 OK` response with a `size`-byte body and closes with a
@@ -14,6 +14,7 @@ use crate::journal::Ending;
 /// written as it is generated, one chunk of memory at a time.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct LimitData {
     /// Bytes sent before the close.
     #[serde(deserialize_with = "crate::fault::bulk::size")]
@@ -29,6 +30,15 @@ impl Default for LimitData {
             bytes: 100,
             size: 1024,
         }
+    }
+}
+
+setters! {
+    LimitData {
+        /// The bytes sent before the close, headers included, at most 10^15 (default 100).
+        bytes: usize,
+        /// The body length the full response would have, in bytes, at most 10^15 (default 1024).
+        size: usize,
     }
 }
 

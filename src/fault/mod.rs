@@ -472,6 +472,39 @@ impl<'de> Deserialize<'de> for Fault {
     }
 }
 
+/// A leaf's setters: one chainable by-value method per listed field, named
+/// after it and carrying the doc written above it. The option structs are
+/// `#[non_exhaustive]`, so outside this crate these setters are how a fault
+/// gets its parameters: `Truncate::default().length(2048).sent(100)`. A field
+/// listed as `name: impl Into<T>` takes anything that converts into `T` (a
+/// `&str` for a `String`); any other type is taken as it is. Collections and
+/// boxed faults get hand-written methods next to the invocation.
+macro_rules! setters {
+    ($leaf:ident { $($fields:tt)* }) => {
+        impl $leaf {
+            $crate::fault::setters!(@field $($fields)*);
+        }
+    };
+    (@field) => {};
+    (@field $(#[$doc:meta])* $field:ident: impl Into<$ty:ty> $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: impl Into<$ty>) -> Self {
+            self.$field = $field.into();
+            self
+        }
+        $crate::fault::setters!(@field $($($rest)*)?);
+    };
+    (@field $(#[$doc:meta])* $field:ident: $ty:ty $(, $($rest:tt)*)?) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $ty) -> Self {
+            self.$field = $field;
+            self
+        }
+        $crate::fault::setters!(@field $($($rest)*)?);
+    };
+}
+pub(crate) use setters;
+
 /// The fields a leaf's derived `Deserialize` asks for, read from the
 /// derive itself rather than from the text of an error.
 mod fields {

@@ -2,7 +2,9 @@
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, httpbin, status};
+use crate::fault::{
+    Body, BoxFuture, FaultLeaf, Handling, Request, Respond, httpbin, setters, status,
+};
 
 /// Answers `200 OK` with a short plain-text body, served by hyper, and keeps
 /// the connection alive like any healthy HTTP/1.1 server. httpbin's routes
@@ -10,6 +12,7 @@ use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, httpb
 /// written against httpbin.org runs offline against this server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Healthy {
     /// The response body for paths that are not httpbin's.
     pub body: String,
@@ -23,6 +26,15 @@ impl Default for Healthy {
             body: "ok\n".to_owned(),
             seed: 0,
         }
+    }
+}
+
+setters! {
+    Healthy {
+        /// The response body for paths that are not httpbin's (default `ok`).
+        body: impl Into<String>,
+        /// The seed of httpbin's random answers (default 0).
+        seed: u64,
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::fault::redirect_loop::check_redirect_code;
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// The query parameter that carries the hop number from one redirect to the next.
 const HOP: &str = "outage-hop";
@@ -17,6 +17,7 @@ const HOP: &str = "outage-hop";
 /// than a client's limit fails like a loop; a shorter one succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct RedirectChain {
     /// How many redirects before the final answer.
     pub hops: u32,
@@ -44,6 +45,29 @@ impl Default for RedirectChain {
             final_code: 200,
             final_body: "ok\n".to_owned(),
         }
+    }
+}
+
+setters! {
+    RedirectChain {
+        /// How many redirects come before the final answer (default 3).
+        hops: u32,
+        /// The redirect status code: 301, 302, 303, 307 or 308 (default 302).
+        code: u16,
+        /// The body of each redirect (default empty).
+        body: impl Into<String>,
+        /// The status code of the final answer, 200 to 999 (default 200).
+        final_code: u16,
+        /// The body of the final answer (default `ok`).
+        final_body: impl Into<String>,
+    }
+}
+
+impl RedirectChain {
+    /// Adds the header `name: value` to each redirect (none by default).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts};
+use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers every request with a redirect whose `Location` is the request's
 /// own path and query, so a client that follows redirects goes round until
@@ -12,6 +12,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// `curl -L` at `--max-redirs` (exit 47).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RedirectLoop {
     /// The status code (default 302).
     #[serde(deserialize_with = "crate::fault::parts::code")]
@@ -29,6 +30,23 @@ impl Default for RedirectLoop {
             headers: BTreeMap::new(),
             body: String::new(),
         }
+    }
+}
+
+setters! {
+    RedirectLoop {
+        /// The redirect status code: 301, 302, 303, 307 or 308 (default 302).
+        code: u16,
+        /// The body of each redirect (default empty).
+        body: impl Into<String>,
+    }
+}
+
+impl RedirectLoop {
+    /// Adds the header `name: value` to each redirect (none by default).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
     }
 }
 

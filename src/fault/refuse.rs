@@ -12,6 +12,7 @@ use socket2::Socket;
 /// process can take it while the server lives, so the refusal stays real.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Refuse {}
 
 impl Listen for Refuse {

@@ -5,12 +5,13 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// When a [`Reset`] fires.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ResetWhen {
     /// After the request head is read: the client is waiting for its answer.
     #[default]
@@ -25,8 +26,18 @@ pub enum ResetWhen {
 
 /// Aborts the connection with a real TCP RST: `SO_LINGER` is set to 0 before
 /// the socket is closed. Clients report "connection reset by peer".
+///
+/// ```
+/// use outage::Fault;
+/// use outage::fault::{Reset, ResetWhen};
+///
+/// // Headers and 4 KiB of body, then the RST.
+/// let mid_body = Reset::default().when(ResetWhen::AfterBodyBytes).body_bytes(4096);
+/// assert!(Fault::from(mid_body).validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Reset {
     /// When to reset.
     pub when: ResetWhen,
@@ -42,6 +53,15 @@ impl Default for Reset {
             when: ResetWhen::AfterRequest,
             body_bytes: 100,
         }
+    }
+}
+
+setters! {
+    Reset {
+        /// When the reset fires (default [`ResetWhen::AfterRequest`]).
+        when: ResetWhen,
+        /// The body bytes sent before the reset, for [`ResetWhen::AfterBodyBytes`]; at most 10^15 (default 100).
+        body_bytes: usize,
     }
 }
 

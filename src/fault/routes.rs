@@ -18,8 +18,21 @@ use crate::fault::{Fault, FaultLeaf, Handling, InvalidFault, ResetWhen};
 ///
 /// Faults that act before a request is read cannot be routes: listener
 /// faults, `hang-on-accept` and `reset` with `when = "on-accept"`.
+///
+/// ```
+/// use outage::Fault;
+/// use outage::fault::{Routes, Status};
+///
+/// let api = Routes::new([])
+///     .route("/api/*", Status::code(503))
+///     .route("/health", Fault::ok())
+///     .fallback(Status::code(410));
+/// assert_eq!(api.pick("/api/users").0, "/api/*");
+/// assert!(Fault::from(api).validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Routes {
     /// The routes, tried in order.
     pub routes: Vec<Route>,
@@ -30,6 +43,7 @@ pub struct Routes {
 /// One path pattern and the fault that handles it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Route {
     /// An exact path, or a prefix ending in `/*`.
     pub path: String,
@@ -53,6 +67,15 @@ impl Default for Routes {
 }
 
 impl Route {
+    /// The route for the pattern `path`, an exact path or a prefix ending in
+    /// `/*`, handled by `fault`.
+    pub fn new(path: impl Into<String>, fault: impl Into<Fault>) -> Self {
+        Route {
+            path: path.into(),
+            fault: fault.into(),
+        }
+    }
+
     fn matches(&self, path: &str) -> bool {
         match self.path.strip_suffix("/*") {
             Some(prefix) => path
@@ -79,9 +102,17 @@ impl Routes {
         }
     }
 
+    /// Adds a route for the pattern `path` after those already listed: an
+    /// exact path, or a prefix ending in `/*`. `Routes::default()` lists
+    /// `/health` (`ok`); `Routes::new([])` lists none.
+    pub fn route(mut self, path: impl Into<String>, fault: impl Into<Fault>) -> Self {
+        self.routes.push(Route::new(path, fault));
+        self
+    }
+
     /// Hands paths that no route matches to `fault` instead of a `404`.
-    pub fn fallback(mut self, fault: Fault) -> Self {
-        self.fallback = Box::new(fault);
+    pub fn fallback(mut self, fault: impl Into<Fault>) -> Self {
+        self.fallback = Box::new(fault.into());
         self
     }
 

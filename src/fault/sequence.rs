@@ -15,6 +15,7 @@ use crate::fault::{Fault, FaultLeaf, Handling, Pick};
 /// could never count them to know when to move on.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Sequence {
     /// The faults, in attempt order.
     pub steps: Vec<Fault>,
@@ -25,6 +26,16 @@ impl Default for Sequence {
         Sequence {
             steps: vec![Fault::reset(), Fault::status(503), Fault::ok()],
         }
+    }
+}
+
+impl Sequence {
+    /// The faults, in attempt order, the last one repeating; at least one,
+    /// none of them a sequence or a listener fault (default `reset`,
+    /// `status 503`, `ok`).
+    pub fn steps(mut self, steps: impl IntoIterator<Item = Fault>) -> Self {
+        self.steps = steps.into_iter().collect();
+        self
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Sends a valid `200 OK` response with a `size`-byte body split into
@@ -16,6 +16,7 @@ use crate::journal::Ending;
 /// any size costs one chunk of memory.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Slicer {
     /// Bytes per write, from 1 to 10^15; a segment over 64 KiB is written in
     /// several writes, with no delay between them.
@@ -36,6 +37,17 @@ impl Default for Slicer {
             delay: Duration::from_millis(20),
             size: 256,
         }
+    }
+}
+
+setters! {
+    Slicer {
+        /// The bytes per write, from 1 to 10^15 (default 16).
+        segment: usize,
+        /// The pause between writes, at most 10 years (default 20ms).
+        delay: Duration,
+        /// The body length in bytes, at most 10^15 (default 256).
+        size: usize,
     }
 }
 

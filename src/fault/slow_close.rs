@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, bulk};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, bulk, setters};
 use crate::journal::Ending;
 
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
@@ -14,6 +14,7 @@ use crate::journal::Ending;
 /// read the body at once but cannot know it is complete until the close.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SlowClose {
     /// How long to hold the connection open after the body, at most 10 years.
     #[serde(with = "crate::duration")]
@@ -28,6 +29,15 @@ impl Default for SlowClose {
             delay: Duration::from_secs(5),
             body: "ok\n".to_owned(),
         }
+    }
+}
+
+setters! {
+    SlowClose {
+        /// How long the connection stays open after the body, at most 10 years (default 5s).
+        delay: Duration,
+        /// The response body (default `ok`).
+        body: impl Into<String>,
     }
 }
 

@@ -4,12 +4,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, status};
+use crate::fault::{
+    Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters, status,
+};
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct SlowHeaders {
     /// How long to wait before the status line, at most 10 years.
     #[serde(with = "crate::duration")]
@@ -24,6 +27,15 @@ impl Default for SlowHeaders {
             delay: Duration::from_secs(5),
             body: "ok\n".to_owned(),
         }
+    }
+}
+
+setters! {
+    SlowHeaders {
+        /// The wait before the status line, at most 10 years (default 5s).
+        delay: Duration,
+        /// The response body (default `ok`).
+        body: impl Into<String>,
     }
 }
 

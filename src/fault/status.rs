@@ -10,8 +10,27 @@ use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk,
 /// Answers with any status code, headers and body, served by hyper: a 500, a
 /// 503 with `Retry-After`, a 429. Clients see a response, not an error, until
 /// they check the status.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use outage::FaultServer;
+/// use outage::fault::Status;
+///
+/// let fault = Status::code(503)
+///     .retry_after(Duration::from_secs(2))
+///     .header("x-cause", "maintenance")
+///     .body("back soon\n");
+/// let server = FaultServer::start(fault).await?;
+/// let response = reqwest::get(server.url()).await?;
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.headers()["retry-after"], "2");
+/// assert_eq!(response.text().await?, "back soon\n");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Status {
     /// The status code, 200 to 999.
     #[serde(deserialize_with = "crate::fault::parts::code")]
@@ -50,21 +69,28 @@ impl Status {
         }
     }
 
-    /// Sends `Retry-After: N` (seconds, rounded up).
+    /// Sends `Retry-After: N`, in whole seconds rounded up, at most 10 years (default none).
     pub fn retry_after(mut self, wait: Duration) -> Self {
         self.retry_after = Some(wait);
         self
     }
 
-    /// Sends `Retry-After` as the HTTP date `wait` after each response is made.
+    /// Sends `Retry-After` as the HTTP date `wait` after each response is
+    /// made, rounded up to a whole second, at most 10 years (default none).
     pub fn retry_after_date(mut self, wait: Duration) -> Self {
         self.retry_after_date = Some(wait);
         self
     }
 
-    /// Adds a response header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.insert(name.to_owned(), value.to_owned());
+    /// Adds the response header `name: value` (none by default).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// The response body (default empty).
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = body.into();
         self
     }
 

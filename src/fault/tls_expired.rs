@@ -10,6 +10,7 @@ use crate::tls::Leaf;
 /// skips verification gets `200 OK`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsExpired {}
 
 impl TlsExpired {

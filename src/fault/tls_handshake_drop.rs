@@ -11,6 +11,7 @@ use crate::journal::Ending;
 /// TLS protocol error: the peer closed in the middle of the handshake.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsHandshakeDrop {}
 
 impl Misbehave for TlsHandshakeDrop {

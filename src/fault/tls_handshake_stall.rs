@@ -12,6 +12,7 @@ use crate::journal::Ending;
 /// when none is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsHandshakeStall {}
 
 impl Misbehave for TlsHandshakeStall {

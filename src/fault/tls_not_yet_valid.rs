@@ -11,6 +11,7 @@ use crate::tls::Leaf;
 /// verification gets `200 OK`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsNotYetValid {}
 
 impl TlsNotYetValid {

@@ -11,6 +11,7 @@ use crate::tls::Leaf;
 /// the rest report an unknown issuer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsOk {}
 
 impl TlsOk {

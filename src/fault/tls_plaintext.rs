@@ -13,6 +13,7 @@ use crate::journal::Ending;
 /// report a TLS protocol error ("wrong version number").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsPlaintext {}
 
 impl Misbehave for TlsPlaintext {

@@ -10,6 +10,7 @@ use crate::tls::Leaf;
 /// certificate; one that skips verification gets `200 OK`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsSelfSigned {}
 
 impl TlsSelfSigned {

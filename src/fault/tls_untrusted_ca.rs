@@ -10,6 +10,7 @@ use crate::tls::Leaf;
 /// an unknown issuer. One that skips verification gets `200 OK`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TlsUntrustedCa {}
 
 impl TlsUntrustedCa {

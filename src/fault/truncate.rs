@@ -5,14 +5,26 @@ use serde::Deserialize;
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// Sends headers promising `Content-Length: length`, then only `sent` body
 /// bytes, then closes with a FIN. Clients report an incomplete body. The body
 /// is written as it is generated, so any size costs one chunk of memory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use outage::fault::Truncate;
+/// use outage::{ErrorClass, FaultServer, classify};
+///
+/// let server = FaultServer::start(Truncate::default().length(2048).sent(100)).await?;
+/// let error = reqwest::get(server.url()).await?.bytes().await.unwrap_err();
+/// assert_eq!(classify(&error), ErrorClass::IncompleteBody);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Truncate {
     /// The body length the headers promise, at most 10^15.
     #[serde(deserialize_with = "crate::fault::bulk::size")]
@@ -28,6 +40,15 @@ impl Default for Truncate {
             length: 1024,
             sent: 512,
         }
+    }
+}
+
+setters! {
+    Truncate {
+        /// The body length the headers promise, in bytes, at most 10^15 (default 1024).
+        length: usize,
+        /// The body bytes actually sent, less than `length` (default 512).
+        sent: usize,
     }
 }
 

@@ -13,6 +13,7 @@ use socket2::Socket;
 /// ports, and the healthy server's journal shows that no attempt reached it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct WrongPort {}
 
 impl Fault {

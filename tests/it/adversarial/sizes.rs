@@ -261,19 +261,10 @@ fn an_absurd_size_in_a_scenario_file_is_refused_naming_the_range() {
 async fn fault_server_refuses_what_it_cannot_serve_naming_the_range() {
     let absurd = [
         (
-            Fault::Truncate(Truncate {
-                length: usize::MAX,
-                sent: 1,
-            }),
+            Truncate::default().length(usize::MAX).sent(1).into(),
             SIZE_RANGE,
         ),
-        (
-            Fault::Garbage(Garbage {
-                length: usize::MAX,
-                seed: 0,
-            }),
-            SIZE_RANGE,
-        ),
+        (Garbage::default().length(usize::MAX).into(), SIZE_RANGE),
         (
             Fault::Status(outage::fault::Status::code(503).retry_after_date(Duration::MAX)),
             "use 0s to 10years",
@@ -300,12 +291,9 @@ async fn fault_server_refuses_what_it_cannot_serve_naming_the_range() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_server_streams_a_terabyte_and_journals_the_client_leaving() {
-    let server = FaultServer::start(Fault::Garbage(Garbage {
-        length: 1_000_000_000_000,
-        seed: 3,
-    }))
-    .await
-    .expect("a terabyte of garbage is valid");
+    let server = FaultServer::start(Garbage::default().length(1_000_000_000_000).seed(3))
+        .await
+        .expect("a terabyte of garbage is valid");
     let addr = server.addr();
     let read = tokio::task::spawn_blocking(move || read_some(addr, READ))
         .await
