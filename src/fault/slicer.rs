@@ -45,7 +45,7 @@ impl Misbehave for Slicer {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            let _ = exchange.conn.tcp().set_nodelay(true);
+            let _ = exchange.conn.set_nodelay();
             let mut response = Source::ok_response(self.size);
             let total = response.len();
             let segment = self.segment.max(1) as u64;

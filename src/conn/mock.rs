@@ -1,0 +1,90 @@
+//! Unit tests' scripted clients: a fault runs over `tokio_test::io::Mock`
+//! instead of a socket, so a test reads as the request that goes in, the
+//! exact bytes that come out, and how the connection ends.
+//!
+//! The mock checks the bytes itself: a write it does not expect panics, and
+//! bytes left unread or unwritten when the connection is dropped panic too.
+//! A read after the script's end is the client's FIN; `read_error` with
+//! `ConnectionReset` is its RST; `wait` holds the client silent for a while,
+//! so tests run with paused time (`#[tokio::test(start_paused = true)]`).
+//!
+//! What needs a real socket is answered as the socket would: an armed RST is
+//! `ServerRst`, `TCP_NODELAY` is accepted, and waiting for the client to
+//! leave without reading consumes the script without counting its bytes.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio_test::io::Mock;
+
+use crate::conn::{Conn, Exchange, Stream, client_error_ending};
+use crate::fault::Misbehave;
+use crate::journal::{Attempt, DEFAULT_MAX_BYTES, Ending, Journal};
+
+/// A plain request, as most clients send it.
+pub(crate) const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: test\r\n\r\n";
+
+/// The first bytes of a TLS ClientHello (a handshake record, TLS 1.0 framing).
+pub(crate) const CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03";
+
+/// How long a fault may run before the test calls it stuck: any test's
+/// scripted waits are far shorter, and paused time makes it instant.
+const STUCK: Duration = Duration::from_secs(24 * 3600);
+
+/// `n` bytes of the filler text that generated bodies are made of.
+pub(crate) fn filler(n: usize) -> Vec<u8> {
+    let line = b"outage filler text 0123456789 abcdefghijklmnopqrstuvwxyz\n";
+    line.iter().copied().cycle().take(n).collect()
+}
+
+fn peer() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 40_000))
+}
+
+/// Runs `fault` on a connection from the scripted `client` as the server
+/// does, and returns how it ended and the attempt as journaled.
+pub(crate) async fn misbehave(fault: &dyn Misbehave, client: Mock) -> (Ending, Attempt) {
+    let journal = Journal::new(1, DEFAULT_MAX_BYTES, None);
+    let conn = Conn::new(Stream::Mock(client));
+    let mut exchange = Exchange::new(conn, None, journal.begin(0, peer()));
+    let ending = tokio::time::timeout(STUCK, fault.run(&mut exchange))
+        .await
+        .expect("the fault was still running a day later");
+    let (conn, log) = exchange.into_parts();
+    let meter = conn.meter();
+    // The mock panics here if the fault left scripted bytes unread or unwritten.
+    drop(conn);
+    log.finish(ending, meter.take());
+    let attempt = journal.attempts().remove(0);
+    (ending, attempt)
+}
+
+/// Reads what the client has sent already, without waiting for more, and
+/// returns how many bytes that was: the mock's `try_read`.
+pub(super) fn read_now(client: &mut Mock, scratch: &mut [u8]) -> usize {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut total = 0;
+    loop {
+        let mut buf = ReadBuf::new(scratch);
+        match Pin::new(&mut *client).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(Ok(())) if !buf.filled().is_empty() => total += buf.filled().len(),
+            _ => return total,
+        }
+    }
+}
+
+/// Waits until the client closes or resets, discarding what it sends
+/// without counting it, as a socket left unread would.
+pub(super) async fn until_closed(client: &mut Mock) -> Ending {
+    let mut scratch = [0u8; 8192];
+    loop {
+        match client.read(&mut scratch).await {
+            Ok(0) => return Ending::ClientFin,
+            Ok(_) => {}
+            Err(e) => return client_error_ending(&e),
+        }
+    }
+}
