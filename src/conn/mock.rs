@@ -12,6 +12,7 @@
 //! `ServerRst`, `TCP_NODELAY` is accepted, and waiting for the client to
 //! leave without reading consumes the script without counting its bytes.
 
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -87,4 +88,9 @@ pub(super) async fn until_closed(client: &mut Mock) -> Ending {
             Err(e) => return client_error_ending(&e),
         }
     }
+}
+
+/// The error a read sees when the client resets the connection.
+pub(crate) fn reset() -> io::Error {
+    io::ErrorKind::ConnectionReset.into()
 }
