@@ -12,21 +12,30 @@
 //! `ServerRst`, `TCP_NODELAY` is accepted, and waiting for the client to
 //! leave without reading consumes the script without counting its bytes.
 
+use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio_test::io::Mock;
 
 use crate::conn::{Conn, Exchange, Stream, client_error_ending};
-use crate::fault::Misbehave;
+use crate::fault::{Misbehave, Request, Respond};
 use crate::journal::{Attempt, DEFAULT_MAX_BYTES, Ending, Journal};
+use crate::request::RequestHead;
 
 /// A plain request, as most clients send it.
 pub(crate) const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: test\r\n\r\n";
+
+/// `ok`'s answer to `GET /`, as hyper writes it (without the `date` header).
+pub(crate) const OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nok\n";
 
 /// The first bytes of a TLS ClientHello (a handshake record, TLS 1.0 framing).
 pub(crate) const CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03";
@@ -61,6 +70,28 @@ pub(crate) async fn misbehave(fault: &dyn Misbehave, client: Mock) -> (Ending, A
     log.finish(ending, meter.take());
     let attempt = journal.attempts().remove(0);
     (ending, attempt)
+}
+
+/// Serves `responder` with hyper on a connection from the scripted `client`,
+/// until the client closes. The server's `date` header is left out, so the
+/// script can hold every byte of the response.
+pub(crate) async fn respond(responder: &dyn Respond, client: Mock) {
+    let service = service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+        let head = RequestHead::from_hyper(&request);
+        let request = Request {
+            head: &head,
+            attempt: 0,
+            peer: peer(),
+        };
+        Ok::<_, Infallible>(responder.respond(&request).await)
+    });
+    let served = http1::Builder::new()
+        .auto_date_header(false)
+        .serve_connection(TokioIo::new(client), service);
+    tokio::time::timeout(STUCK, served)
+        .await
+        .expect("the connection was still open a day later")
+        .expect("hyper served the connection");
 }
 
 /// Reads what the client has sent already, without waiting for more, and
