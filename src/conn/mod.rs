@@ -12,8 +12,14 @@
 //! Behind TLS the same holds: the stream is then a TLS stream over the TCP
 //! connection, the counts are of the bytes inside it, and the endings still
 //! act on the TCP socket beneath (a reset is a TCP RST).
+//!
+//! In unit tests the stream can be a scripted client instead (`mock`), with
+//! no socket beneath: `Conn` then answers each socket-level call as a socket
+//! would, so a fault ends, and is journaled, exactly as it is on the wire.
 
 mod exchange;
+#[cfg(test)]
+pub(crate) mod mock;
 mod stream;
 pub(crate) mod wire;
 
@@ -26,7 +32,6 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
-use tokio::net::TcpStream;
 
 use crate::journal::Ending;
 use crate::request::{self, HeadError, RequestHead};
@@ -92,9 +97,14 @@ impl Conn {
         self.meter.clone()
     }
 
-    /// The TCP connection, beneath TLS if there is any.
-    pub(crate) fn tcp(&self) -> &TcpStream {
-        self.stream.tcp()
+    /// Turns Nagle's algorithm off on the TCP connection (beneath TLS if
+    /// there is any), so each write leaves in its own segment.
+    pub(crate) fn set_nodelay(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if let Stream::Mock(_) = self.stream {
+            return Ok(());
+        }
+        self.stream.tcp().set_nodelay(true)
     }
 
     /// Reads until a complete request head is buffered, and consumes it.
@@ -159,7 +169,11 @@ impl Conn {
 
     /// Waits until the client closes or resets the connection without reading
     /// anything it sent, so its request stays unread in the socket buffer.
-    pub(crate) async fn until_client_leaves_unread(&self) -> Ending {
+    pub(crate) async fn until_client_leaves_unread(&mut self) -> Ending {
+        #[cfg(test)]
+        if let Stream::Mock(client) = &mut self.stream {
+            return mock::until_closed(client).await;
+        }
         let tcp = self.stream.tcp();
         loop {
             let ready = match tcp.ready(Interest::READABLE).await {
@@ -194,6 +208,10 @@ impl Conn {
     /// Arms an RST: with `SO_LINGER` 0, closing the socket (when the connection
     /// is dropped, right after the fault returns) aborts it with a reset.
     pub(crate) fn close_rst(&mut self) -> Ending {
+        #[cfg(test)]
+        if let Stream::Mock(_) = self.stream {
+            return Ending::ServerRst;
+        }
         match socket2::SockRef::from(self.stream.tcp()).set_linger(Some(Duration::ZERO)) {
             Ok(()) => Ending::ServerRst,
             // Setting the option can only fail on a socket that is already gone.
@@ -205,6 +223,12 @@ impl Conn {
     /// connection is closing, so nothing read here needs decrypting.
     fn discard_pending(&mut self) {
         let mut scratch = [0u8; 8192];
+        #[cfg(test)]
+        if let Stream::Mock(client) = &mut self.stream {
+            let n = mock::read_now(client, &mut scratch);
+            self.meter.received.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
         while let Ok(n @ 1..) = self.stream.tcp().try_read(&mut scratch) {
             self.meter.received.fetch_add(n as u64, Ordering::Relaxed);
         }

@@ -1,4 +1,5 @@
-//! `Stream`: what a connection's bytes travel on, plain TCP or TLS over it.
+//! `Stream`: what a connection's bytes travel on, plain TCP or TLS over it
+//! (or, in unit tests, a scripted client with no socket beneath).
 
 use std::io;
 use std::pin::Pin;
@@ -12,6 +13,10 @@ use tokio_rustls::server::TlsStream;
 pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// A scripted client: `Conn` answers the socket-level calls for it as a
+    /// socket would (see `conn::mock`).
+    #[cfg(test)]
+    Mock(tokio_test::io::Mock),
 }
 
 impl Stream {
@@ -20,6 +25,8 @@ impl Stream {
         match self {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(tls) => tls.get_ref().0,
+            #[cfg(test)]
+            Stream::Mock(_) => unreachable!("a mock has no socket; `Conn` answers for it"),
         }
     }
 }
@@ -33,6 +40,8 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Stream::Tls(tls) => Pin::new(tls).poll_read(cx, buf),
+            #[cfg(test)]
+            Stream::Mock(mock) => Pin::new(mock).poll_read(cx, buf),
         }
     }
 }
@@ -46,6 +55,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Stream::Tls(tls) => Pin::new(tls).poll_write(cx, buf),
+            #[cfg(test)]
+            Stream::Mock(mock) => Pin::new(mock).poll_write(cx, buf),
         }
     }
 
@@ -57,6 +68,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
             Stream::Tls(tls) => Pin::new(tls).poll_write_vectored(cx, bufs),
+            #[cfg(test)]
+            Stream::Mock(mock) => Pin::new(mock).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -64,6 +77,8 @@ impl AsyncWrite for Stream {
         match self {
             Stream::Plain(tcp) => tcp.is_write_vectored(),
             Stream::Tls(tls) => tls.is_write_vectored(),
+            #[cfg(test)]
+            Stream::Mock(mock) => mock.is_write_vectored(),
         }
     }
 
@@ -71,6 +86,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
             Stream::Tls(tls) => Pin::new(tls).poll_flush(cx),
+            #[cfg(test)]
+            Stream::Mock(mock) => Pin::new(mock).poll_flush(cx),
         }
     }
 
@@ -78,6 +95,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Stream::Tls(tls) => Pin::new(tls).poll_shutdown(cx),
+            #[cfg(test)]
+            Stream::Mock(mock) => Pin::new(mock).poll_shutdown(cx),
         }
     }
 }

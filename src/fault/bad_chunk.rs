@@ -63,3 +63,21 @@ impl FaultLeaf for BadChunk {
         Handling::Misbehave(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_chunk_sends_a_zz_chunk_size_line_then_fins() {
+        let response =
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+                         zz\r\nhello\r\n0\r\n\r\n";
+        let client = Builder::new().read(mock::GET).write(response).build();
+        let (ending, _) = mock::misbehave(&BadChunk::default(), client).await;
+        assert_eq!(ending, Ending::ServerFin);
+    }
+}

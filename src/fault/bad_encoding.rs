@@ -96,3 +96,23 @@ impl FaultLeaf for BadEncoding {
             .map_err(|_| format!("encoding {:?} cannot be a header value", self.encoding))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_encoding_labels_a_plain_body_gzip() {
+        let client = Builder::new()
+            .read(mock::GET)
+            .write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-encoding: gzip\r\n\
+                  content-length: 22\r\n\r\nthis body is not gzip\n",
+            )
+            .build();
+        mock::respond(&BadEncoding::default(), client).await;
+    }
+}

@@ -111,7 +111,10 @@ impl FaultLeaf for Bandwidth {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn a_zero_rate_and_a_size_past_the_limit_are_refused() {
@@ -127,5 +130,23 @@ mod tests {
             "bandwidth `size` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(bandwidth(u64::MAX, bulk::MAX_SIZE).validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bandwidth_at_100_bytes_a_second_sends_5_bytes_every_50ms_then_fins() {
+        let fault = Bandwidth {
+            rate: 100,
+            size: 10,
+        };
+        let mut response = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
+                             content-length: 10\r\nconnection: close\r\n\r\n"
+            .to_vec();
+        response.extend(mock::filler(10));
+        let client = Builder::new().read(mock::GET).write(&response).build();
+        let start = Instant::now();
+        let (ending, _) = mock::misbehave(&fault, client).await;
+        // 94 bytes in 19 slices: the last leaves 18 × 50 ms after the first.
+        assert_eq!(start.elapsed(), Duration::from_millis(900));
+        assert_eq!(ending, Ending::ServerFin);
     }
 }

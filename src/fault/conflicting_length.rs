@@ -107,7 +107,10 @@ impl FaultLeaf for ConflictingLength {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn both_lengths_are_on_the_wire() {
@@ -117,5 +120,20 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("\r\n\r\nok\n"), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicting_length_sends_its_code_headers_and_both_lengths_then_fins() {
+        let fault = ConflictingLength {
+            code: 503,
+            headers: [("retry-after".to_owned(), "1".to_owned())].into(),
+            body: "busy".to_owned(),
+        };
+        let response = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+                         retry-after: 1\r\ncontent-length: 4\r\ncontent-length: 14\r\n\
+                         connection: close\r\n\r\nbusy";
+        let client = Builder::new().read(mock::GET).write(response).build();
+        let (ending, _) = mock::misbehave(&fault, client).await;
+        assert_eq!(ending, Ending::ServerFin);
     }
 }

@@ -84,7 +84,10 @@ impl FaultLeaf for CutChunk {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn a_chunk_past_the_limit_is_refused_with_the_range() {
@@ -99,5 +102,16 @@ mod tests {
             "cut-chunk `chunk` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(CutChunk::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cut_chunk_announces_1024_bytes_and_sends_512_then_fins() {
+        let mut response =
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n400\r\n"
+                .to_vec();
+        response.extend(mock::filler(512));
+        let client = Builder::new().read(mock::GET).write(&response).build();
+        let (ending, _) = mock::misbehave(&CutChunk::default(), client).await;
+        assert_eq!(ending, Ending::ServerFin);
     }
 }

@@ -142,8 +142,11 @@ impl FaultLeaf for Drip {
 #[cfg(test)]
 mod tests {
     use http_body_util::BodyExt;
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
 
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn a_size_or_an_interval_past_its_limit_is_refused_with_the_range() {
@@ -175,5 +178,20 @@ mod tests {
         assert_eq!(first.into_data().ok().as_deref(), Some(&b"*"[..]));
         let second = tokio::time::timeout(Duration::from_secs(3600), body.frame()).await;
         assert!(second.is_err(), "the second byte came: {second:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn drip_sends_3_bytes_one_a_second() {
+        let fault = Drip {
+            bytes: 3,
+            interval: Duration::from_secs(1),
+        };
+        let client = Builder::new()
+            .read(mock::GET)
+            .write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\n***")
+            .build();
+        let start = Instant::now();
+        mock::respond(&fault, client).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
     }
 }

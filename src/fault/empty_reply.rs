@@ -37,3 +37,19 @@ impl FaultLeaf for EmptyReply {
         Handling::Misbehave(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn empty_reply_reads_the_request_then_fins_without_a_byte() {
+        let client = Builder::new().read(mock::GET).build();
+        let (ending, attempt) = mock::misbehave(&EmptyReply::default(), client).await;
+        assert_eq!(ending, Ending::ServerFin);
+        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/1.1"));
+    }
+}

@@ -94,7 +94,10 @@ impl FaultLeaf for Garbage {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn same_seed_gives_same_bytes_and_other_seeds_differ() {
@@ -131,5 +134,17 @@ mod tests {
             absurd.validate().unwrap_err(),
             "garbage `length` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn garbage_sends_16_bytes_drawn_from_seed_7_then_fins() {
+        let fault = Garbage {
+            length: 16,
+            seed: 7,
+        };
+        let bytes = b"\xbb\x43\xd7\x23\x34\x53\x65\x28\x3a\x29\x9b\x2e\xd3\x59\x01\x2b";
+        let client = Builder::new().read(mock::GET).write(bytes).build();
+        let (ending, _) = mock::misbehave(&fault, client).await;
+        assert_eq!(ending, Ending::ServerFin);
     }
 }

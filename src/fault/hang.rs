@@ -30,3 +30,37 @@ impl FaultLeaf for Hang {
         Handling::Misbehave(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test(start_paused = true)]
+    async fn hang_reads_the_request_and_stays_silent_until_the_client_leaves() {
+        let client = Builder::new().read(mock::GET).wait(HOUR).build();
+        let start = Instant::now();
+        let (ending, attempt) = mock::misbehave(&Hang::default(), client).await;
+        assert_eq!(start.elapsed(), HOUR);
+        assert_eq!(ending, Ending::ClientFin);
+        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/1.1"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hang_ends_with_the_clients_reset() {
+        let client = Builder::new()
+            .read(mock::GET)
+            .wait(HOUR)
+            .read_error(mock::reset())
+            .build();
+        let (ending, _) = mock::misbehave(&Hang::default(), client).await;
+        assert_eq!(ending, Ending::ClientRst);
+    }
+}

@@ -35,3 +35,26 @@ impl FaultLeaf for HangOnAccept {
         Handling::Misbehave(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn hang_on_accept_never_reads_and_ends_when_the_client_leaves() {
+        let hour = Duration::from_secs(3600);
+        let client = Builder::new().read(mock::GET).wait(hour).build();
+        let start = Instant::now();
+        let (ending, attempt) = mock::misbehave(&HangOnAccept::default(), client).await;
+        assert_eq!(start.elapsed(), hour);
+        assert_eq!(ending, Ending::ClientFin);
+        assert_eq!(attempt.request, None);
+        assert_eq!(attempt.bytes_received, 0);
+    }
+}

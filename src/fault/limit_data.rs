@@ -80,7 +80,10 @@ impl FaultLeaf for LimitData {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn sizes_past_the_limit_are_refused_with_the_range() {
@@ -95,5 +98,16 @@ mod tests {
             "limit-data `size` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(LimitData::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limit_data_fins_after_the_first_100_bytes_of_the_response() {
+        let mut whole = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
+                          content-length: 1024\r\nconnection: close\r\n\r\n"
+            .to_vec();
+        whole.extend(mock::filler(1024));
+        let client = Builder::new().read(mock::GET).write(&whole[..100]).build();
+        let (ending, _) = mock::misbehave(&LimitData::default(), client).await;
+        assert_eq!(ending, Ending::ServerFin);
     }
 }

@@ -61,3 +61,22 @@ impl FaultLeaf for Healthy {
         Some(self.seed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn ok_answers_200_ok_and_httpbins_routes_on_one_kept_alive_connection() {
+        let client = Builder::new()
+            .read(b"GET /anything HTTP/1.1\r\nhost: test\r\n\r\n")
+            .write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nok\n")
+            .read(b"GET /status/418 HTTP/1.1\r\nhost: test\r\n\r\n")
+            .write(b"HTTP/1.1 418 I'm a teapot\r\ncontent-length: 13\r\n\r\nI'm a teapot\n")
+            .build();
+        mock::respond(&Healthy::default(), client).await;
+    }
+}

@@ -130,12 +130,32 @@ impl FaultLeaf for RedirectChain {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn the_hop_number_travels_in_the_query() {
         assert_eq!(hop_of("/"), ("/", 0));
         assert_eq!(hop_of("/a/b?x=1&outage-hop=4"), ("/a/b", 4));
         assert_eq!(hop_of("/?outage-hop=junk"), ("/", 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn redirect_chain_of_2_hops_redirects_twice_then_answers_200() {
+        let fault = RedirectChain {
+            hops: 2,
+            ..RedirectChain::default()
+        };
+        let client = Builder::new()
+            .read(b"GET /x HTTP/1.1\r\nhost: test\r\n\r\n")
+            .write(b"HTTP/1.1 302 Found\r\nlocation: /x?outage-hop=1\r\ncontent-length: 0\r\n\r\n")
+            .read(b"GET /x?outage-hop=1 HTTP/1.1\r\nhost: test\r\n\r\n")
+            .write(b"HTTP/1.1 302 Found\r\nlocation: /x?outage-hop=2\r\ncontent-length: 0\r\n\r\n")
+            .read(b"GET /x?outage-hop=2 HTTP/1.1\r\nhost: test\r\n\r\n")
+            .write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nok\n")
+            .build();
+        mock::respond(&fault, client).await;
     }
 }

@@ -99,7 +99,10 @@ impl FaultLeaf for RedirectLoop {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn only_redirect_codes_are_accepted() {
@@ -112,5 +115,14 @@ mod tests {
             fault.validate().unwrap_err(),
             "redirect code 200 is not one clients follow; use 301, 302, 303, 307 or 308"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn redirect_loop_sends_each_request_back_to_its_own_path_and_query() {
+        let client = Builder::new()
+            .read(b"GET /a/b?c=1 HTTP/1.1\r\nhost: test\r\n\r\n")
+            .write(b"HTTP/1.1 302 Found\r\nlocation: /a/b?c=1\r\ncontent-length: 0\r\n\r\n")
+            .build();
+        mock::respond(&RedirectLoop::default(), client).await;
     }
 }

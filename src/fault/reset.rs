@@ -105,7 +105,10 @@ impl FaultLeaf for Reset {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn body_bytes_past_the_limit_are_refused_with_the_range() {
@@ -118,5 +121,38 @@ mod tests {
             "reset `body-bytes` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
         );
         assert!(Reset::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reset_reads_the_request_then_resets_without_a_byte() {
+        let client = Builder::new().read(mock::GET).build();
+        let (ending, attempt) = mock::misbehave(&Reset::default(), client).await;
+        assert_eq!(ending, Ending::ServerRst);
+        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/1.1"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reset_on_accept_resets_before_reading() {
+        let fault = Reset {
+            when: ResetWhen::OnAccept,
+            ..Reset::default()
+        };
+        let (ending, attempt) = mock::misbehave(&fault, Builder::new().build()).await;
+        assert_eq!(ending, Ending::ServerRst);
+        assert_eq!(attempt.request, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reset_after_body_bytes_promises_201_sends_100_then_resets() {
+        let fault = Reset {
+            when: ResetWhen::AfterBodyBytes,
+            body_bytes: 100,
+        };
+        let mut response =
+            b"HTTP/1.1 200 OK\r\ncontent-length: 201\r\nconnection: close\r\n\r\n".to_vec();
+        response.extend(mock::filler(100));
+        let client = Builder::new().read(mock::GET).write(&response).build();
+        let (ending, _) = mock::misbehave(&fault, client).await;
+        assert_eq!(ending, Ending::ServerRst);
     }
 }

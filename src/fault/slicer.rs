@@ -57,7 +57,7 @@ impl Misbehave for Slicer {
             if let Err(ending) = exchange.request().await {
                 return ending;
             }
-            let _ = exchange.conn.tcp().set_nodelay(true);
+            let _ = exchange.conn.set_nodelay();
             let mut response = Source::ok_response(self.size);
             let total = response.len();
             let segment = self.segment.max(1) as u64;
@@ -107,7 +107,11 @@ impl FaultLeaf for Slicer {
 
 #[cfg(test)]
 mod tests {
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn segments_sizes_and_delays_out_of_range_are_refused_with_the_range() {
@@ -133,5 +137,24 @@ mod tests {
                 .contains("use 0s to 10years")
         );
         assert!(Slicer::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slicer_writes_94_bytes_in_32_byte_slices_a_second_apart_then_fins() {
+        let fault = Slicer {
+            segment: 32,
+            delay: Duration::from_secs(1),
+            size: 10,
+        };
+        let mut response = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
+                             content-length: 10\r\nconnection: close\r\n\r\n"
+            .to_vec();
+        response.extend(mock::filler(10));
+        let client = Builder::new().read(mock::GET).write(&response).build();
+        let start = Instant::now();
+        let (ending, _) = mock::misbehave(&fault, client).await;
+        // Three slices (32, 32 and 30 bytes), so two pauses.
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        assert_eq!(ending, Ending::ServerFin);
     }
 }

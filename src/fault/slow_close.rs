@@ -92,7 +92,11 @@ impl FaultLeaf for SlowClose {
 
 #[cfg(test)]
 mod tests {
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn a_delay_past_ten_years_is_refused_with_the_range() {
@@ -105,5 +109,36 @@ mod tests {
             "slow-close `delay` 11years is too long; use 0s to 10years"
         );
         assert!(SlowClose::default().validate().is_ok());
+    }
+
+    const RESPONSE: &[u8] =
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nok\n";
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_close_sends_a_close_delimited_body_and_fins_5s_later() {
+        let client = Builder::new()
+            .read(mock::GET)
+            .write(RESPONSE)
+            .wait(Duration::from_secs(3600))
+            .build();
+        let start = Instant::now();
+        let (ending, _) = mock::misbehave(&SlowClose::default(), client).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        assert_eq!(ending, Ending::ServerFin);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_close_ends_when_the_client_leaves_before_the_close() {
+        let client = Builder::new()
+            .read(mock::GET)
+            .write(RESPONSE)
+            .wait(Duration::from_secs(2))
+            .build();
+        let (ending, attempt) = mock::misbehave(&SlowClose::default(), client).await;
+        assert_eq!(ending, Ending::ClientFin);
+        assert_eq!(
+            attempt.action,
+            "sent a close-delimited body; the client left before the close due 5s later"
+        );
     }
 }

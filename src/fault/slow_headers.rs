@@ -74,7 +74,11 @@ impl FaultLeaf for SlowHeaders {
 
 #[cfg(test)]
 mod tests {
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn a_delay_past_ten_years_is_refused_with_the_range() {
@@ -87,5 +91,16 @@ mod tests {
             "slow-headers `delay` 11years is too long; use 0s to 10years"
         );
         assert!(SlowHeaders::default().validate().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_headers_answers_200_ok_after_5s() {
+        let client = Builder::new()
+            .read(mock::GET)
+            .write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\n\r\nok\n")
+            .build();
+        let start = Instant::now();
+        mock::respond(&SlowHeaders::default(), client).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
     }
 }

@@ -183,7 +183,10 @@ impl FaultLeaf for Status {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn codes_outside_final_responses_and_bad_headers_are_rejected() {
@@ -250,5 +253,23 @@ mod tests {
             .header("Retry-After", "1")
             .retry_after(Duration::from_secs(1));
         assert!(twice.validate().unwrap_err().contains("given twice"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn status_503_answers_its_retry_after_headers_and_body() {
+        let fault = Status {
+            body: "busy\n".to_owned(),
+            ..Status::code(503)
+                .header("x-outage", "1")
+                .retry_after(Duration::from_millis(1500))
+        };
+        let client = Builder::new()
+            .read(mock::GET)
+            .write(
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+                  retry-after: 2\r\nx-outage: 1\r\ncontent-length: 5\r\n\r\nbusy\n",
+            )
+            .build();
+        mock::respond(&fault, client).await;
     }
 }

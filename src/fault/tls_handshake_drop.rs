@@ -43,3 +43,24 @@ impl FaultLeaf for TlsHandshakeDrop {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn tls_handshake_drop_waits_for_the_client_hello_then_fins_without_a_byte() {
+        let second = Duration::from_secs(1);
+        let client = Builder::new().wait(second).read(mock::CLIENT_HELLO).build();
+        let start = Instant::now();
+        let (ending, _) = mock::misbehave(&TlsHandshakeDrop::default(), client).await;
+        assert_eq!(start.elapsed(), second);
+        assert_eq!(ending, Ending::ServerFin);
+    }
+}

@@ -40,3 +40,24 @@ impl FaultLeaf for TlsHandshakeStall {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn tls_handshake_stall_never_answers_the_client_hello_until_the_client_leaves() {
+        let hour = Duration::from_secs(3600);
+        let client = Builder::new().read(mock::CLIENT_HELLO).wait(hour).build();
+        let start = Instant::now();
+        let (ending, _) = mock::misbehave(&TlsHandshakeStall::default(), client).await;
+        assert_eq!(start.elapsed(), hour);
+        assert_eq!(ending, Ending::ClientFin);
+    }
+}

@@ -47,3 +47,24 @@ impl FaultLeaf for TlsPlaintext {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn tls_plaintext_answers_the_client_hello_with_a_plain_400_then_fins() {
+        let response = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\
+                         content-length: 37\r\nconnection: close\r\n\r\n\
+                         this port speaks plain HTTP, not TLS\n";
+        let client = Builder::new()
+            .read(mock::CLIENT_HELLO)
+            .write(response)
+            .build();
+        let (ending, _) = mock::misbehave(&TlsPlaintext::default(), client).await;
+        assert_eq!(ending, Ending::ServerFin);
+    }
+}

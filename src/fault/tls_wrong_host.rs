@@ -37,3 +37,22 @@ impl FaultLeaf for TlsWrongHost {
         Some(self.leaf())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_test::io::Builder;
+
+    use super::*;
+    use crate::conn::mock;
+
+    #[tokio::test(start_paused = true)]
+    async fn tls_wrong_host_presents_the_wrong_host_leaf_then_answers_like_ok() {
+        let fault = TlsWrongHost::default();
+        assert_eq!(fault.presents(), Some(Leaf::WrongHost));
+        let Handling::Respond(ok) = fault.handling() else {
+            panic!("tls-wrong-host answers like ok");
+        };
+        let client = Builder::new().read(mock::GET).write(mock::OK).build();
+        mock::respond(ok, client).await;
+    }
+}

@@ -94,7 +94,10 @@ impl FaultLeaf for Truncate {
 
 #[cfg(test)]
 mod tests {
+    use tokio_test::io::Builder;
+
     use super::*;
+    use crate::conn::mock;
 
     #[test]
     fn sending_the_whole_promised_body_is_rejected() {
@@ -119,6 +122,20 @@ mod tests {
         assert_eq!(
             error,
             "truncate `length` 18446744073709551615 is out of range; use 0 to 1000000000000000 bytes (1 PB)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn truncate_promises_1024_and_sends_512_then_fins() {
+        let mut response =
+            b"HTTP/1.1 200 OK\r\ncontent-length: 1024\r\nconnection: close\r\n\r\n".to_vec();
+        response.extend(mock::filler(512));
+        let client = Builder::new().read(mock::GET).write(&response).build();
+        let (ending, attempt) = mock::misbehave(&Truncate::default(), client).await;
+        assert_eq!(ending, Ending::ServerFin);
+        assert_eq!(
+            attempt.action,
+            "sent 512 of 1024 promised body bytes, then closed"
         );
     }
 }
