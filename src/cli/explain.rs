@@ -2,11 +2,12 @@
 //! (read from the scenario catalogue, never typed twice), and how to handle it.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use include_dir::{Dir, DirEntry, File, include_dir};
 
 use crate::cli::list::{INDENT, WIDTH, wrap};
 use crate::fault::{CATALOGUE, Fault};
@@ -16,10 +17,15 @@ use crate::scenario::{self, Expect, Scenario};
 pub(crate) struct ExplainArgs {
     /// The fault to explain; `outage list` shows them all.
     fault: String,
-    /// The scenario catalogue that says what each client raises.
-    #[arg(long, value_name = "DIR", default_value = "scenarios")]
-    scenarios: PathBuf,
+    /// A folder of scenarios that says what each client raises, instead of
+    /// the catalogue built into outage.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
 }
+
+/// The scenario catalogue, carried in the binary, so that `explain` works
+/// from any folder and in an installed tool.
+static BUILT_IN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/scenarios");
 
 pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let name = Fault::named(&args.fault)?.name();
@@ -27,17 +33,21 @@ pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
         .iter()
         .find(|info| info.name == name)
         .context("every named fault is catalogued")?;
-    let observed = catalogued(&args.scenarios, name);
+    let observed = match &args.scenarios {
+        Some(dir) => in_folder(dir, name),
+        None => built_in(name),
+    };
     let mut out = io::stdout().lock();
     writeln!(out, "{name}\n\nOn the wire:")?;
     paragraph(&mut out, info.wire)?;
     writeln!(out, "\nWhat clients raise:")?;
     if observed.is_empty() {
         paragraph(&mut out, info.clients)?;
-        let missing = format!(
-            "(no scenario in {} uses {name} yet)",
-            args.scenarios.display()
-        );
+        let catalogue = match &args.scenarios {
+            Some(dir) => dir.display().to_string(),
+            None => "the catalogue".to_owned(),
+        };
+        let missing = format!("(no scenario in {catalogue} uses {name} yet)");
         paragraph(&mut out, &missing)?;
     }
     let width = observed
@@ -60,14 +70,38 @@ pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The catalogue's scenarios whose fault is `name`, skipping files that do not load.
-fn catalogued(dir: &PathBuf, name: &str) -> Vec<Scenario> {
-    let files = scenario::discover(std::slice::from_ref(dir)).unwrap_or_default();
+/// The scenarios in `dir` whose fault is `name`, skipping files that do not load.
+fn in_folder(dir: &Path, name: &str) -> Vec<Scenario> {
+    let files = scenario::discover(&[dir.to_owned()]).unwrap_or_default();
     files
         .iter()
         .filter_map(|path| scenario::load(path).ok())
         .filter(|s| s.fault.name() == name)
         .collect()
+}
+
+/// The built-in catalogue's scenarios whose fault is `name`, in path order.
+fn built_in(name: &str) -> Vec<Scenario> {
+    let mut files = Vec::new();
+    every_file(&BUILT_IN, &mut files);
+    files.sort_by_key(|file| file.path());
+    files
+        .iter()
+        .filter_map(|file| {
+            let path = Path::new("scenarios").join(file.path());
+            scenario::parse(&path, file.contents_utf8()?).ok()
+        })
+        .filter(|s| s.fault.name() == name)
+        .collect()
+}
+
+fn every_file(dir: &'static Dir<'static>, files: &mut Vec<&'static File<'static>>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(dir) => every_file(dir, files),
+            DirEntry::File(file) => files.push(file),
+        }
+    }
 }
 
 /// What a scenario says the client does, in a few words.

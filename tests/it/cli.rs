@@ -8,6 +8,7 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
@@ -44,8 +45,14 @@ fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
 impl Outage {
     /// Starts `outage ARGS...`.
     fn spawn(args: &[&str]) -> Outage {
+        Outage::spawn_in(Path::new("."), args)
+    }
+
+    /// Starts `outage ARGS...` in the folder `dir`.
+    fn spawn_in(dir: &Path, args: &[&str]) -> Outage {
         let mut child = Command::new(env!("CARGO_BIN_EXE_outage"))
             .args(args)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -850,6 +857,30 @@ fn run_filters_by_name_and_prints_json() {
     assert_eq!(names, ["http/ok-reqwest"]);
     assert_eq!(reports[0]["verdict"], "passed");
     assert_eq!(reports[0]["observed"]["attempt_count"], 1);
+}
+
+#[test]
+fn explain_carries_its_catalogue_to_any_folder() {
+    let elsewhere = tempfile::tempdir().expect("a temporary folder");
+    let (status, stdout, _) = Outage::spawn_in(elsewhere.path(), &["explain", "truncate"]).finish();
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("ChunkedEncodingError"), "{stdout}");
+    assert!(stdout.contains("(stream/truncate-requests)"), "{stdout}");
+    assert!(!stdout.contains("no scenario in"), "{stdout}");
+}
+
+#[test]
+fn explain_reads_a_folder_of_scenarios_whose_clients_are_not_installed_here() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let scenario = "description = \"x\"\nfault = \"truncate\"\n\
+        client = { run = [\"no-such-client-program\", \"{url}\"] }\n\
+        [expect]\nerror = \"shop.PartialBody\"\n";
+    std::fs::write(folder.path().join("mine.toml"), scenario).expect("the scenario is written");
+    let dir = folder.path().to_str().expect("a UTF-8 path");
+    let (status, stdout, _) = outage(&["explain", "truncate", "--scenarios", dir]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("raises shop.PartialBody"), "{stdout}");
+    assert!(!stdout.contains("ChunkedEncodingError"), "{stdout}");
 }
 
 #[test]
