@@ -11,7 +11,7 @@ FUZZ_SEEDS_scenario := scenarios fixtures/scenarios
 FUZZ_SEEDS_request_head := fuzz/seeds/request_head
 FUZZ_SEEDS_probe_output := fuzz/seeds/probe_output
 FUZZ_SEEDS_server := fuzz/seeds/server
-FUZZ_FLAGS_scenario := -dict=fuzz/scenario.dict
+FUZZ_FLAGS_scenario := -dict=target/scenario.dict
 # Pinned so that the catalogue's expectations meet the client they were written for.
 REQUESTS := requests==2.34.2 urllib3==2.7.0
 
@@ -50,6 +50,14 @@ fuzz-%: fuzz-tools
 	mkdir -p fuzz/corpus/$*
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* $(FUZZ_SEEDS_$*) $(wildcard fixtures/fuzz-regressions/$*) \
 		-- -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_FLAGS_$*)
+
+# The scenario dictionary: its own words, then every fault's name (bare and
+# quoted) and parameters, from the catalogue.
+fuzz-scenario: target/scenario.dict
+target/scenario.dict: fuzz/scenario.dict $(wildcard src/fault/*.rs)
+	$(CARGO) run --quiet --features cli -- list --json | python3 -c 'import json, sys; \
+	[print(f"\"{w}\"\n\"\\\"{w}\\\"\"") for f in json.load(sys.stdin) for w in [f["name"], *f["parameters"]]]' \
+	| cat fuzz/scenario.dict - > $@
 
 fuzz-tools:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz

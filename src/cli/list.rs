@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::cli::keys;
-use crate::fault::{CATALOGUE, FaultInfo};
+use crate::fault::{self, CATALOGUE, FaultInfo};
 
 /// Where wrapped text ends.
 pub(crate) const WIDTH: usize = 80;
@@ -26,6 +26,25 @@ pub(crate) fn names(out: &mut impl Write) -> io::Result<()> {
     CATALOGUE
         .iter()
         .try_for_each(|info| writeln!(out, "{}", info.name))
+}
+
+/// Writes the catalogue as a JSON array, each fault with its parameter
+/// names (its keys in scenario files), for scripts.
+pub(crate) fn json(out: &mut impl Write) -> io::Result<()> {
+    let faults: Vec<serde_json::Value> = CATALOGUE
+        .iter()
+        .map(|info| {
+            serde_json::json!({
+                "name": info.name,
+                "parameters": fault::parameters(info.name).unwrap_or_default(),
+                "wire": info.wire,
+                "clients": info.clients,
+                "handle": info.handle,
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &faults)?;
+    writeln!(out)
 }
 
 /// Writes one fault's entry.

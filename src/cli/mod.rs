@@ -135,8 +135,11 @@ struct ServeArgs {
 #[derive(Debug, Args)]
 struct ListArgs {
     /// Print the names alone, one per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     names: bool,
+    /// Print the catalogue as JSON, each fault with its parameter names.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Parses the command line and runs it. Errors mean nothing could run; the
@@ -150,6 +153,8 @@ pub fn run() -> Result<ExitCode> {
             let mut out = io::stdout().lock();
             let written = if args.names {
                 list::names(&mut out)
+            } else if args.json {
+                list::json(&mut out)
             } else {
                 list::catalogue(&mut out)
             };

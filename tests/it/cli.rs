@@ -620,6 +620,23 @@ fn list_names_prints_only_the_names_one_per_line() {
 }
 
 #[test]
+fn list_json_gives_every_fault_with_its_parameters() {
+    let (status, stdout, _) = outage(&["list", "--json"]);
+    assert!(status.success());
+    let faults: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("JSON");
+    let names: Vec<&str> = faults.iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, outage::fault::names());
+    let truncate = faults
+        .iter()
+        .find(|f| f["name"] == "truncate")
+        .expect("truncate");
+    assert_eq!(
+        truncate["parameters"],
+        serde_json::json!(["length", "sent"])
+    );
+}
+
+#[test]
 fn serve_help_after_a_fault_lists_its_options() {
     let (status, stdout, _) = outage(&["serve", "reset", "--help"]);
     assert!(status.success());
