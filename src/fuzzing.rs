@@ -138,13 +138,18 @@ pub fn server(data: &[u8]) {
     server::check(data);
 }
 
-/// Probe output: any text a client prints gives an outcome or none, and
-/// output after the last probe line that is not a probe line changes nothing.
+/// Probe output: any text a client prints gives an outcome, none, or a
+/// malformed probe line quoted with its reason; output after the last probe
+/// line that is not a probe line changes nothing.
 pub fn probe_output(data: &[u8]) {
     let stdout = String::from_utf8_lossy(data);
     let outcome = probe::parse(&stdout);
-    if let Some(outcome) = &outcome {
-        let _ = outcome.to_string();
+    match &outcome {
+        Ok(Some(outcome)) => {
+            let _ = outcome.to_string();
+        }
+        Ok(None) => {}
+        Err(bad) => assert!(!bad.reason.is_empty(), "a malformed line without a reason"),
     }
     let trailed = format!("{stdout}\nclient done {{\n");
     assert_eq!(

@@ -170,7 +170,9 @@ pub(crate) async fn run(
     let (stdout, stderr) = ended(stdout, stderr, stop).await;
     let outcome = match exited {
         Err(_) => Outcome::Killed { after: deadline },
-        Ok(_) => probe::parse(&stdout).unwrap_or(Outcome::Exited),
+        Ok(_) => probe::parse(&stdout)
+            .map_err(|bad| bad.to_string())?
+            .unwrap_or(Outcome::Exited),
     };
     let exit = exited.ok().flatten().and_then(|status| status.code());
     let output = if stderr.is_empty() {

@@ -239,6 +239,25 @@ async fn a_wrong_client_fails_its_scenario_with_a_useful_report(
     );
 }
 
+#[tokio::test]
+async fn a_malformed_probe_line_breaks_the_scenario_and_is_quoted() {
+    let path = Path::new("fixtures/scenarios/broken/misspelled-class.toml");
+    let report = runner::run_file(path).await;
+    assert_eq!(report.verdict, Verdict::Broken, "{report}");
+    assert!(
+        report.reason.starts_with(
+            "the client's probe line is malformed: unknown error class \"resett\"; expected one of"
+        ),
+        "{}",
+        report.reason
+    );
+    assert!(
+        report.reason.ends_with("\n  {\"outcome\": \"error\", \"class\": \"resett\"}"),
+        "{}",
+        report.reason
+    );
+}
+
 /// Processes whose command line contains `marker`.
 fn processes_with(marker: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
