@@ -52,11 +52,11 @@ pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
     }
     let width = observed
         .iter()
-        .map(|s| s.client.label().len())
+        .map(|s| s.client_label().len())
         .max()
         .unwrap_or(0);
     for scenario in &observed {
-        let label = scenario.client.label();
+        let label = scenario.client_label();
         writeln!(
             out,
             "{INDENT}{label:<width$}  {}",

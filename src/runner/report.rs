@@ -146,7 +146,7 @@ impl Report {
             path: scenario.path.clone(),
             description: scenario.description.clone(),
             fault: scenario.fault.name().to_owned(),
-            client: scenario.client.label(),
+            client: scenario.client_label(),
             seed: scenario.fault.seed(),
             verdict: Verdict::Passed,
             reason: String::new(),

@@ -105,24 +105,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         }
     };
     match (description, fault, tls, dns, client, expect) {
-        (
-            Some(description),
-            Some(fault),
-            Some(tls),
-            Ok(dns),
-            Some((client, deadline, client_at)),
-            Some(expect),
-        ) if errors.is_empty() => Ok(Scenario {
-            path: path.to_owned(),
-            description,
-            fault,
-            tls,
-            client,
-            client_at,
-            dns,
-            deadline,
-            expect,
-        }),
+        (Some(description), Some(fault), Some(tls), Ok(dns), Some(client), Some(expect))
+            if errors.is_empty() =>
+        {
+            Ok(Scenario {
+                path: path.to_owned(),
+                description,
+                fault,
+                tls,
+                client: client.client,
+                client_at: client.at,
+                label: client.label,
+                dns,
+                deadline: client.deadline,
+                expect,
+            })
+        }
         _ => Err(errors.finish()),
     }
 }

@@ -61,6 +61,8 @@ pub struct Scenario {
     /// Where the client is written in the file, for the runner's checks
     /// of the machine (is the program installed?).
     pub client_at: Place,
+    /// The client's name in reports, when the file gives one (`label`).
+    pub label: Option<String>,
     /// The name the client's URL uses, and what looking names up does.
     pub dns: Option<Dns>,
     /// When the client is killed and the scenario fails.
@@ -70,6 +72,12 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The client's name in reports: its `label`, or else `reqwest` or the
+    /// probe's file name.
+    pub fn client_label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| self.client.label())
+    }
+
     /// The scenario's name: its path without the `.toml` extension.
     pub fn name(&self) -> String {
         name_of(&self.path)

@@ -16,7 +16,7 @@ use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings,
 };
 
-const CLIENT_KEYS: &[&str] = &["run", "reqwest", "timeout"];
+const CLIENT_KEYS: &[&str] = &["run", "reqwest", "timeout", "label"];
 const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
 ];
@@ -138,11 +138,24 @@ pub(super) fn names_of(errors: &mut Errors, value: &Value) -> Option<BTreeMap<St
     ok.then_some(names)
 }
 
-/// The client, its deadline, and where the client is written (for errors
-/// found when it is about to run, such as a program not on `PATH`).
-pub(super) fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, Duration, Place)> {
+/// What `[client]` says.
+pub(super) struct ClientSection {
+    pub(super) client: Client,
+    pub(super) deadline: Duration,
+    /// Where the client is written, for errors found when it is about to
+    /// run, such as a program not on `PATH`.
+    pub(super) at: Place,
+    /// The client's name in reports, when the file gives one.
+    pub(super) label: Option<String>,
+}
+
+pub(super) fn client_of(errors: &mut Errors, value: &Value) -> Option<ClientSection> {
     let client = table(errors, value, "client")?;
     unknown_keys(errors, client, "client", CLIENT_KEYS);
+    let label = match client.get("label") {
+        Some(v) => Some(typed::<String>(errors, v).filter(|l| label_ok(errors, v, l))?),
+        None => None,
+    };
     let deadline = match client.get("timeout") {
         Some(v) => duration_of(errors, v).filter(|d| checks::deadline(errors, v, *d)),
         None => Some(DEFAULT_DEADLINE),
@@ -167,7 +180,25 @@ pub(super) fn client_of(errors: &mut Errors, value: &Value) -> Option<(Client, D
             None
         }
     };
-    Some((chosen?, deadline?, place))
+    Some(ClientSection {
+        client: chosen?,
+        deadline: deadline?,
+        at: place,
+        label,
+    })
+}
+
+/// A label is a short name for table columns: one line, not empty.
+fn label_ok(errors: &mut Errors, value: &Value, label: &str) -> bool {
+    let ok =
+        !label.trim().is_empty() && !label.contains(['\n', '\r']) && label.chars().count() <= 40;
+    if !ok {
+        errors.at(
+            value.span(),
+            "`label` names the client in reports: give one line of 1 to 40 characters, such as \"httpx\"",
+        );
+    }
+    ok
 }
 
 pub(super) fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> {

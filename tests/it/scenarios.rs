@@ -45,6 +45,11 @@ fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did 
     "\
 fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-program\" not found on PATH; install it or fix the name"
 )]
+#[case::empty_label(
+    "empty_label.toml",
+    "\
+fixtures/scenarios/invalid/empty_label.toml:3:50: `label` names the client in reports: give one line of 1 to 40 characters, such as \"httpx\""
+)]
 #[case::expects_nothing(
     "expects_nothing.toml",
     "\
@@ -240,6 +245,19 @@ async fn a_wrong_client_fails_its_scenario_with_a_useful_report(
 }
 
 #[tokio::test]
+async fn a_label_names_the_client_in_the_report() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let path = folder.path().join("labelled.toml");
+    let text = "description = \"x\"\nfault = \"ok\"\n\
+        client = { run = [\"sh\", \"-c\", \"exit 0\"], label = \"shell probe\" }\n\
+        [expect]\nexit = 0\n";
+    std::fs::write(&path, text).expect("the scenario is written");
+    let report = runner::run_file(&path).await;
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.client, "shell probe");
+}
+
+#[tokio::test]
 async fn a_malformed_probe_line_breaks_the_scenario_and_is_quoted() {
     let path = Path::new("fixtures/scenarios/broken/misspelled-class.toml");
     let report = runner::run_file(path).await;
@@ -252,7 +270,9 @@ async fn a_malformed_probe_line_breaks_the_scenario_and_is_quoted() {
         report.reason
     );
     assert!(
-        report.reason.ends_with("\n  {\"outcome\": \"error\", \"class\": \"resett\"}"),
+        report
+            .reason
+            .ends_with("\n  {\"outcome\": \"error\", \"class\": \"resett\"}"),
         "{}",
         report.reason
     );
