@@ -45,7 +45,17 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     // Signals first, before any other thread starts, so that from here on
     // an interruption is reported.
     let signals = Signals::listen()?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // Two workers beyond the jobs: a job held up in a system call (a slow
+    // disk under load, a fork) never leaves the fault servers without a
+    // thread to accept and answer on.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.max(1) + 2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     // A process that escapes its client's supervisor (only by killing it)
     // comes here, and is ended before exiting. Without it such a process
     // would go to init; nothing else depends on it.
@@ -65,9 +75,6 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
                 )
             })?;
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let total = files.len();
     let interactive = std::io::stdout().is_terminal();
     let done = AtomicUsize::new(0);

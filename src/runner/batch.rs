@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::runner::command::off_the_workers;
 use crate::runner::{Report, preflight, run};
 
 /// Runs the files at `paths`, at most `jobs` at once, in the order given.
@@ -82,7 +83,10 @@ pub async fn run_files_until(
 
 /// Runs one file, unless `interrupted` names a cause first.
 async fn run_file_until(path: &Path, mut interrupted: watch::Receiver<Option<String>>) -> Report {
-    let scenario = match preflight::load(path) {
+    // Reading the file and looking for the program touch the disk: off the
+    // workers that the fault servers answer on.
+    let owned = path.to_owned();
+    let scenario = match off_the_workers(move || preflight::load(&owned)).await {
         Ok(scenario) => scenario,
         Err(errors) => return Report::unloadable(path, errors),
     };

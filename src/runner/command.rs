@@ -131,9 +131,8 @@ pub(crate) async fn run(
     // A temporary folder of the client's own, removed once its whole tree
     // has been ended: a client killed at its deadline cannot clean up after
     // itself, so nothing it left in `TMPDIR` may outlive the scenario.
-    let scratch = tempfile::Builder::new()
-        .prefix("outage-client-")
-        .tempdir()
+    let scratch = off_the_workers(|| tempfile::Builder::new().prefix("outage-client-").tempdir())
+        .await
         .map_err(|e| format!("cannot make a temporary folder for {program:?}: {e}"))?;
     let mut command = Command::new(program);
     for variable in ["TMPDIR", "TMP", "TEMP"] {
@@ -174,6 +173,7 @@ pub(crate) async fn run(
             .map_err(|bad| bad.to_string())?
             .unwrap_or(Outcome::Exited),
     };
+    off_the_workers(move || drop(scratch)).await;
     let exit = exited.ok().flatten().and_then(|status| status.code());
     let output = if stderr.is_empty() {
         stdout
@@ -205,6 +205,18 @@ async fn ended(
     };
     let text = |kept: Result<output::Kept, _>| kept.map(output::Kept::text).unwrap_or_default();
     (text(stdout), text(stderr))
+}
+
+/// Runs `work`, which touches the disk, on tokio's blocking pool rather than
+/// on the workers the fault servers answer on: under heavy disk load a
+/// file's creation or removal can take a second.
+pub(crate) async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+    }
 }
 
 /// Why `program` did not start, and what to do about it.

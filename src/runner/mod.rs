@@ -92,7 +92,10 @@ pub async fn run(scenario: &Scenario) -> Report {
             (outcome, None, String::new())
         }
         Client::Command(run) => {
-            let ran = match server.ca_pem().map(CaFile::write).transpose() {
+            let pem = server.ca_pem().map(str::to_owned);
+            let ca =
+                command::off_the_workers(move || pem.as_deref().map(CaFile::write).transpose());
+            let ran = match ca.await {
                 Ok(ca) => {
                     let target = Target {
                         url: &url,
