@@ -396,7 +396,7 @@ faults! {
         handle: "A server or proxy bug: retrying rarely helps. Fail, and log the headers that arrived.";
     ConflictingLength(ConflictingLength) = "conflicting-length",
         wire: "Answers with two different Content-Length headers on the raw connection, then closes with a FIN.",
-        clients: "reqwest (hyper) rejects the response, curl exits 8; Python's http.client trusts the last value and waits for bytes that never come.",
+        clients: "reqwest (hyper) rejects the response as malformed; requests (urllib3 2) raises InvalidHeader at once; curl takes the last value and exits 18 when the connection closes short of it.",
         handle: "An unrecoverable framing error (RFC 9112): do not use the body, and do not retry through the same proxy.";
     Routes(Routes) = "routes",
         wire: "Reads each request's path and hands it to the fault of the first route that matches (exact paths and prefixes such as /api/*), or to a fallback (404).",
