@@ -39,6 +39,48 @@ pub(crate) struct RunArgs {
     /// Also write a JUnit XML report to this file, for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Run only the K-th of N shares of the scenarios (after --filter), for
+    /// spreading a catalogue over N CI jobs: every scenario is in exactly
+    /// one share, dealt in name order.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
+}
+
+/// One of N shares of the scenario files, dealt round-robin in name order,
+/// as cargo-nextest's `count:K/N` deals tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Partition {
+    /// From 1.
+    share: usize,
+    count: usize,
+}
+
+impl Partition {
+    fn keeps(self, position: usize) -> bool {
+        position % self.count == self.share - 1
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.share, self.count)
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid =
+            || format!("{text:?} is not a share; write K/N with 1 <= K <= N, such as 2/3");
+        let (share, count) = text.split_once('/').ok_or_else(invalid)?;
+        let share: usize = share.trim().parse().map_err(|_| invalid())?;
+        let count: usize = count.trim().parse().map_err(|_| invalid())?;
+        if share == 0 || share > count {
+            return Err(invalid());
+        }
+        Ok(Partition { share, count })
+    }
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
@@ -60,7 +102,22 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     // comes here, and is ended before exiting. Without it such a process
     // would go to init; nothing else depends on it.
     let _ = runner::adopt_orphans();
-    let files = files(&args)?;
+    let mut files = files(&args)?;
+    if let Some(partition) = args.partition {
+        let found = files.len();
+        files = files
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| partition.keeps(*position))
+            .map(|(_, file)| file)
+            .collect();
+        if files.is_empty() {
+            eprintln!(
+                "outage: share {partition} holds none of the {found} scenarios; nothing to run"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if let Some(path) = &args.junit {
         // Found out now, not after every scenario has run.
         std::fs::OpenOptions::new()

@@ -854,6 +854,41 @@ fn run_whose_reader_leaves_early_exits_as_its_scenarios_went() {
 }
 
 #[test]
+fn partitions_deal_every_scenario_to_exactly_one_share() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let quick = "description = \"x\"\nfault = \"ok\"\n\
+        client = { run = [\"sh\", \"-c\", \"exit 0\"] }\n[expect]\nexit = 0\n";
+    for name in ["a", "b", "c", "d", "e"] {
+        std::fs::write(folder.path().join(format!("{name}.toml")), quick).expect("written");
+    }
+    let dir = folder.path().to_str().expect("a UTF-8 path");
+    let mut shares = Vec::new();
+    for share in ["1/3", "2/3", "3/3"] {
+        let args = ["run", dir, "--partition", share, "--format", "json"];
+        let (status, stdout, stderr) = outage(&args);
+        assert_eq!(status.code(), Some(0), "{share}: {stderr}");
+        let reports: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("JSON");
+        let names: Vec<String> = reports
+            .iter()
+            .map(|r| {
+                r["name"]
+                    .as_str()
+                    .expect("a name")
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        shares.push(names);
+    }
+    assert_eq!(shares, [vec!["a", "d"], vec!["b", "e"], vec!["c"]]);
+    let (status, _, stderr) = outage(&["run", dir, "--partition", "4/3"]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("write K/N with 1 <= K <= N"), "{stderr}");
+}
+
+#[test]
 fn run_filters_by_name_and_prints_json() {
     let (status, stdout, _) = outage(&[
         "run",
