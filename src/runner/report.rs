@@ -217,7 +217,9 @@ impl fmt::Display for Report {
                     writeln!(f, "    | {line}")?;
                 }
             }
-            writeln!(f, "  journal ({} attempts):", observed.attempt_count)?;
+            let count = observed.attempt_count;
+            let plural = if count == 1 { "" } else { "s" };
+            writeln!(f, "  journal ({count} attempt{plural}):")?;
             for attempt in &observed.attempts {
                 writeln!(f, "    {attempt}")?;
             }
