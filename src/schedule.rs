@@ -180,6 +180,42 @@ pub struct Gaps {
     pub tolerance: Duration,
 }
 
+impl fmt::Display for Gaps {
+    /// The schedule in words: `1.000s 2.000s`, `0.100s ×2 up to 1.000s, full
+    /// jitter`, `at least 0.100s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.exactly.is_empty() {
+            parts.push(
+                self.exactly
+                    .iter()
+                    .map(|g| secs(*g))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+        if let Some(exponential) = self.exponential {
+            let mut growth = format!("{} ×{}", secs(exponential.base), exponential.factor);
+            if let Some(cap) = exponential.cap {
+                growth.push_str(&format!(" up to {}", secs(cap)));
+            }
+            parts.push(growth);
+        }
+        match self.jitter {
+            Jitter::None => {}
+            Jitter::Full => parts.push("full jitter".to_owned()),
+            Jitter::Equal => parts.push("equal jitter".to_owned()),
+        }
+        if let Some(min) = self.min {
+            parts.push(format!("at least {}", secs(min)));
+        }
+        if let Some(max) = self.max {
+            parts.push(format!("at most {}", secs(max)));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 impl Gaps {
     fn default_tolerance() -> Duration {
         Duration::from_millis(100)

@@ -1,6 +1,7 @@
 //! `outage explain FAULT`: what happens on the wire, what each client raises
 //! (read from the scenario catalogue, never typed twice), and how to handle it.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use include_dir::{Dir, DirEntry, File, include_dir};
 
 use crate::cli::list::{INDENT, WIDTH, wrap};
 use crate::fault::{CATALOGUE, Fault};
-use crate::scenario::{self, Expect, Scenario};
+use crate::scenario::{self, Count, Expect, Scenario};
 
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
@@ -33,10 +34,11 @@ pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
         .iter()
         .find(|info| info.name == name)
         .context("every named fault is catalogued")?;
-    let observed = match &args.scenarios {
-        Some(dir) => in_folder(dir, name),
-        None => built_in(name),
+    let texts = match &args.scenarios {
+        Some(dir) => in_folder(dir),
+        None => built_in(),
     };
+    let observed = variants(&texts, name);
     let mut out = io::stdout().lock();
     writeln!(out, "{name}\n\nOn the wire:")?;
     paragraph(&mut out, info.wire)?;
@@ -51,18 +53,26 @@ pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
         paragraph(&mut out, &missing)?;
     }
     let width = observed
-        .iter()
+        .values()
+        .flatten()
         .map(|s| s.client_label().len())
         .max()
         .unwrap_or(0);
-    for scenario in &observed {
-        let label = scenario.client_label();
-        writeln!(
-            out,
-            "{INDENT}{label:<width$}  {}",
-            summary(&scenario.expect)
-        )?;
-        writeln!(out, "{INDENT}{:<width$}  ({})", "", scenario.name())?;
+    for (variant, scenarios) in &observed {
+        writeln!(out, "  {variant}:")?;
+        for scenario in scenarios {
+            let label = scenario.client_label();
+            let summary = summary(&scenario.expect);
+            let lines = wrap(
+                &summary,
+                WIDTH.saturating_sub(INDENT.len() + width + 2).max(20),
+            );
+            for (i, line) in lines.iter().enumerate() {
+                let label = if i == 0 { label.as_str() } else { "" };
+                writeln!(out, "{INDENT}{label:<width$}  {line}")?;
+            }
+            writeln!(out, "{INDENT}{:<width$}  ({})", "", scenario.name())?;
+        }
     }
     writeln!(out, "\nHow to handle it:")?;
     paragraph(&mut out, info.handle)?;
@@ -70,18 +80,17 @@ pub(crate) fn explain(args: ExplainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The scenarios in `dir` whose fault is `name`, skipping files that do not load.
-fn in_folder(dir: &Path, name: &str) -> Vec<Scenario> {
+/// Each scenario file in `dir`, with its text, in path order.
+fn in_folder(dir: &Path) -> Vec<(PathBuf, String)> {
     let files = scenario::discover(&[dir.to_owned()]).unwrap_or_default();
     files
-        .iter()
-        .filter_map(|path| scenario::load(path).ok())
-        .filter(|s| s.fault.name() == name)
+        .into_iter()
+        .filter_map(|path| Some((path.clone(), std::fs::read_to_string(&path).ok()?)))
         .collect()
 }
 
-/// The built-in catalogue's scenarios whose fault is `name`, in path order.
-fn built_in(name: &str) -> Vec<Scenario> {
+/// Each file of the built-in catalogue, with its text, in path order.
+fn built_in() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
     every_file(&BUILT_IN, &mut files);
     files.sort_by_key(|file| file.path());
@@ -89,9 +98,8 @@ fn built_in(name: &str) -> Vec<Scenario> {
         .iter()
         .filter_map(|file| {
             let path = Path::new("scenarios").join(file.path());
-            scenario::parse(&path, file.contents_utf8()?).ok()
+            Some((path, file.contents_utf8()?.to_owned()))
         })
-        .filter(|s| s.fault.name() == name)
         .collect()
 }
 
@@ -102,6 +110,47 @@ fn every_file(dir: &'static Dir<'static>, files: &mut Vec<&'static File<'static>
             DirEntry::File(file) => files.push(file),
         }
     }
+}
+
+/// The scenarios whose fault is `name`, skipping files that do not load,
+/// grouped by variant: the fault's parameters as the file writes them, and
+/// whether it is served behind TLS. The plain fault comes first.
+fn variants(texts: &[(PathBuf, String)], name: &str) -> BTreeMap<String, Vec<Scenario>> {
+    let mut found: BTreeMap<String, Vec<Scenario>> = BTreeMap::new();
+    for (path, text) in texts {
+        let Ok(scenario) = scenario::parse(path, text) else {
+            continue;
+        };
+        if scenario.fault.name() == name {
+            found
+                .entry(variant(text, &scenario))
+                .or_default()
+                .push(scenario);
+        }
+    }
+    found
+}
+
+/// A variant's heading: `reset`, `reset, behind TLS`, or `reset with when =
+/// "after-body-bytes", body-bytes = 100`, from the fault as written.
+fn variant(text: &str, scenario: &Scenario) -> String {
+    let written = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|file| file.get("fault").and_then(|f| f.as_table()).cloned())
+        .unwrap_or_default();
+    let parameters: Vec<String> = written
+        .iter()
+        .filter(|(key, _)| key.as_str() != "kind")
+        .map(|(key, value)| format!("{key} = {value}"))
+        .collect();
+    let mut heading = scenario.fault.name().to_owned();
+    if !parameters.is_empty() {
+        heading = format!("{heading} with {}", parameters.join(", "));
+    }
+    if scenario.tls {
+        heading.push_str(", behind TLS");
+    }
+    heading
 }
 
 /// What a scenario says the client does, in a few words.
@@ -122,7 +171,19 @@ fn summary(expect: &Expect) -> String {
     if parts.is_empty() {
         parts.extend(expect.output.iter().map(|o| format!("prints {o:?}")));
     }
-    parts.join(" ")
+    let mut retries = Vec::new();
+    match expect.retries.attempts {
+        None | Some(Count::Exactly(1)) => {}
+        Some(attempts) => retries.push(format!("in {attempts} attempts")),
+    }
+    if let Some(gaps) = &expect.retries.gaps {
+        retries.push(format!("gaps {gaps}"));
+    }
+    [parts.join(" "), retries.join(", ")]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn paragraph(out: &mut impl Write, text: &str) -> io::Result<()> {

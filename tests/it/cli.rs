@@ -936,6 +936,31 @@ fn explain_reads_a_folder_of_scenarios_whose_clients_are_not_installed_here() {
 }
 
 #[test]
+fn explain_separates_variants_and_shows_retries() {
+    let (status, stdout, _) = outage(&["explain", "reset"]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    let headings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  reset"))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "  reset:",
+            "  reset with body-bytes = 100, when = \"after-body-bytes\":",
+            "  reset with when = \"on-accept\":",
+            "  reset, behind TLS:",
+        ],
+        "{stdout}"
+    );
+    let (_, stdout, _) = outage(&["explain", "sequence"]);
+    assert!(
+        stdout.contains("status 200, in 3 attempts, gaps 0.200s ×2\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn explain_draws_what_clients_raise_from_the_catalogue() {
     let (status, stdout, _) = outage(&["explain", "reset"]);
     assert_eq!(status.code(), Some(0), "{stdout}");
