@@ -117,7 +117,7 @@ pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;
 pub use journal::{Attempt, Ending, Journal, NotSettled};
 pub use request::RequestHead;
-pub use schedule::{Retries, RetryMismatch};
+pub use schedule::{Jitter, Retries, RetryMismatch};
 #[doc(hidden)]
 pub use server::PanicAt;
 pub use server::{FaultServer, FaultServerBuilder, ServerError};

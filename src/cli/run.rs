@@ -177,6 +177,14 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
 /// The scenario files to run: those found under `args.paths`, less those
 /// `--filter` leaves out.
 fn files(args: &RunArgs) -> Result<Vec<PathBuf>> {
+    if let Some(missing) = args.paths.iter().find(|path| !path.exists()) {
+        let here = std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
+        bail!(
+            "no file or folder {} in {here}; give scenario files or folders, as in \
+             `outage run path/to/scenarios` (`outage run` alone looks for a scenarios folder here)",
+            missing.display()
+        );
+    }
     let mut files = scenario::discover(&args.paths).context("cannot list the scenario files")?;
     if files.is_empty() {
         bail!(

@@ -91,7 +91,8 @@ impl Pick for Chance {
 
 impl Fault {
     /// `chance`: `fault` for attempts drawn with `probability` (from 0 to 1,
-    /// from seed 0), `otherwise` for the rest.
+    /// from seed 0), `otherwise` for the rest. For another seed, build a
+    /// [`Chance`] with its setters: `Chance::default().probability(0.3).seed(7)`.
     pub fn chance(probability: f64, fault: Fault, otherwise: Fault) -> Fault {
         Chance {
             probability,

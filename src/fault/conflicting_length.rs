@@ -89,7 +89,7 @@ impl Misbehave for ConflictingLength {
 }
 
 impl Fault {
-    /// `conflicting-length`: Content-Length and Transfer-Encoding that disagree.
+    /// `conflicting-length`: two Content-Length headers that disagree.
     pub fn conflicting_length() -> Fault {
         ConflictingLength::default().into()
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
+use crate::ErrorClass;
 use crate::dns::{DnsFault, invalid_name};
 use crate::fault::{Fault, Route};
 use crate::scenario::checks;
@@ -239,7 +240,42 @@ pub(super) fn reqwest_of(errors: &mut Errors, value: &Value) -> Option<ReqwestSe
         );
         return None;
     }
+    if let Some((status, on)) = status_never_an_error(&settings, value) {
+        errors.at(
+            on.span(),
+            format!(
+                "retry.on names {status}, but without error-for-status = true a status is a \
+                 response, never an error to retry (as with reqwest's own error_for_status()); \
+                 add error-for-status = true"
+            ),
+        );
+        return None;
+    }
     Some(settings)
+}
+
+/// A status class that `retry.on` names explicitly although the client never
+/// turns a status into an error, and where `on` is written.
+fn status_never_an_error<'a, 'i>(
+    settings: &ReqwestSettings,
+    value: &'a Value<'i>,
+) -> Option<(ErrorClass, &'a Value<'i>)> {
+    if settings.error_for_status {
+        return None;
+    }
+    let on = value
+        .get_ref()
+        .as_table()?
+        .get("retry")?
+        .get_ref()
+        .as_table()?
+        .get("on")?;
+    let retry = settings.retry.as_ref()?;
+    let status = retry
+        .on
+        .iter()
+        .find(|class| matches!(class, ErrorClass::HttpStatus(_)))?;
+    Some((*status, on))
 }
 
 pub(super) fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {

@@ -912,6 +912,18 @@ fn run_filters_by_name_and_prints_json() {
 }
 
 #[test]
+fn run_outside_a_catalogue_says_what_is_missing() {
+    let elsewhere = tempfile::tempdir().expect("a temporary folder");
+    let (status, _, stderr) = Outage::spawn_in(elsewhere.path(), &["run"]).finish();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("outage: no file or folder scenarios in "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("outage run path/to/scenarios"), "{stderr}");
+}
+
+#[test]
 fn explain_carries_its_catalogue_to_any_folder() {
     let elsewhere = tempfile::tempdir().expect("a temporary folder");
     let (status, stdout, _) = Outage::spawn_in(elsewhere.path(), &["explain", "truncate"]).finish();

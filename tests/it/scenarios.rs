@@ -50,6 +50,11 @@ fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-p
     "\
 fixtures/scenarios/invalid/empty_label.toml:3:50: `label` names the client in reports: give one line of 1 to 40 characters, such as \"httpx\""
 )]
+#[case::retry_on_a_status_never_an_error(
+    "retry_on_a_status_never_an_error.toml",
+    "\
+fixtures/scenarios/invalid/retry_on_a_status_never_an_error.toml:3:68: retry.on names http-status(503), but without error-for-status = true a status is a response, never an error to retry (as with reqwest's own error_for_status()); add error-for-status = true"
+)]
 #[case::expects_nothing(
     "expects_nothing.toml",
     "\
