@@ -57,6 +57,35 @@ pub(crate) mod list {
 
 /// `Duration` and `Option<Duration>` fields written and read as text
 /// (`"1s 500ms"`), for `#[serde(with = "crate::duration::text")]`.
+/// Writes a duration, or an optional one, as a number of seconds, for
+/// programs to read (`0.076034315`).
+pub(crate) fn seconds<T: Seconds, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    value.write_seconds(serializer)
+}
+
+/// A field type written as seconds.
+pub(crate) trait Seconds {
+    fn write_seconds<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+impl Seconds for Duration {
+    fn write_seconds<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_secs_f64())
+    }
+}
+
+impl Seconds for Option<Duration> {
+    fn write_seconds<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(duration) => duration.write_seconds(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
 pub(crate) mod text {
     use std::time::Duration;
 

@@ -88,8 +88,9 @@ pub struct Attempt {
     /// The connection that carried it, numbered from 0 in accept order.
     pub connection: u64,
     /// When it started (connection accepted, or request begun on a kept-alive
-    /// connection), measured from server start on tokio's clock.
-    #[serde(with = "crate::duration::text")]
+    /// connection), measured from server start on tokio's clock; in JSON, in
+    /// seconds.
+    #[serde(serialize_with = "crate::duration::seconds")]
     pub started: Duration,
     /// The client's address.
     pub peer: SocketAddr,
@@ -108,8 +109,9 @@ pub struct Attempt {
     pub bytes_sent: u64,
     /// What the fault did, in words.
     pub action: String,
-    /// When the attempt ended, measured from server start.
-    #[serde(with = "crate::duration::text")]
+    /// When the attempt ended, measured from server start; in JSON, in
+    /// seconds.
+    #[serde(serialize_with = "crate::duration::seconds")]
     pub ended: Option<Duration>,
     /// How it ended; `None` while it is still open.
     pub ending: Option<Ending>,

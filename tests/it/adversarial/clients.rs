@@ -81,6 +81,14 @@ fn many_headers_are_read_and_too_many_are_named_as_such() {
         text(&attempts[0], "action"),
         "read the request, never answered"
     );
+    // Times are seconds from the server's start, for programs to read.
+    let started = attempts[0]["started"].as_f64().expect("started in seconds");
+    let ended = attempts[0]["ended"].as_f64().expect("ended in seconds");
+    assert!(
+        0.0 < started && started <= ended && ended < 60.0,
+        "{}",
+        attempts[0]
+    );
     let mut too_many = connect(served.addr);
     too_many.write_all(&head(300)).unwrap();
     let answer = read_to_close(&mut too_many);
