@@ -89,44 +89,25 @@ impl Seconds for Option<Duration> {
 pub(crate) mod text {
     use std::time::Duration;
 
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer};
 
-    /// A field type that reads and writes as a duration in words.
+    /// A field type that reads as a duration in words.
     pub(crate) trait Text: Sized {
-        fn write<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
         fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
     }
 
     impl Text for Duration {
-        fn write<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_str(&humantime::format_duration(*self))
-        }
-
         fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             super::deserialize(deserializer)
         }
     }
 
     impl Text for Option<Duration> {
-        fn write<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            match self {
-                Some(duration) => duration.write(serializer),
-                None => serializer.serialize_none(),
-            }
-        }
-
         fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             Option::<String>::deserialize(deserializer)?
                 .map(|text| super::parse(&text).map_err(serde::de::Error::custom))
                 .transpose()
         }
-    }
-
-    pub(crate) fn serialize<T: Text, S: Serializer>(
-        value: &T,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        value.write(serializer)
     }
 
     pub(crate) fn deserialize<'de, T: Text, D: Deserializer<'de>>(

@@ -41,13 +41,13 @@ pub struct Status {
     pub body: String,
     /// Sends `Retry-After` as a number of seconds (whole seconds, rounded
     /// up), at most 10 years.
-    #[serde(with = "crate::duration::text")]
+    #[serde(deserialize_with = "crate::duration::text::deserialize")]
     pub retry_after: Option<Duration>,
     /// Sends `Retry-After` as an HTTP date this long after the response is
     /// made. An HTTP date has one-second resolution; it is rounded up, so a
     /// client that honours it waits at least this long and at most one
     /// second more. At most 10 years.
-    #[serde(with = "crate::duration::text")]
+    #[serde(deserialize_with = "crate::duration::text::deserialize")]
     pub retry_after_date: Option<Duration>,
 }
 

@@ -24,8 +24,8 @@ pub enum Outcome {
     Exited,
     /// It was still running at the deadline, and was killed.
     Killed {
-        /// The deadline.
-        #[serde(with = "crate::duration::text")]
+        /// The deadline; in JSON, in seconds.
+        #[serde(serialize_with = "crate::duration::seconds")]
         after: Duration,
     },
 }
@@ -88,8 +88,8 @@ pub struct Observed {
     pub exit: Option<i32>,
     /// Its standard output and standard error, for a program.
     pub output: String,
-    /// How long it ran.
-    #[serde(with = "crate::duration::text")]
+    /// How long it ran; in JSON, in seconds.
+    #[serde(serialize_with = "crate::duration::seconds")]
     pub took: Duration,
     /// Attempts the server saw, counting any the journal no longer stores.
     pub attempt_count: u64,
