@@ -25,8 +25,42 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
+    let Written(text) = Written::deserialize(deserializer)?;
     parse(&text).map_err(serde::de::Error::custom)
+}
+
+/// A duration as written: text, or a bare number refused for want of a unit.
+struct Written(String);
+
+impl<'de> Deserialize<'de> for Written {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Written;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as \"250ms\" or \"2s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Written, E> {
+                Ok(Written(text.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Written, E> {
+                Err(E::custom(unitless(&n.to_string())))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Written, E> {
+                Err(E::custom(unitless(&n.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Written, E> {
+                Err(E::custom(unitless(&n.to_string())))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+fn unitless(number: &str) -> String {
+    format!(
+        "bad duration {number}: a duration needs its unit, such as \"{number}s\" or \"{number}ms\""
+    )
 }
 
 /// `Option<Duration>` fields.
@@ -47,10 +81,10 @@ pub(crate) mod list {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<Duration>, D::Error> {
-        let texts = Vec::<String>::deserialize(deserializer)?;
+        let texts = Vec::<Written>::deserialize(deserializer)?;
         texts
             .iter()
-            .map(|t| parse(t).map_err(serde::de::Error::custom))
+            .map(|Written(t)| parse(t).map_err(serde::de::Error::custom))
             .collect()
     }
 }
@@ -104,8 +138,8 @@ pub(crate) mod text {
 
     impl Text for Option<Duration> {
         fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            Option::<String>::deserialize(deserializer)?
-                .map(|text| super::parse(&text).map_err(serde::de::Error::custom))
+            Option::<super::Written>::deserialize(deserializer)?
+                .map(|super::Written(text)| super::parse(&text).map_err(serde::de::Error::custom))
                 .transpose()
         }
     }
@@ -120,6 +154,24 @@ pub(crate) mod text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_number_is_refused_for_want_of_a_unit() {
+        #[derive(Debug, Deserialize)]
+        struct Wait {
+            #[serde(deserialize_with = "deserialize")]
+            wait: Duration,
+        }
+        let error = serde_json::from_str::<Wait>(r#"{"wait": 2}"#).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "bad duration 2: a duration needs its unit, such as \"2s\" or \"2ms\""
+            ),
+            "{error}"
+        );
+        let wait = serde_json::from_str::<Wait>(r#"{"wait": "2s"}"#).unwrap();
+        assert_eq!(wait.wait, Duration::from_secs(2));
+    }
 
     #[test]
     fn a_negative_duration_is_named_as_such() {
