@@ -108,8 +108,21 @@ impl fmt::Display for ErrorClass {
 
 /// A string that names no error class.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown error class {0:?}; expected one of {list}, http-status(CODE) or tls(KIND)", list = PLAIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+#[error("unknown error class {0:?}{hint}; expected one of {list}, http-status(CODE) or tls(KIND)", hint = nearest_class(.0), list = PLAIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
 pub struct UnknownClass(pub String);
+
+/// "; did you mean …?" for a class name close to a known one.
+fn nearest_class(name: &str) -> String {
+    let tls = TLS.iter().map(|(kind, _)| format!("tls({kind})"));
+    let known: Vec<String> = PLAIN
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .chain(tls)
+        .collect();
+    crate::words::nearest(name, known.iter().map(String::as_str))
+        .map(|n| format!("; did you mean {n:?}?"))
+        .unwrap_or_default()
+}
 
 impl FromStr for ErrorClass {
     type Err = UnknownClass;
@@ -337,6 +350,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_unknown_class_close_to_a_known_one_is_suggested() {
+        let error = "incomplete-bdy"
+            .parse::<ErrorClass>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("unknown error class \"incomplete-bdy\"; did you mean \"incomplete-body\"?; expected one of refused"),
+            "{error}"
+        );
+        let error = "tls(expird)".parse::<ErrorClass>().unwrap_err().to_string();
+        assert!(error.contains("did you mean \"tls(expired)\"?"), "{error}");
+        let error = "nothing-like-it"
+            .parse::<ErrorClass>()
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("did you mean"), "{error}");
+    }
+
+    #[test]
     fn every_class_round_trips_through_its_name() {
         let mut classes: Vec<ErrorClass> = PLAIN.iter().map(|(_, c)| *c).collect();
         classes.extend(TLS.iter().map(|(_, k)| ErrorClass::Tls(*k)));
@@ -348,9 +380,9 @@ mod tests {
 
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
-        let error = "resett".parse::<ErrorClass>().unwrap_err();
+        let error = "nothing-like-it".parse::<ErrorClass>().unwrap_err();
         assert!(error.to_string().starts_with(
-            "unknown error class \"resett\"; expected one of refused, connect-timeout"
+            "unknown error class \"nothing-like-it\"; expected one of refused, connect-timeout"
         ));
     }
 }

@@ -46,19 +46,55 @@ pub(crate) fn plain(message: &str) -> String {
             "expected a schedule such as { base = \"100ms\", factor = 2 }",
         ),
     ];
-    WORDS
+    let worded = WORDS
         .iter()
         .find_map(|(rust, words)| {
             message
                 .strip_suffix(rust)
                 .map(|head| format!("{head}{words}"))
         })
-        .unwrap_or_else(|| message.to_owned())
+        .unwrap_or_else(|| message.to_owned());
+    match suggestion(message) {
+        Some(nearest) => format!("{worded}; did you mean \"{nearest}\"?"),
+        None => worded,
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or variant),
+/// the listed name closest to `x`. Only a hint: if serde words it otherwise,
+/// there is none.
+#[cfg(feature = "runner")]
+fn suggestion(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (given, listed) = rest.split_once("`, expected ")?;
+    let listed = listed.strip_prefix("one of ").unwrap_or(listed);
+    let names = listed.split(", ").flat_map(|part| part.split(" or "));
+    nearest(given, names.map(|name| name.trim_matches('`')))
 }
 
 #[cfg(test)]
 mod tests {
     use super::nearest;
+
+    #[cfg(feature = "runner")]
+    #[test]
+    fn an_unknown_field_or_variant_gets_the_nearest_name() {
+        use super::plain;
+        assert_eq!(
+            plain("unknown field `total-timout`, expected one of `path`, `total-timeout`"),
+            "unknown field `total-timout`, expected one of `path`, `total-timeout`; did you mean \"total-timeout\"?"
+        );
+        assert_eq!(
+            plain("unknown variant `eror`, expected `response` or `error`"),
+            "unknown variant `eror`, expected `response` or `error`; did you mean \"error\"?"
+        );
+        assert_eq!(
+            plain("unknown field `zzz`, expected `path`"),
+            "unknown field `zzz`, expected `path`"
+        );
+    }
 
     #[cfg(feature = "runner")]
     #[test]

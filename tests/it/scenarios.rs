@@ -100,7 +100,7 @@ fixtures/scenarios/invalid/dns_without_host.toml:5:1: [dns] needs `host`, the na
     "\
 fixtures/scenarios/invalid/bad_host_name.toml:3:8: host \"api.outage.test:8080\" is not a host name; use letters, digits, hyphens and dots, such as \"api.outage.test\"
 fixtures/scenarios/invalid/bad_host_name.toml:7:1: in [dns]: \"api outage.test\" is not a host name; use letters, digits, hyphens and dots, such as \"api.outage.test\"
-fixtures/scenarios/invalid/bad_host_name.toml:8:22: unknown field `dealy`, expected `delay`"
+fixtures/scenarios/invalid/bad_host_name.toml:8:22: unknown field `dealy`, expected `delay`; did you mean \"delay\"?"
 )]
 #[case::inverted_range(
     "inverted_range.toml",
@@ -269,7 +269,7 @@ async fn a_malformed_probe_line_breaks_the_scenario_and_is_quoted() {
     assert_eq!(report.verdict, Verdict::Broken, "{report}");
     assert!(
         report.reason.starts_with(
-            "the client's probe line is malformed: unknown error class \"resett\"; expected one of"
+            "the client's probe line is malformed: unknown error class \"resett\"; did you mean \"reset\"?; expected one of"
         ),
         "{}",
         report.reason
