@@ -22,6 +22,15 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     })
 }
 
+/// Writes a duration in words (`"2s"`, `"1m 30s"`), as scenario files
+/// write them.
+pub(crate) fn serialize<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_duration(*duration))
+}
+
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Duration, D::Error> {
@@ -141,6 +150,17 @@ pub(crate) mod text {
             Option::<super::Written>::deserialize(deserializer)?
                 .map(|super::Written(text)| super::parse(&text).map_err(serde::de::Error::custom))
                 .transpose()
+        }
+    }
+
+    /// Writes an optional duration in words; nothing for `None`.
+    pub(crate) fn serialize<S: serde::Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => super::serialize(duration, serializer),
+            None => serializer.serialize_none(),
         }
     }
 

@@ -67,12 +67,32 @@ fn spellings(params: &[String]) -> Vec<String> {
     spellings
 }
 
-/// The options of the fault called `name` as typed, such as `--code`.
+/// The options of the fault called `name` as typed, each followed by its
+/// default where that is short enough to read: `--length 1024`.
 pub(crate) fn usage(name: &str) -> Vec<String> {
+    let defaults = crate::Fault::named(name)
+        .ok()
+        .and_then(|fault| toml::Value::try_from(fault).ok())
+        .and_then(|written| written.as_table().cloned())
+        .unwrap_or_default();
     spellings(&keys(name))
         .into_iter()
-        .map(|key| format!("--{key}"))
+        .map(|key| match defaults.get(&key).and_then(shown) {
+            Some(default) => format!("--{key} {default}"),
+            None => format!("--{key}"),
+        })
         .collect()
+}
+
+/// A default as typed on the command line, unless it is empty or too long to
+/// read in a list.
+fn shown(value: &toml::Value) -> Option<String> {
+    let text = match value {
+        toml::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let empty = text.is_empty() || text == "{}" || text == "[]";
+    (!empty && text.chars().count() <= 30 && !text.contains('\n')).then_some(text)
 }
 
 /// The error for `--key`, which the fault `name` with these `params` lacks.
@@ -125,11 +145,19 @@ mod tests {
     }
 
     #[test]
+    fn usage_shows_the_defaults_short_enough_to_read() {
+        assert_eq!(usage("truncate"), ["--length 1024", "--sent 512"]);
+        assert_eq!(usage("reset"), ["--when after-request", "--body-bytes 100"]);
+        assert_eq!(usage("sequence"), ["--step", "--steps"]);
+        assert!(usage("hang").is_empty());
+    }
+
+    #[test]
     fn usage_lists_each_shorthand_before_its_parameter() {
         assert_eq!(
             usage("status"),
             [
-                "--code",
+                "--code 500",
                 "--header",
                 "--headers",
                 "--body",
@@ -139,6 +167,7 @@ mod tests {
         );
         assert_eq!(usage("sequence"), ["--step", "--steps"]);
         assert_eq!(usage("routes"), ["--route", "--routes", "--fallback"]);
+        assert_eq!(usage("garbage"), ["--length 256", "--seed 0"]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `bad-chunk`: a chunk-size line that is not hexadecimal.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -10,7 +10,7 @@ use crate::journal::Ending;
 /// Sends a chunked response whose chunk-size line is `line` (not a hexadecimal
 /// number), followed by some data, then closes with a FIN. Clients report a
 /// malformed body.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct BadChunk {

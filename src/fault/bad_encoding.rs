@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
@@ -10,7 +10,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// decompresses fails while reading the body: reqwest with its `gzip` feature
 /// reports a decode error, requests raises `ContentDecodingError`, and
 /// `curl --compressed` exits 61.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct BadEncoding {

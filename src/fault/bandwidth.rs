@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::conn::Exchange;
@@ -16,7 +16,7 @@ const TICK: Duration = Duration::from_millis(50);
 /// Sends a valid `200 OK` response with a `size`-byte body at `rate` bytes per
 /// second (headers included), then closes with a FIN. The response is
 /// generated as it is sent, so any size costs one chunk of memory.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Bandwidth {

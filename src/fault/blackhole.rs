@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::fault::{Fault, FaultLeaf, Handling, Listen};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
 /// How long the start-up check waits for a handshake that must not complete.
@@ -18,7 +18,7 @@ const PROBE_WAIT: Duration = Duration::from_millis(20);
 /// queue. The server fills that slot with a connection of its own and never
 /// accepts it; the kernel then drops every further SYN, and the client keeps
 /// retransmitting until its connect timeout fires.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Blackhole {}

@@ -2,7 +2,7 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, Handling, Pick, setters};
 
@@ -20,7 +20,7 @@ use crate::fault::{Fault, FaultLeaf, Handling, Pick, setters};
 /// assert_eq!(*flaky.otherwise, Fault::ok());
 /// assert!(Fault::from(flaky).validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Chance {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -18,7 +18,7 @@ const EXCESS: usize = 10;
 /// written on the raw connection. reqwest (hyper) rejects the response, curl
 /// exits 8; Python's http.client uses the last value and waits for bytes
 /// that never come.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct ConflictingLength {

@@ -1,6 +1,6 @@
 //! `cut-chunk`: a chunked body closed mid-chunk.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -11,7 +11,7 @@ use crate::journal::Ending;
 /// Sends a chunked response whose first chunk announces `chunk` bytes, sends
 /// only `sent` of them, and closes with a FIN. Clients report an incomplete
 /// chunked body.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct CutChunk {

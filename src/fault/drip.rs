@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Sleep;
 
 use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters};
@@ -16,7 +16,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
 /// total timeout shorter than `bytes × interval` does.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Drip {

@@ -1,6 +1,6 @@
 //! `empty-reply`: close without answering.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
@@ -8,7 +8,7 @@ use crate::journal::Ending;
 
 /// Reads the request, then closes the connection with a FIN without sending a
 /// byte. Clients report an empty reply or a closed connection.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct EmptyReply {}

@@ -1,6 +1,6 @@
 //! `garbage`: bytes that are not HTTP.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
@@ -11,7 +11,7 @@ use crate::journal::Ending;
 /// `seed`, then closes with a FIN. The same seed always gives the same bytes.
 /// Clients report a malformed response. The bytes are drawn as they are sent,
 /// so any length up to 10^15 costs the server one chunk of memory.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Garbage {

@@ -1,6 +1,6 @@
 //! `hang`: read the request, never answer.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave};
@@ -8,7 +8,7 @@ use crate::journal::Ending;
 
 /// Accepts, reads the request, and never answers until the client goes away
 /// or the server stops. Clients see their read timeout fire.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Hang {}

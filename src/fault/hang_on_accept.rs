@@ -1,6 +1,6 @@
 //! `hang-on-accept`: accept, never read.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
@@ -9,7 +9,7 @@ use crate::journal::Ending;
 /// Accepts the connection and never reads from it. The request stays unread in
 /// the server's socket buffer; a client sending a large body blocks once the
 /// buffers fill. Clients see their read (or write) timeout fire.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HangOnAccept {}

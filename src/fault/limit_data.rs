@@ -1,6 +1,6 @@
 //! `limit-data`: close after a fixed number of bytes.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
@@ -12,7 +12,7 @@ use crate::journal::Ending;
 /// gives an incomplete body; a cut inside the headers gives an empty or
 /// malformed response. Both sizes may be up to 10^15: the response is
 /// written as it is generated, one chunk of memory at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct LimitData {

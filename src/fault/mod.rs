@@ -77,7 +77,7 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
 pub use bad_chunk::BadChunk;
@@ -256,7 +256,7 @@ macro_rules! faults {
         /// `{ kind = "reset" }` in a scenario file or `outage serve reset` on the
         /// command line is complete. In TOML a bare name such as `"reset"` also
         /// stands for the fault with its defaults.
-        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
         #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case")]
         #[non_exhaustive]
         pub enum Fault {
@@ -450,6 +450,14 @@ faults! {
         wire: "Applies a fault to each attempt with a given probability and another fault to the rest, drawn from a seed: the same seed strikes the same attempts.",
         clients: "a random mix of two outcomes that replays exactly; for testing retries against flaky service.",
         handle: "Retry with backoff and a bound on attempts; when a run fails, its seed replays the same faults.";
+}
+
+impl Serialize for Fault {
+    /// A table with a `kind` key and every parameter, as a scenario file
+    /// writes the fault.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Fault::serialize(self, serializer)
+    }
 }
 
 impl<'de> Deserialize<'de> for Fault {
@@ -852,6 +860,35 @@ mod tests {
         assert!(parameters("truncate").unwrap().contains(&"length"));
         assert!(parameters("status").unwrap().contains(&"retry-after"));
         assert_eq!(parameters("rest"), None);
+    }
+
+    #[test]
+    fn every_fault_written_as_toml_reads_back_the_same() {
+        let mut faults: Vec<Fault> = names()
+            .into_iter()
+            .map(|n| Fault::named(n).unwrap())
+            .collect();
+        faults.push(
+            Status::code(503)
+                .retry_after(std::time::Duration::from_millis(1500))
+                .into(),
+        );
+        for fault in faults {
+            let written =
+                toml::Value::try_from(&fault).unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+            let read: Fault = written
+                .clone()
+                .try_into()
+                .unwrap_or_else(|e| panic!("{written}: {e}"));
+            assert_eq!(read, fault, "{written}");
+        }
+        let truncate = toml::Value::try_from(Fault::truncate())
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            truncate,
+            "{ kind = \"truncate\", length = 1024, sent = 512 }"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `ok`: a healthy server, with httpbin's routes.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{
     Body, BoxFuture, FaultLeaf, Handling, Request, Respond, httpbin, setters, status,
@@ -10,7 +10,7 @@ use crate::fault::{
 /// the connection alive like any healthy HTTP/1.1 server. httpbin's routes
 /// (`/get`, `/status/503`, `/delay/2` ...) answer as httpbin does, so code
 /// written against httpbin.org runs offline against this server.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Healthy {

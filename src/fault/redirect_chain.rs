@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::redirect_loop::check_redirect_code;
 use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
@@ -15,7 +15,7 @@ const HOP: &str = "outage-hop";
 /// request's path and sets `?outage-hop=N` in its `Location`, so the server
 /// needs no state and a route keeps matching along the chain. A chain longer
 /// than a client's limit fails like a loop; a shorter one succeeds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct RedirectChain {

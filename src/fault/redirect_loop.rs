@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
@@ -10,7 +10,7 @@ use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond
 /// own path and query, so a client that follows redirects goes round until
 /// its limit: reqwest stops after 10 (`TooManyRedirects`), requests after 30,
 /// `curl -L` at `--max-redirs` (exit 47).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct RedirectLoop {

@@ -3,14 +3,14 @@
 use std::io;
 
 use crate::fault::{FaultLeaf, Handling, Listen};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
 /// Nothing listens: connecting gets `ECONNREFUSED`.
 ///
 /// The port is bound but never listened on, which keeps it reserved: no other
 /// process can take it while the server lives, so the refusal stays real.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Refuse {}

@@ -1,6 +1,6 @@
 //! `reset`: abort the connection with a TCP RST.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -9,7 +9,7 @@ use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, setters};
 use crate::journal::Ending;
 
 /// When a [`Reset`] fires.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ResetWhen {
@@ -35,7 +35,7 @@ pub enum ResetWhen {
 /// let mid_body = Reset::default().when(ResetWhen::AfterBodyBytes).body_bytes(4096);
 /// assert!(Fault::from(mid_body).validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Reset {

@@ -1,6 +1,6 @@
 //! `routes`: one server, a fault per request path.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, Handling, InvalidFault, ResetWhen};
 
@@ -30,7 +30,7 @@ use crate::fault::{Fault, FaultLeaf, Handling, InvalidFault, ResetWhen};
 /// assert_eq!(api.pick("/api/users").0, "/api/*");
 /// assert!(Fault::from(api).validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Routes {
@@ -41,7 +41,7 @@ pub struct Routes {
 }
 
 /// One path pattern and the fault that handles it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Route {

@@ -1,6 +1,6 @@
 //! `sequence`: one fault per attempt, the last repeating.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, Handling, Pick};
 
@@ -13,7 +13,7 @@ use crate::fault::{Fault, FaultLeaf, Handling, Pick};
 /// Listener faults (`refuse`, `blackhole`, `wrong-port`) cannot be steps: the
 /// kernel turns those attempts away before the server sees them, so the server
 /// could never count them to know when to move on.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Sequence {

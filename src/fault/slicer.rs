@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
@@ -14,7 +14,7 @@ use crate::journal::Ending;
 /// between them; then closes with a FIN. Clients that assume a response
 /// arrives in one read break. The response is generated as it is sent, so
 /// any size costs one chunk of memory.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Slicer {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -12,7 +12,7 @@ use crate::journal::Ending;
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
 /// connection closes, and waits `delay` before that close (a FIN). Clients
 /// read the body at once but cannot know it is complete until the close.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct SlowClose {

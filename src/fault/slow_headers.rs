@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{
     Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters, status,
@@ -10,7 +10,7 @@ use crate::fault::{
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct SlowHeaders {

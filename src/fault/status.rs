@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk, parts};
 
@@ -28,7 +28,7 @@ use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk,
 /// assert_eq!(response.text().await?, "back soon\n");
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Status {
@@ -41,13 +41,13 @@ pub struct Status {
     pub body: String,
     /// Sends `Retry-After` as a number of seconds (whole seconds, rounded
     /// up), at most 10 years.
-    #[serde(deserialize_with = "crate::duration::text::deserialize")]
+    #[serde(with = "crate::duration::text")]
     pub retry_after: Option<Duration>,
     /// Sends `Retry-After` as an HTTP date this long after the response is
     /// made. An HTTP date has one-second resolution; it is rounded up, so a
     /// client that honours it waits at least this long and at most one
     /// second more. At most 10 years.
-    #[serde(deserialize_with = "crate::duration::text::deserialize")]
+    #[serde(with = "crate::duration::text")]
     pub retry_after_date: Option<Duration>,
 }
 

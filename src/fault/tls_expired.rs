@@ -1,6 +1,6 @@
 //! `tls-expired`: a certificate that has expired.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
@@ -8,7 +8,7 @@ use crate::tls::Leaf;
 /// Presents a certificate signed by the exported CA whose validity ended in
 /// 2002. A client that trusts the CA reports an expired certificate; one that
 /// skips verification gets `200 OK`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsExpired {}

@@ -1,6 +1,6 @@
 //! `tls-handshake-drop`: the connection closes during the TLS handshake.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
@@ -9,7 +9,7 @@ use crate::journal::Ending;
 /// Accepts the TCP connection on an https URL, reads the client's TLS
 /// ClientHello, and closes with a FIN without answering it. Clients report a
 /// TLS protocol error: the peer closed in the middle of the handshake.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsHandshakeDrop {}

@@ -1,6 +1,6 @@
 //! `tls-handshake-stall`: the TLS handshake never proceeds.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave};
@@ -10,7 +10,7 @@ use crate::journal::Ending;
 /// ClientHello, and never answers it, until the client leaves or the server
 /// stops. Clients wait for the handshake until a timeout fires, or forever
 /// when none is set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsHandshakeStall {}

@@ -1,6 +1,6 @@
 //! `tls-not-yet-valid`: a certificate that is not valid yet.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
@@ -9,7 +9,7 @@ use crate::tls::Leaf;
 /// 2100, as a server with a clock far ahead would make. A client that trusts
 /// the CA reports a certificate outside its validity window; one that skips
 /// verification gets `200 OK`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsNotYetValid {}

@@ -1,6 +1,6 @@
 //! `tls-ok`: a valid certificate, signed by the exported CA.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
@@ -9,7 +9,7 @@ use crate::tls::Leaf;
 /// server's own throwaway CA, then answers `200 OK` like `ok`. Clients that
 /// trust the CA ([`FaultServer::ca_pem`](crate::FaultServer::ca_pem)) succeed;
 /// the rest report an unknown issuer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsOk {}

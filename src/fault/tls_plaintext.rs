@@ -1,6 +1,6 @@
 //! `tls-plaintext`: plain HTTP answers on an https URL.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -11,7 +11,7 @@ use crate::journal::Ending;
 /// client's TLS ClientHello, answers it with a plain `400 Bad Request`, as any
 /// HTTP server on a port given the wrong scheme does, and closes. Clients
 /// report a TLS protocol error ("wrong version number").
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsPlaintext {}

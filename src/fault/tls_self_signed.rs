@@ -1,6 +1,6 @@
 //! `tls-self-signed`: a self-signed certificate.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
@@ -8,7 +8,7 @@ use crate::tls::Leaf;
 /// Presents a self-signed certificate for `127.0.0.1` and `localhost`: no CA
 /// vouches for it, not even the exported one. Clients report an untrusted
 /// certificate; one that skips verification gets `200 OK`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsSelfSigned {}

@@ -1,6 +1,6 @@
 //! `tls-untrusted-ca`: a certificate from an untrusted CA.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
@@ -8,7 +8,7 @@ use crate::tls::Leaf;
 /// Presents a certificate for `127.0.0.1` and `localhost` signed by a second CA
 /// that is never exported: even a client that trusts the server's CA reports
 /// an unknown issuer. One that skips verification gets `200 OK`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsUntrustedCa {}

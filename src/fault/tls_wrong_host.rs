@@ -1,6 +1,6 @@
 //! `tls-wrong-host`: a certificate for another host.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, FaultLeaf, HEALTHY, Handling};
 use crate::tls::Leaf;
@@ -9,7 +9,7 @@ use crate::tls::Leaf;
 /// `wrong-host.outage.invalid`, not the address the client asked for. A
 /// client that trusts the CA reports a host name mismatch; one that skips
 /// verification gets `200 OK`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TlsWrongHost {}

@@ -1,6 +1,6 @@
 //! `truncate`: a body shorter than its Content-Length.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
@@ -22,7 +22,7 @@ use crate::journal::Ending;
 /// assert_eq!(classify(&error), ErrorClass::IncompleteBody);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Truncate {

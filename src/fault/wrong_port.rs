@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::fault::{Fault, FaultLeaf, Handling, Listen};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
 /// A healthy server listens on one port while the URL handed out points at a
@@ -11,7 +11,7 @@ use socket2::Socket;
 ///
 /// Clients get `ECONNREFUSED`, exactly as for `refuse`. The server reports both
 /// ports, and the healthy server's journal shows that no attempt reached it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WrongPort {}

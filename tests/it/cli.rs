@@ -641,7 +641,10 @@ fn serve_help_after_a_fault_lists_its_options() {
     let (status, stdout, _) = outage(&["serve", "reset", "--help"]);
     assert!(status.success());
     assert!(stdout.starts_with("reset\n"), "{stdout}");
-    assert!(stdout.contains("Options: --when, --body-bytes"), "{stdout}");
+    assert!(
+        stdout.contains("Options: --when after-request, --body-bytes 100"),
+        "{stdout}"
+    );
 }
 
 #[test]
