@@ -19,7 +19,7 @@
 
 mod exchange;
 #[cfg(test)]
-pub(crate) mod mock;
+mod mock;
 mod stream;
 pub(crate) mod wire;
 

@@ -14,7 +14,7 @@ pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
     /// A scripted client: `Conn` answers the socket-level calls for it as a
-    /// socket would (see `conn::mock`).
+    /// socket would (see `conn::mock`, and `fault::mock` for running faults over it).
     #[cfg(test)]
     Mock(tokio_test::io::Mock),
 }

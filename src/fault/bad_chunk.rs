@@ -69,7 +69,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn bad_chunk_sends_a_zz_chunk_size_line_then_fins() {

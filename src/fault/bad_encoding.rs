@@ -102,7 +102,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn bad_encoding_labels_a_plain_body_gzip() {

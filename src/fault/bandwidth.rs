@@ -114,7 +114,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn a_zero_rate_and_a_size_past_the_limit_are_refused() {

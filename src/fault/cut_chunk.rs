@@ -87,7 +87,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn a_chunk_past_the_limit_is_refused_with_the_range() {

@@ -146,7 +146,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn a_size_or_an_interval_past_its_limit_is_refused_with_the_range() {

@@ -43,7 +43,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn empty_reply_reads_the_request_then_fins_without_a_byte() {

@@ -97,7 +97,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn same_seed_gives_same_bytes_and_other_seeds_differ() {

@@ -39,7 +39,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     const HOUR: Duration = Duration::from_secs(3600);
 

@@ -44,7 +44,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn hang_on_accept_never_reads_and_ends_when_the_client_leaves() {

@@ -83,7 +83,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn sizes_past_the_limit_are_refused_with_the_range() {

@@ -45,6 +45,8 @@ mod hang;
 mod hang_on_accept;
 mod httpbin;
 mod limit_data;
+#[cfg(test)]
+pub(crate) mod mock;
 mod ok;
 mod parts;
 mod redirect_chain;

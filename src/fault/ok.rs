@@ -67,7 +67,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn ok_answers_200_ok_and_httpbins_routes_on_one_kept_alive_connection() {

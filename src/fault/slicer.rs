@@ -111,7 +111,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn segments_sizes_and_delays_out_of_range_are_refused_with_the_range() {

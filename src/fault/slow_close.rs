@@ -96,7 +96,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn a_delay_past_ten_years_is_refused_with_the_range() {

@@ -186,7 +186,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn codes_outside_final_responses_and_bad_headers_are_rejected() {

@@ -52,7 +52,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_handshake_drop_waits_for_the_client_hello_then_fins_without_a_byte() {

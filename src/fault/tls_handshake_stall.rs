@@ -49,7 +49,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_handshake_stall_never_answers_the_client_hello_until_the_client_leaves() {

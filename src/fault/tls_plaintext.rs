@@ -53,7 +53,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_plaintext_answers_the_client_hello_with_a_plain_400_then_fins() {

@@ -42,7 +42,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_self_signed_presents_the_self_signed_leaf_then_answers_like_ok() {

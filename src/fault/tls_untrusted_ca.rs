@@ -42,7 +42,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_untrusted_ca_presents_the_untrusted_ca_leaf_then_answers_like_ok() {

@@ -43,7 +43,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_wrong_host_presents_the_wrong_host_leaf_then_answers_like_ok() {

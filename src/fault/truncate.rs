@@ -97,7 +97,7 @@ mod tests {
     use tokio_test::io::Builder;
 
     use super::*;
-    use crate::conn::mock;
+    use crate::fault::mock;
 
     #[test]
     fn sending_the_whole_promised_body_is_rejected() {
