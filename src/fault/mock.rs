@@ -23,9 +23,10 @@ use hyper_util::rt::TokioIo;
 use tokio_test::io::Mock;
 
 use crate::conn::{Conn, Exchange, Stream};
-use crate::fault::{Misbehave, Request, Respond};
+use crate::fault::{FaultLeaf, Handling, Misbehave, Request, Respond};
 use crate::journal::{Attempt, DEFAULT_MAX_BYTES, Ending, Journal};
 use crate::request::RequestHead;
+use crate::tls::Leaf;
 
 /// A plain request, as most clients send it.
 pub(crate) const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: test\r\n\r\n";
@@ -89,6 +90,28 @@ pub(crate) async fn respond(responder: &dyn Respond, client: Mock) {
         .await
         .expect("the connection was still open a day later")
         .expect("hyper served the connection");
+}
+
+/// A certificate fault's whole behaviour: it presents `leaf`, and once the
+/// handshake is done it answers `GET /` exactly as `ok` does.
+pub(crate) async fn presents_then_answers_like_ok(fault: &dyn FaultLeaf, leaf: Leaf) {
+    assert_eq!(fault.presents(), Some(leaf));
+    let Handling::Respond(ok) = fault.handling() else {
+        panic!("a certificate fault answers like ok");
+    };
+    let client = tokio_test::io::Builder::new().read(GET).write(OK).build();
+    respond(ok, client).await;
+}
+
+/// The response a bulk fault writes for a `size`-byte body of filler text,
+/// before it closes: head and body, whole.
+pub(crate) fn filler_response(size: usize) -> Vec<u8> {
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    response.extend(filler(size));
+    response
 }
 
 /// The error a read sees when the client resets the connection.

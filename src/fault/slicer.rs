@@ -146,10 +146,7 @@ mod tests {
             delay: Duration::from_secs(1),
             size: 10,
         };
-        let mut response = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
-                             content-length: 10\r\nconnection: close\r\n\r\n"
-            .to_vec();
-        response.extend(mock::filler(10));
+        let response = mock::filler_response(10);
         let client = Builder::new().read(mock::GET).write(&response).build();
         let start = Instant::now();
         let (ending, _) = mock::misbehave(&fault, client).await;

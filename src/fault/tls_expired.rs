@@ -39,19 +39,11 @@ impl FaultLeaf for TlsExpired {
 
 #[cfg(test)]
 mod tests {
-    use tokio_test::io::Builder;
-
     use super::*;
     use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_expired_presents_the_expired_leaf_then_answers_like_ok() {
-        let fault = TlsExpired::default();
-        assert_eq!(fault.presents(), Some(Leaf::Expired));
-        let Handling::Respond(ok) = fault.handling() else {
-            panic!("tls-expired answers like ok");
-        };
-        let client = Builder::new().read(mock::GET).write(mock::OK).build();
-        mock::respond(ok, client).await;
+        mock::presents_then_answers_like_ok(&TlsExpired::default(), Leaf::Expired).await;
     }
 }

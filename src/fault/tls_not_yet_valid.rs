@@ -40,19 +40,11 @@ impl FaultLeaf for TlsNotYetValid {
 
 #[cfg(test)]
 mod tests {
-    use tokio_test::io::Builder;
-
     use super::*;
     use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_not_yet_valid_presents_the_not_yet_valid_leaf_then_answers_like_ok() {
-        let fault = TlsNotYetValid::default();
-        assert_eq!(fault.presents(), Some(Leaf::NotYetValid));
-        let Handling::Respond(ok) = fault.handling() else {
-            panic!("tls-not-yet-valid answers like ok");
-        };
-        let client = Builder::new().read(mock::GET).write(mock::OK).build();
-        mock::respond(ok, client).await;
+        mock::presents_then_answers_like_ok(&TlsNotYetValid::default(), Leaf::NotYetValid).await;
     }
 }

@@ -40,19 +40,11 @@ impl FaultLeaf for TlsOk {
 
 #[cfg(test)]
 mod tests {
-    use tokio_test::io::Builder;
-
     use super::*;
     use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_ok_presents_the_valid_leaf_then_answers_like_ok() {
-        let fault = TlsOk::default();
-        assert_eq!(fault.presents(), Some(Leaf::Valid));
-        let Handling::Respond(ok) = fault.handling() else {
-            panic!("tls-ok answers like ok");
-        };
-        let client = Builder::new().read(mock::GET).write(mock::OK).build();
-        mock::respond(ok, client).await;
+        mock::presents_then_answers_like_ok(&TlsOk::default(), Leaf::Valid).await;
     }
 }

@@ -39,19 +39,11 @@ impl FaultLeaf for TlsSelfSigned {
 
 #[cfg(test)]
 mod tests {
-    use tokio_test::io::Builder;
-
     use super::*;
     use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_self_signed_presents_the_self_signed_leaf_then_answers_like_ok() {
-        let fault = TlsSelfSigned::default();
-        assert_eq!(fault.presents(), Some(Leaf::SelfSigned));
-        let Handling::Respond(ok) = fault.handling() else {
-            panic!("tls-self-signed answers like ok");
-        };
-        let client = Builder::new().read(mock::GET).write(mock::OK).build();
-        mock::respond(ok, client).await;
+        mock::presents_then_answers_like_ok(&TlsSelfSigned::default(), Leaf::SelfSigned).await;
     }
 }

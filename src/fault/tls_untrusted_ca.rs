@@ -39,19 +39,11 @@ impl FaultLeaf for TlsUntrustedCa {
 
 #[cfg(test)]
 mod tests {
-    use tokio_test::io::Builder;
-
     use super::*;
     use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_untrusted_ca_presents_the_untrusted_ca_leaf_then_answers_like_ok() {
-        let fault = TlsUntrustedCa::default();
-        assert_eq!(fault.presents(), Some(Leaf::UntrustedCa));
-        let Handling::Respond(ok) = fault.handling() else {
-            panic!("tls-untrusted-ca answers like ok");
-        };
-        let client = Builder::new().read(mock::GET).write(mock::OK).build();
-        mock::respond(ok, client).await;
+        mock::presents_then_answers_like_ok(&TlsUntrustedCa::default(), Leaf::UntrustedCa).await;
     }
 }

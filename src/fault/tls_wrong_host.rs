@@ -40,19 +40,11 @@ impl FaultLeaf for TlsWrongHost {
 
 #[cfg(test)]
 mod tests {
-    use tokio_test::io::Builder;
-
     use super::*;
     use crate::fault::mock;
 
     #[tokio::test(start_paused = true)]
     async fn tls_wrong_host_presents_the_wrong_host_leaf_then_answers_like_ok() {
-        let fault = TlsWrongHost::default();
-        assert_eq!(fault.presents(), Some(Leaf::WrongHost));
-        let Handling::Respond(ok) = fault.handling() else {
-            panic!("tls-wrong-host answers like ok");
-        };
-        let client = Builder::new().read(mock::GET).write(mock::OK).build();
-        mock::respond(ok, client).await;
+        mock::presents_then_answers_like_ok(&TlsWrongHost::default(), Leaf::WrongHost).await;
     }
 }
