@@ -3,6 +3,9 @@
     with outage.serve("sequence", step=["reset", "status --code 503", "ok"]) as server:
         fetch_with_retries(server.url)
     assert len(server.journal()) == 3
+
+The pytest plugin adds the fixture `outage_server`, a factory whose servers
+stop at the end of the test: `server = outage_server("reset")`.
 """
 
 from ._server import (
