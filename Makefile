@@ -14,11 +14,15 @@ FUZZ_SEEDS_server := fuzz/seeds/server
 FUZZ_FLAGS_scenario := -dict=target/scenario.dict
 # Pinned so that the catalogue's expectations meet the client they were written for.
 REQUESTS := requests==2.34.2 urllib3==2.7.0
+# Pinned for the Python package's tests (python/tests).
+PYTEST := pytest==9.2.0
+# Where `cargo build` puts the CLI that those tests run.
+OUTAGE_BIN := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/outage
 
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint clients bench soak fuzz fuzz-tools capture
+.PHONY: demo test python-test lint clients bench soak fuzz fuzz-tools capture
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -27,11 +31,23 @@ demo: clients
 ## Formatting, lints, then every test: unit, integration (the catalogue
 ## included, one test per scenario), examples and doctests, with every
 ## feature; then the library alone, with its default features, so that no
-## tool-only import creeps into it; then what it does to a user's build.
+## tool-only import creeps into it; then what it does to a user's build;
+## then the Python package.
 test: lint clients
 	$(CARGO) test --all-features
 	$(CARGO) test
 	.ci/downstream
+	$(MAKE) python-test
+
+## The Python package (python/), installed in .venv in editable mode with
+## pytest, its tests run against the CLI as built here.
+python-test: $(VENV)/.python-installed
+	$(CARGO) build --quiet --features cli
+	OUTAGE_BIN=$(OUTAGE_BIN) $(VENV)/bin/pytest python/tests -q
+
+$(VENV)/.python-installed: $(VENV)/.installed python/pyproject.toml
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ./python $(PYTEST)
+	touch $@
 
 ## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
 ## Installs wrk where missing; the catalogue figure runs the clients.
