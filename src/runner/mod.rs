@@ -148,6 +148,7 @@ async fn run_prepared(scenario: &Scenario) -> Report {
         attempts,
         lookups: private_dns.map(|p| p.queries()).unwrap_or_default(),
     };
-    let mismatches = scenario.expect.check(&observed);
+    let mut mismatches = scenario.expect.check(&observed);
+    mismatches.extend(scenario::contradictions(&observed));
     Report::checked(scenario, observed, mismatches)
 }

@@ -82,9 +82,12 @@ fn installed(scenario: &Scenario, command: &[String]) -> Result<(), Unready> {
 }
 
 /// True for an argument that is a path (not a URL, not a placeholder such as
-/// `{ca}`) to nothing.
+/// `{ca}`, not a line of shell for `sh -c`) to nothing.
 fn names_a_missing_file(arg: &str) -> bool {
-    arg.contains('/') && !arg.contains('{') && !arg.contains("://") && !Path::new(arg).exists()
+    arg.contains('/')
+        && !arg.contains(['{', ' ', '\t', '\n'])
+        && !arg.contains("://")
+        && !Path::new(arg).exists()
 }
 
 /// True when `program` names an executable file, by path or on `PATH`.

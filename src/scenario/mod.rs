@@ -15,6 +15,7 @@
 //! line and column; `deep` finds a key nested too deep to parse.
 
 mod checks;
+mod claims;
 mod deep;
 mod error;
 pub(crate) mod expect;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
 pub use checks::MAX_DURATION;
+pub use claims::contradictions;
 pub use error::{LoadError, LoadErrors, Place, SHOWN_ERRORS};
 pub use expect::Expect;
 pub use files::{MAX_FILE_BYTES, discover};

@@ -225,6 +225,20 @@ async fn a_broken_file_among_good_ones_stops_nothing() {
     "gaps:\n    expected every gap at least 0.100s\n    got      0.0"
 )]
 #[case::retries_a_400("retries-a-400.toml", "attempts:\n    expected 1\n    got      4")]
+#[case::claims_a_reset_against_a_fin(
+    "claims-reset-against-a-fin.toml",
+    "claim against the journal:\n    expected a connection ended with an RST, as the client reports reset\n    \
+     got      none in the journal: attempt #0 sent 0 bytes (no status line), then server closed (FIN)"
+)]
+#[case::claims_an_empty_reply_against_garbage(
+    "claims-empty-reply-against-garbage.toml",
+    "as the client reports empty-reply\n    \
+     got      none in the journal: attempt #0 sent 256 bytes (no status line), then server closed (FIN)"
+)]
+#[case::claims_a_status_never_sent(
+    "claims-a-status-never-sent.toml",
+    "expected a status line 503 from the server, as the client reports status 503\n"
+)]
 #[case::swallows_the_error(
     "swallows-the-error.toml",
     "class:\n    expected reset\n    got      a response with status 200"
