@@ -103,6 +103,11 @@ pub struct Attempt {
     /// seconds.
     #[serde(serialize_with = "crate::duration::seconds")]
     pub started: Duration,
+    /// How long after the previous attempt's start this one started (the
+    /// gap a retry schedule is measured by); `None` for the first. In JSON,
+    /// in seconds.
+    #[serde(serialize_with = "crate::duration::seconds")]
+    pub gap: Option<Duration>,
     /// The client's address.
     pub peer: SocketAddr,
     /// The request line and headers, when a complete request head was read;
@@ -224,6 +229,8 @@ struct State {
     max_bytes: usize,
     /// Request heads journaled in part.
     truncated: u64,
+    /// When the latest attempt started.
+    last_started: Option<Duration>,
 }
 
 /// A stored attempt and what it costs.
@@ -294,6 +301,7 @@ impl Journal {
             bytes: 0,
             max_bytes,
             truncated: 0,
+            last_started: None,
         };
         Journal {
             shared: Arc::new(Shared {
@@ -410,6 +418,8 @@ impl Journal {
             let mut state = self.state();
             let index = state.total;
             state.total += 1;
+            let gap = state.last_started.map(|last| started.saturating_sub(last));
+            state.last_started = Some(started);
             if state.attempts.len() == state.capacity {
                 state.pop_oldest();
             }
@@ -418,6 +428,7 @@ impl Journal {
                     index,
                     connection,
                     started,
+                    gap,
                     peer,
                     request: None,
                     request_bytes_omitted: 0,
@@ -783,6 +794,15 @@ mod tests {
             vec![Duration::from_secs(1), Duration::from_secs(2)]
         );
         assert_eq!(journal.attempts()[2].started, Duration::from_secs(3));
+        let each: Vec<_> = journal.attempts().iter().map(|a| a.gap).collect();
+        assert_eq!(
+            each,
+            [
+                None,
+                Some(Duration::from_secs(1)),
+                Some(Duration::from_secs(2))
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]

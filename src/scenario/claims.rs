@@ -145,6 +145,7 @@ mod tests {
             index,
             connection: index,
             started: Duration::ZERO,
+            gap: None,
             peer: "127.0.0.1:40000".parse().expect("an address"),
             request: None,
             request_bytes_omitted: 0,
