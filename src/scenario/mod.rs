@@ -63,6 +63,12 @@ pub struct Scenario {
     pub client_at: Place,
     /// The client's name in reports, when the file gives one (`label`).
     pub label: Option<String>,
+    /// A command that builds the client's program (`build`), run once per
+    /// process before the first scenario that gives it.
+    pub build: Option<Vec<String>>,
+    /// What the client does here that its users would not expect, when the
+    /// file says (`surprise`).
+    pub surprise: Option<String>,
     /// The name the client's URL uses, and what looking names up does.
     pub dns: Option<Dns>,
     /// When the client is killed and the scenario fails.
