@@ -80,8 +80,11 @@ def tls_kind(links):
     the chain; anything else, such as WRONG_VERSION_NUMBER (plain HTTP on an
     https URL) or an EOF in the middle of the handshake, is a protocol failure."""
     for e in links:
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return VERIFY_CODES.get(e.verify_code, "untrusted")
+        # aiohttp's ClientConnectorCertificateError is an SSLCertVerificationError
+        # without a verify code; the ssl module's error it wraps has one.
+        code = getattr(e, "verify_code", None)
+        if isinstance(e, ssl.SSLCertVerificationError) and code is not None:
+            return VERIFY_CODES.get(code, "untrusted")
     return "protocol"
 
 
