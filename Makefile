@@ -12,14 +12,17 @@ FUZZ_SEEDS_request_head := fuzz/seeds/request_head
 FUZZ_SEEDS_probe_output := fuzz/seeds/probe_output
 FUZZ_SEEDS_server := fuzz/seeds/server
 FUZZ_FLAGS_scenario := -dict=target/scenario.dict
-# Pinned so that the catalogue's expectations meet the client they were written for.
-REQUESTS := requests==2.34.2 urllib3==2.7.0
+# The Python clients the probes drive, pinned so that the catalogue's
+# expectations meet the versions they were written for.
+PYTHON_CLIENTS := requests==2.34.2 urllib3==2.8.0 httpx==0.28.1 aiohttp==3.14.5
+# The stamp is named after the pins, so a .venv made with other pins is updated.
+CLIENTS_STAMP := $(VENV)/.installed-$(shell echo '$(PYTHON_CLIENTS)' | cksum | cut -d' ' -f1)
 # Pinned for the Python package's tests (python/tests).
 PYTEST := pytest==9.2.0
 # Where `cargo build` puts the CLI that those tests run.
 OUTAGE_BIN := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/outage
 
-# Scenarios run `python3` from the virtual environment, with requests in it.
+# Scenarios run `python3` from the virtual environment, with the Python clients in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test python-test lint clients bench soak fuzz fuzz-tools capture
@@ -45,7 +48,7 @@ python-test: $(VENV)/.python-installed
 	$(CARGO) build --quiet --features cli
 	OUTAGE_BIN=$(OUTAGE_BIN) $(VENV)/bin/pytest python/tests -q
 
-$(VENV)/.python-installed: $(VENV)/.installed python/pyproject.toml
+$(VENV)/.python-installed: $(CLIENTS_STAMP) python/pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ./python $(PYTEST)
 	touch $@
 
@@ -92,17 +95,18 @@ lint:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet --all-features
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
-## The clients the catalogue runs: Python requests, curl, Node, Go and Java;
-## tcpdump for `make capture`. The Go and Java probes are built by the
-## scenarios that run them.
-clients: $(VENV)/.installed
+## The clients the catalogue runs: Python requests, httpx, aiohttp and
+## urllib3, curl, Node, Go and Java; tcpdump for `make capture`. The Go and
+## Java probes are built by the scenarios that run them.
+clients: $(CLIENTS_STAMP)
 	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
 	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
 	@command -v javac >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless; }
 	@command -v tcpdump >/dev/null || { apt-get update -qq && apt-get install -y -qq tcpdump; }
 
-$(VENV)/.installed:
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(REQUESTS)
+$(CLIENTS_STAMP):
+	test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_CLIENTS)
+	rm -f $(VENV)/.installed*
 	touch $@

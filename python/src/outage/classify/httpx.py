@@ -1,0 +1,82 @@
+"""The neutral class of an exception from Python `httpx`."""
+import errno
+import functools
+import socket
+import ssl
+
+from . import chain, errnos, has, in_handshake, report as _report, tls_kind
+
+
+def classify(exc):
+    """httpx's own classes say the stage (connect, read, protocol); the
+    chain's socket, ssl and h11 errors say what happened there."""
+    import httpx
+
+    links = chain(exc)
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"http-status({exc.response.status_code})"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too-many-redirects"
+    if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+        return "invalid-url"
+    if isinstance(exc, httpx.DecodingError):
+        return "decode"
+    if isinstance(exc, httpx.TimeoutException):
+        return _timeout(exc, links)
+    if has(links, socket.gaierror):
+        return "dns"
+    if isinstance(exc, httpx.ConnectError) and has(links, ssl.SSLError):
+        return f"tls({tls_kind(links)})"
+    if has(links, ConnectionRefusedError) or errno.ECONNREFUSED in errnos(links):
+        return "refused"
+    if has(links, ConnectionResetError) or errno.ECONNRESET in errnos(links):
+        return "reset"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return _protocol(str(exc), links)
+    return "other"
+
+
+def _timeout(exc, links):
+    import httpx
+
+    if in_handshake(links):
+        return "tls(handshake-timeout)"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect-timeout"
+    return "read-timeout" if isinstance(exc, httpx.ReadTimeout) else "timeout"
+
+
+def _protocol(message, links):
+    """h11's protocol errors reach httpx as text only."""
+    if message.startswith("peer closed connection without sending complete message body"):
+        return "incomplete-body"
+    # h11 parses a response head only once it holds all of it, so httpcore says
+    # "Server disconnected without sending a response" both when the server
+    # sent nothing and when it sent bytes that never made a whole head (a
+    # head cut short, or bytes that are not HTTP). Only the bytes h11 still
+    # buffers tell the two apart.
+    if message.startswith("Server disconnected without sending a response"):
+        return "malformed-response" if _unparsed_bytes(links) else "empty-reply"
+    return "malformed-response"
+
+
+def _unparsed_bytes(links):
+    """The bytes h11 received but never parsed, found on the connection that
+    raised (`self._h11_state` in a frame of httpcore's traceback)."""
+    for e in links:
+        tb = e.__traceback__
+        while tb is not None:
+            h11_state = getattr(tb.tb_frame.f_locals.get("self"), "_h11_state", None)
+            if h11_state is not None:
+                return h11_state.trailing_data[0]
+            tb = tb.tb_next
+    return b""
+
+
+def status(exc):
+    """The status of the response an HTTPStatusError carries."""
+    response = getattr(exc, "response", None) if type(exc).__name__ == "HTTPStatusError" else None
+    return None if response is None else response.status_code
+
+
+report = functools.partial(_report, classify=classify, status_of=status)
