@@ -22,7 +22,7 @@ OUTAGE_BIN := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/outage
 # Scenarios run `python3` from the virtual environment, with requests in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test python-test lint clients bench soak fuzz fuzz-tools capture
+.PHONY: demo test python-test browser-test matrix lint clients bench soak fuzz fuzz-tools capture
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -38,6 +38,11 @@ test: lint clients
 	$(CARGO) test
 	.ci/downstream
 	$(MAKE) python-test
+
+## docs/matrix.md, the exception matrix, from what the scenario files expect;
+## a test fails when it is stale.
+matrix:
+	$(CARGO) run --quiet --features cli -- matrix --expected scenarios --markdown docs/matrix.md
 
 ## The Python package (python/), installed in .venv in editable mode with
 ## pytest, its tests run against the CLI as built here.

@@ -29,8 +29,9 @@ pub fn markdown(matrix: &Matrix, folder: &Path) -> String {
 
 fn legend(matrix: &Matrix) -> String {
     let source = match matrix.runs {
-        0 => "what each scenario file expects (its `[expect]` table); `make test` \
-              checks every expectation against the real client"
+        0 => "what each scenario file expects (its `[expect]` table), written by \
+              `outage matrix --expected`; running the scenarios checks every \
+              expectation against the real client"
             .to_owned(),
         1 => "what one run of the scenarios saw".to_owned(),
         runs => format!(

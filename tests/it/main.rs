@@ -16,6 +16,8 @@ mod http_faults;
 mod httpbin;
 mod junk;
 mod lifecycle;
+#[cfg(feature = "runner")]
+mod matrix;
 #[cfg(feature = "cli")]
 mod offline;
 mod routes;
