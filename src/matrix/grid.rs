@@ -129,6 +129,16 @@ impl Matrix {
         }
     }
 
+    /// Every cell, row by row, each row's in column order.
+    pub fn cells(&self) -> impl Iterator<Item = &Cell> {
+        self.rows.iter().flat_map(|row| {
+            self.clients
+                .iter()
+                .filter_map(|client| row.cells.get(client))
+                .flatten()
+        })
+    }
+
     /// The folders, in order, each with its rows.
     pub fn folders(&self) -> Vec<(&str, Vec<&Row>)> {
         let mut folders: Vec<(&str, Vec<&Row>)> = Vec::new();

@@ -27,7 +27,8 @@ code{font-size:13px;word-break:break-word}.class{color:#4a5568}\
 .verdict{font-weight:600;font-size:12px;margin-right:.3rem}.verdict.pass{color:#2f855a}\
 .verdict.bad{color:#c53030}.surprise{color:#b7791f;font-weight:600}\
 .key{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem 0 .75rem;vertical-align:-1px}\
-svg.timeline{background:#fff;border:1px solid #e2e8f0;font-family:system-ui,sans-serif}";
+svg.timeline{background:#fff;border:1px solid #e2e8f0;font-family:system-ui,sans-serif}\
+rect.bar{shape-rendering:crispEdges}";
 
 /// The matrix as an HTML page, its links relative to `folder`, where the
 /// page is written.
@@ -61,11 +62,7 @@ pub fn html(matrix: &Matrix, folder: &Path) -> String {
 
 /// What the page shows, and how many scenarios passed.
 fn summary(matrix: &Matrix) -> String {
-    let cells = matrix
-        .rows
-        .iter()
-        .flat_map(|row| row.cells.values().flatten());
-    let (all, bad) = cells.fold((0, 0), |(all, bad), cell| {
+    let (all, bad) = matrix.cells().fold((0, 0), |(all, bad), cell| {
         (all + 1, bad + usize::from(!cell.not_passed().is_empty()))
     });
     let source = match matrix.runs {
@@ -214,11 +211,7 @@ fn what_html(what: &What) -> String {
 /// Every scenario that did not pass in some run, with why.
 fn not_passed(out: &mut String, matrix: &Matrix, folder: &Path) {
     let mut items = String::new();
-    for cell in matrix
-        .rows
-        .iter()
-        .flat_map(|row| row.cells.values().flatten())
-    {
+    for cell in matrix.cells() {
         for (run, sighting) in cell.sightings.iter().enumerate() {
             let Some(verdict) = sighting.verdict.filter(|v| *v != Verdict::Passed) else {
                 continue;
@@ -243,11 +236,7 @@ fn not_passed(out: &mut String, matrix: &Matrix, folder: &Path) {
 /// attempts or gaps expected.
 fn timelines(out: &mut String, matrix: &Matrix, folder: &Path) {
     let mut drawn = String::new();
-    for cell in matrix
-        .rows
-        .iter()
-        .flat_map(|row| row.cells.values().flatten())
-    {
+    for cell in matrix.cells() {
         let scenario = scenario::load(&cell.path).ok();
         let retrying = cell.sightings.iter().any(|s| s.attempts.len() > 1)
             || scenario.as_ref().is_some_and(expects_retries);

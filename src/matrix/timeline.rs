@@ -35,7 +35,7 @@ pub(crate) const OPEN: (&str, &str) = ("#a0aec0", "still open");
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Planned {
     /// Each start in a window, from the first observed start on.
-    Starts(Vec<(f64, f64)>),
+    Starts(Vec<Window>),
     /// Each start at least this long after the one before.
     AtLeast(f64),
 }
@@ -50,8 +50,12 @@ impl Planned {
             (true, None) => return gaps.min.map(|min| Planned::AtLeast(min.as_secs_f64())),
         };
         let tolerance = gaps.tolerance.as_secs_f64();
-        let (mut early, mut late) = (first, first);
-        let mut windows = vec![(first, first)];
+        let (mut early, mut planned_start) = (first, first);
+        let mut windows = vec![Window {
+            early: first,
+            planned: first,
+            late: first,
+        }];
         for gap in planned {
             let gap = gap.as_secs_f64();
             let shortest = match gaps.jitter {
@@ -60,18 +64,33 @@ impl Planned {
                 Jitter::Equal => gap / 2.0,
             };
             early += shortest;
-            late += gap;
-            windows.push(((early - tolerance).max(first), late + tolerance));
+            planned_start += gap;
+            windows.push(Window {
+                early: (early - tolerance).max(first),
+                planned: planned_start,
+                late: planned_start + tolerance,
+            });
         }
         Some(Planned::Starts(windows))
     }
 
     fn end(&self) -> f64 {
         match self {
-            Planned::Starts(windows) => windows.iter().map(|w| w.1).fold(0.0, f64::max),
+            Planned::Starts(windows) => windows.iter().map(|w| w.late).fold(0.0, f64::max),
             Planned::AtLeast(_) => 0.0,
         }
     }
+}
+
+/// When one attempt is expected to start, in seconds since the server started.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Window {
+    /// The earliest start allowed.
+    pub(crate) early: f64,
+    /// The start the schedule names: each gap in full, without jitter.
+    pub(crate) planned: f64,
+    /// The latest start allowed.
+    pub(crate) late: f64,
 }
 
 /// The time axis: seconds to x, from 0 to a round end.
@@ -177,7 +196,7 @@ fn expected_lane(out: &mut String, planned: &Planned, first_run: &[Span], scale:
     lane_label(out, "expected", top);
     match planned {
         Planned::Starts(windows) => {
-            for (early, late) in windows {
+            for Window { early, late, .. } in windows {
                 let (x, width) = (scale.x(*early), (scale.x(*late) - scale.x(*early)).max(2.0));
                 let _ = write!(
                     out,
@@ -188,7 +207,7 @@ fn expected_lane(out: &mut String, planned: &Planned, first_run: &[Span], scale:
                 );
             }
             for pair in windows.windows(2) {
-                gap_label(out, scale, top, pair[0].1, pair[1].1);
+                gap_label(out, scale, top, pair[0].planned, pair[1].planned);
             }
         }
         Planned::AtLeast(min) => {
@@ -335,7 +354,23 @@ mod tests {
         let planned = Planned::of(&gaps, 0.5, 2).expect("a schedule");
         assert_eq!(
             planned,
-            Planned::Starts(vec![(0.5, 0.5), (1.25, 1.75), (2.25, 2.75)])
+            Planned::Starts(vec![
+                Window {
+                    early: 0.5,
+                    planned: 0.5,
+                    late: 0.5
+                },
+                Window {
+                    early: 1.25,
+                    planned: 1.5,
+                    late: 1.75
+                },
+                Window {
+                    early: 2.25,
+                    planned: 2.5,
+                    late: 2.75
+                },
+            ])
         );
         let spans = [span(0.5, 0.6, "server-fin"), span(1.5, 1.6, "server-fin")];
         let drawn = svg(&[&spans, &spans], Some(&planned));
@@ -344,6 +379,8 @@ mod tests {
             .filter(|label| drawn.contains(&format!(">{label}</text>")))
             .collect();
         assert_eq!(lanes, ["expected", "run 1", "run 2"]);
+        // The expected gaps are the schedule's, not its windows' edges.
+        assert_eq!(drawn.matches(">1.00 s</text>").count(), 4, "{drawn}");
         // The second run's bars sit two lanes down.
         assert!(drawn.contains("y=\"98.0\" width=\"18.0\""), "{drawn}");
         let at_least = Gaps {

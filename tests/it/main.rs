@@ -4,6 +4,8 @@
 
 #[cfg(feature = "cli")]
 mod adversarial;
+#[cfg(feature = "runner")]
+mod browser;
 #[cfg(feature = "cli")]
 mod capture;
 #[cfg(feature = "cli")]
