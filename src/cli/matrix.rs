@@ -41,13 +41,6 @@ pub(crate) struct MatrixArgs {
 }
 
 pub(crate) fn matrix(args: MatrixArgs) -> Result<ExitCode> {
-    // Found out now, not after every scenario has run.
-    if let Some(path) = &args.markdown {
-        writable(path, "the Markdown matrix", "--markdown")?;
-    }
-    if let Some(path) = &args.html {
-        writable(path, "the HTML matrix", "--html")?;
-    }
     let (matrix, code) = if args.expected {
         (
             Matrix::of_expectations(&expected(&args.selection)?),
@@ -68,6 +61,13 @@ fn ran(args: &MatrixArgs) -> Result<(Matrix, ExitCode)> {
     // Signals first, before any other thread starts.
     let signals = Signals::listen()?;
     let files = args.selection.files()?;
+    // Found out now, not after every scenario has run.
+    if let Some(path) = &args.markdown {
+        writable(path, "the Markdown matrix", "--markdown")?;
+    }
+    if let Some(path) = &args.html {
+        writable(path, "the HTML matrix", "--html")?;
+    }
     let runs = args.selection.run(files, args.runs as usize, &signals)?;
     let code = match signals.exit_code() {
         Some(code) => ExitCode::from(code),

@@ -121,35 +121,35 @@ pub struct Span {
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not what `outage run --format json` writes.
     #[error(
-        "{path} is not a results file of `outage run --format json`: {source}; \
+        "{path} is not a results file of `outage run --format json`: {error}; \
          write one with `outage run --format json > FILE`"
     )]
     Json {
         /// The file.
         path: PathBuf,
         /// What is wrong, with its line and column.
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 }
 
 /// Reads a results file written by `outage run --format json`.
 pub fn read_results(path: &Path) -> Result<Vec<Entry>, ResultsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ResultsError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
-    serde_json::from_str(&text).map_err(|source| ResultsError::Json {
+    serde_json::from_str(&text).map_err(|error| ResultsError::Json {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 
