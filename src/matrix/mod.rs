@@ -5,8 +5,8 @@
 //! - `entry`: one scenario's result as the matrix reads it, from reports
 //!   just made, from a results file, or from a scenario file's expectations;
 //! - `grid`: rows (fault variants) by columns (clients);
-//! - `markdown` and `html`: the two renderings, `timeline` the SVG of a
-//!   retry scenario's attempts;
+//! - `markdown` and `html`: the two renderings; `retries` the page's
+//!   section of retry scenarios, `timeline` the SVG of one's attempts;
 //! - `links`: paths from the rendered file to each scenario file.
 
 mod entry;
@@ -14,6 +14,7 @@ mod grid;
 mod html;
 mod links;
 mod markdown;
+mod retries;
 mod timeline;
 
 pub use entry::{Entry, Outcome, ResultsError, Seen, Span, Verdict, from_reports, read_results};
