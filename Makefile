@@ -106,11 +106,14 @@ lint:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet --all-features
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
-## The clients the catalogue runs: Python requests, curl and Node; tcpdump
-## for `make capture`.
+## The clients the catalogue runs: Python requests, curl, Node, Go and Java;
+## tcpdump for `make capture`. The Go and Java probes are built by the
+## scenarios that run them.
 clients: $(VENV)/.installed
 	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
+	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
+	@command -v javac >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless; }
 	@command -v tcpdump >/dev/null || { apt-get update -qq && apt-get install -y -qq tcpdump; }
 
 $(VENV)/.installed:

@@ -79,6 +79,17 @@ impl fmt::Display for Ending {
     }
 }
 
+/// What a connection carried during one attempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Traffic {
+    /// Bytes read from the client.
+    pub(crate) received: u64,
+    /// Bytes written to the client.
+    pub(crate) sent: u64,
+    /// The status line the bytes written began with.
+    pub(crate) status: Option<u16>,
+}
+
 /// One attempt as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
@@ -92,6 +103,11 @@ pub struct Attempt {
     /// seconds.
     #[serde(serialize_with = "crate::duration::seconds")]
     pub started: Duration,
+    /// How long after the previous attempt's start this one started (the
+    /// gap a retry schedule is measured by); `None` for the first. In JSON,
+    /// in seconds.
+    #[serde(serialize_with = "crate::duration::seconds")]
+    pub gap: Option<Duration>,
     /// The client's address.
     pub peer: SocketAddr,
     /// The request line and headers, when a complete request head was read;
@@ -107,6 +123,10 @@ pub struct Attempt {
     pub bytes_received: u64,
     /// Bytes written to the client during this attempt.
     pub bytes_sent: u64,
+    /// The status of the status line (`HTTP/1.1 503 ...`) that the bytes
+    /// written began with, read off the wire whatever the fault; `None` when
+    /// they began with anything else, or nothing was written.
+    pub status_sent: Option<u16>,
     /// What the fault did, in words.
     pub action: String,
     /// When the attempt ended, measured from server start; in JSON, in
@@ -209,6 +229,8 @@ struct State {
     max_bytes: usize,
     /// Request heads journaled in part.
     truncated: u64,
+    /// When the latest attempt started.
+    last_started: Option<Duration>,
 }
 
 /// A stored attempt and what it costs.
@@ -279,6 +301,7 @@ impl Journal {
             bytes: 0,
             max_bytes,
             truncated: 0,
+            last_started: None,
         };
         Journal {
             shared: Arc::new(Shared {
@@ -395,6 +418,8 @@ impl Journal {
             let mut state = self.state();
             let index = state.total;
             state.total += 1;
+            let gap = state.last_started.map(|last| started.saturating_sub(last));
+            state.last_started = Some(started);
             if state.attempts.len() == state.capacity {
                 state.pop_oldest();
             }
@@ -403,12 +428,14 @@ impl Journal {
                     index,
                     connection,
                     started,
+                    gap,
                     peer,
                     request: None,
                     request_bytes_omitted: 0,
                     route: None,
                     bytes_received: 0,
                     bytes_sent: 0,
+                    status_sent: None,
                     action: String::new(),
                     ended: None,
                     ending: None,
@@ -682,16 +709,17 @@ impl AttemptLog {
         self.preface = Some(outcome.into());
     }
 
-    pub(crate) fn finish(self, ending: Ending, bytes: (u64, u64)) {
+    pub(crate) fn finish(self, ending: Ending, traffic: Traffic) {
         let ended = self.journal.elapsed();
         let preface = self.preface.as_deref();
         self.journal.update(self.index, |e| {
             let a = &mut e.attempt;
             if ending == Ending::ServerStopped {
-                a.action = cut_short(a, preface, bytes.1);
+                a.action = cut_short(a, preface, traffic.sent);
             }
-            a.bytes_received = bytes.0;
-            a.bytes_sent = bytes.1;
+            a.bytes_received = traffic.received;
+            a.bytes_sent = traffic.sent;
+            a.status_sent = traffic.status;
             a.ended = Some(ended);
             a.ending = Some(ending);
         });
@@ -727,6 +755,14 @@ fn cut_short(attempt: &Attempt, preface: Option<&str>, sent: u64) -> String {
 mod tests {
     use super::*;
 
+    fn traffic(received: u64, sent: u64) -> Traffic {
+        Traffic {
+            received,
+            sent,
+            status: None,
+        }
+    }
+
     fn peer() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 4000))
     }
@@ -735,7 +771,9 @@ mod tests {
     async fn keeps_every_count_but_stores_only_its_capacity() {
         let journal = Journal::new(3, DEFAULT_MAX_BYTES, None);
         for _ in 0..5 {
-            journal.begin(0, peer()).finish(Ending::ClientFin, (1, 2));
+            journal
+                .begin(0, peer())
+                .finish(Ending::ClientFin, traffic(1, 2));
         }
         assert_eq!(journal.count(), 5);
         let indexes: Vec<u64> = journal.attempts().iter().map(|a| a.index).collect();
@@ -747,19 +785,32 @@ mod tests {
         let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
         for wait in [0, 1000, 2000] {
             tokio::time::sleep(Duration::from_millis(wait)).await;
-            journal.begin(0, peer()).finish(Ending::ServerRst, (0, 0));
+            journal
+                .begin(0, peer())
+                .finish(Ending::ServerRst, traffic(0, 0));
         }
         assert_eq!(
             journal.gaps(),
             vec![Duration::from_secs(1), Duration::from_secs(2)]
         );
         assert_eq!(journal.attempts()[2].started, Duration::from_secs(3));
+        let each: Vec<_> = journal.attempts().iter().map(|a| a.gap).collect();
+        assert_eq!(
+            each,
+            [
+                None,
+                Some(Duration::from_secs(1)),
+                Some(Duration::from_secs(2))
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn settled_reports_what_it_was_still_waiting_for() {
         let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
-        journal.begin(0, peer()).finish(Ending::ServerFin, (5, 0));
+        journal
+            .begin(0, peer())
+            .finish(Ending::ServerFin, traffic(5, 0));
         let _open = journal.begin(1, peer());
         let error = journal
             .settled(2, Duration::from_secs(1))
@@ -788,7 +839,7 @@ mod tests {
         let log = journal.begin(0, peer());
         log.action("did something");
         assert!(seen.lock().unwrap().is_empty());
-        log.finish(Ending::ClientFin, (0, 0));
+        log.finish(Ending::ClientFin, traffic(0, 0));
         assert_eq!(*seen.lock().unwrap(), vec![0]);
     }
 
@@ -849,7 +900,7 @@ mod tests {
             let log = journal.begin(0, peer());
             log.request(&head(100, 1000));
             log.action("answered 200");
-            log.finish(Ending::ClientFin, (1, 2));
+            log.finish(Ending::ClientFin, traffic(1, 2));
         }
         let usage = journal.usage();
         assert!(usage.bytes <= max_bytes, "{usage:?}");
@@ -879,14 +930,14 @@ mod tests {
         let dripping = journal.begin(0, peer());
         dripping.request(&head(1, 1));
         dripping.action("dripped 10 bytes, one every 500ms");
-        dripping.finish(Ending::ServerStopped, (40, 93));
+        dripping.finish(Ending::ServerStopped, traffic(40, 93));
         let mut tls = journal.begin(1, peer());
         tls.handshake("TLS handshake done (TLSv1_3)");
         tls.action("sent a close-delimited body, closed 1h later");
-        tls.finish(Ending::ServerStopped, (40, 50));
+        tls.finish(Ending::ServerStopped, traffic(40, 50));
         journal
             .begin(2, peer())
-            .finish(Ending::ServerStopped, (3, 0));
+            .finish(Ending::ServerStopped, traffic(3, 0));
         let actions: Vec<String> = journal.attempts().into_iter().map(|a| a.action).collect();
         assert_eq!(
             actions,

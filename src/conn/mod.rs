@@ -26,32 +26,36 @@ pub(crate) mod wire;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 
-use crate::journal::Ending;
+use crate::journal::{Ending, Traffic};
 use crate::request::{self, HeadError, RequestHead};
 pub(crate) use exchange::Exchange;
 pub(crate) use stream::Stream;
 
-/// Bytes received and sent on a connection since the meter was last taken.
+/// Bytes received and sent on a connection since the meter was last taken,
+/// and the status line the sent bytes began with.
 #[derive(Default)]
 pub(crate) struct Meter {
     received: AtomicU64,
     sent: AtomicU64,
+    /// How far the first bytes sent match a status line (see [`StatusLine`]).
+    status_line: AtomicU32,
 }
 
 impl Meter {
-    /// Returns (received, sent) and starts counting again from zero.
-    pub(crate) fn take(&self) -> (u64, u64) {
-        (
-            self.received.swap(0, Ordering::Relaxed),
-            self.sent.swap(0, Ordering::Relaxed),
-        )
+    /// Returns what was counted, and starts counting again from zero.
+    pub(crate) fn take(&self) -> Traffic {
+        Traffic {
+            received: self.received.swap(0, Ordering::Relaxed),
+            sent: self.sent.swap(0, Ordering::Relaxed),
+            status: StatusLine(self.status_line.swap(0, Ordering::Relaxed)).status(),
+        }
     }
 
     /// Bytes received since the meter was last taken, leaving the count as it is.
@@ -66,6 +70,72 @@ impl Meter {
 
     pub(crate) fn add_received(&self, bytes: u64) {
         self.received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` as sent, reading them for a status line while the
+    /// first bytes since the meter was last taken are still undecided. Only
+    /// the connection's one writer calls this.
+    fn add_sent<'a>(&self, bytes: impl IntoIterator<Item = &'a [u8]>, count: usize) {
+        self.sent.fetch_add(count as u64, Ordering::Relaxed);
+        let mut line = StatusLine(self.status_line.load(Ordering::Relaxed));
+        if line.is_decided() {
+            return;
+        }
+        let mut left = count;
+        for chunk in bytes {
+            let chunk = &chunk[..chunk.len().min(left)];
+            left -= chunk.len();
+            for &byte in chunk {
+                line = line.next(byte);
+                if line.is_decided() {
+                    break;
+                }
+            }
+            if line.is_decided() || left == 0 {
+                break;
+            }
+        }
+        self.status_line.store(line.0, Ordering::Relaxed);
+    }
+}
+
+/// Reads `HTTP/1.x NNN` off the start of what the server sends, one byte at
+/// a time, in one word: the position reached in the high half, the status
+/// digits so far in the low half.
+#[derive(Clone, Copy)]
+struct StatusLine(u32);
+
+impl StatusLine {
+    const PREFIX: &'static [u8] = b"HTTP/1.";
+    /// Positions: the prefix, the minor version, a space, three digits.
+    const COMPLETE: u32 = 12;
+    const NOT_A_STATUS_LINE: u32 = 0xFFFF;
+
+    fn position(self) -> u32 {
+        self.0 >> 16
+    }
+
+    fn is_decided(self) -> bool {
+        self.position() >= Self::COMPLETE
+    }
+
+    fn status(self) -> Option<u16> {
+        (self.position() == Self::COMPLETE).then_some((self.0 & 0xFFFF) as u16)
+    }
+
+    fn next(self, byte: u8) -> StatusLine {
+        let at = self.position();
+        let code = self.0 & 0xFFFF;
+        let fits = match at {
+            0..=6 => byte == Self::PREFIX[at as usize],
+            7 | 9..=11 => byte.is_ascii_digit(),
+            _ => byte == b' ',
+        };
+        match (fits, at) {
+            (false, _) => StatusLine(Self::NOT_A_STATUS_LINE << 16),
+            (true, 9..=11) => StatusLine(((at + 1) << 16) | (code * 10 + u32::from(byte - b'0'))),
+            (true, _) => StatusLine(((at + 1) << 16) | code),
+        }
     }
 }
 
@@ -149,9 +219,7 @@ impl Conn {
     pub(crate) async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes).await?;
         self.stream.flush().await?;
-        self.meter
-            .sent
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.meter.add_sent([bytes], bytes.len());
         Ok(())
     }
 
@@ -274,7 +342,7 @@ impl AsyncWrite for Conn {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = poll {
-            self.meter.sent.fetch_add(n as u64, Ordering::Relaxed);
+            self.meter.add_sent([buf], n);
         }
         poll
     }
@@ -286,7 +354,7 @@ impl AsyncWrite for Conn {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = poll {
-            self.meter.sent.fetch_add(n as u64, Ordering::Relaxed);
+            self.meter.add_sent(bufs.iter().map(|b| &**b), n);
         }
         poll
     }
@@ -301,5 +369,56 @@ impl AsyncWrite for Conn {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(writes: &[&[u8]]) -> Option<u16> {
+        let meter = Meter::default();
+        for write in writes {
+            meter.add_sent([*write], write.len());
+        }
+        meter.take().status
+    }
+
+    #[test]
+    fn the_status_line_is_read_off_the_first_bytes_sent() {
+        assert_eq!(
+            status_of(&[b"HTTP/1.1 503 Service Unavailable\r\n\r\n"]),
+            Some(503)
+        );
+        assert_eq!(
+            status_of(&[b"HTT", b"P/1.0 2", b"04", b" No Content"]),
+            Some(204)
+        );
+        assert_eq!(status_of(&[b"HTTP/1.1 200 OK", b"HTTP/1.1 500"]), Some(200));
+    }
+
+    #[test]
+    fn anything_else_is_no_status_line() {
+        assert_eq!(status_of(&[]), None);
+        assert_eq!(status_of(&[b"\x16\x03\x01garbage"]), None);
+        assert_eq!(status_of(&[b"HTTP/2 200"]), None);
+        assert_eq!(
+            status_of(&[b"HTTP/1.1 20"]),
+            None,
+            "cut before the third digit"
+        );
+        assert_eq!(status_of(&[b"HTTP/1.1 2x0"]), None);
+    }
+
+    #[test]
+    fn only_the_bytes_written_count_and_each_attempt_starts_afresh() {
+        let meter = Meter::default();
+        meter.add_sent([&b"HTTP/1.1 404 Not Found"[..]], 10);
+        assert_eq!(meter.take().status, None, "only \"HTTP/1.1 4\" was written");
+        let halves: [&[u8]; 2] = [b"HTTP/1.1 4", b"29 Too Many"];
+        meter.add_sent(halves, 14);
+        let traffic = meter.take();
+        assert_eq!((traffic.sent, traffic.status), (14, Some(429)));
+        assert_eq!(meter.take(), Traffic::default());
     }
 }

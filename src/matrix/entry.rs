@@ -180,7 +180,7 @@ impl Entry {
             client: scenario.client_label(),
             verdict: None,
             reason: String::new(),
-            surprise: None,
+            surprise: scenario.surprise.clone(),
             observed: Some(Seen {
                 outcome: expected_outcome(&scenario.expect),
                 attempts: Vec::new(),

@@ -10,7 +10,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::runner::command::off_the_workers;
-use crate::runner::{Report, preflight, run};
+use crate::runner::{Report, run};
+use crate::scenario;
 
 /// Runs the files at `paths`, at most `jobs` at once, in the order given.
 pub async fn run_files(
@@ -67,7 +68,7 @@ pub async fn run_files_until(
                 cause = Some(stopped);
                 // The files not started yet end here, unstarted.
                 for (position, path) in next.take().into_iter().chain(waiting.by_ref()) {
-                    let report = match preflight::load(&path) {
+                    let report = match scenario::load(&path) {
                         Ok(scenario) => Report::interrupted(&scenario, cause.as_deref().unwrap_or_default(), None),
                         Err(errors) => Report::unloadable(&path, errors),
                     };
@@ -83,10 +84,10 @@ pub async fn run_files_until(
 
 /// Runs one file, unless `interrupted` names a cause first.
 async fn run_file_until(path: &Path, mut interrupted: watch::Receiver<Option<String>>) -> Report {
-    // Reading the file and looking for the program touch the disk: off the
-    // workers that the fault servers answer on.
+    // Reading the file touches the disk: off the workers that the fault
+    // servers answer on.
     let owned = path.to_owned();
-    let scenario = match off_the_workers(move || preflight::load(&owned)).await {
+    let scenario = match off_the_workers(move || scenario::load(&owned)).await {
         Ok(scenario) => scenario,
         Err(errors) => return Report::unloadable(path, errors),
     };

@@ -9,9 +9,11 @@
 //! - `reqwest_client`: reqwest in process as the client;
 //! - `private_dns`: a resolver of its own for a program;
 //! - `preflight`: what the machine must have for a scenario (its program);
+//! - `build`: a client's build command, once per process;
 //! - `report`: verdicts, and the table, JSON and JUnit views.
 
 mod batch;
+mod build;
 mod command;
 mod output;
 pub mod preflight;
@@ -36,8 +38,9 @@ pub use tree::{adopt_orphans, end_orphans};
 
 use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};
+use crate::runner::preflight::Unready;
 use crate::runner::private_dns::PrivateDns;
-use crate::scenario::{Client, Scenario};
+use crate::scenario::{self, Client, Scenario};
 
 /// How long the server may take to journal the end of every attempt after
 /// the client has finished.
@@ -45,14 +48,24 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 /// Runs one scenario file.
 pub async fn run_file(path: &Path) -> Report {
-    match preflight::load(path) {
+    match scenario::load(path) {
         Ok(scenario) => run(&scenario).await,
         Err(errors) => Report::unloadable(path, errors),
     }
 }
 
-/// Runs one loaded scenario.
+/// Runs one loaded scenario: builds its client if it says how, checks that
+/// the machine has what it needs (skipping it when a program is not
+/// installed), then runs it.
 pub async fn run(scenario: &Scenario) -> Report {
+    match preflight::prepare(scenario).await {
+        Ok(()) => run_prepared(scenario).await,
+        Err(Unready::NotInstalled(errors)) => Report::skipped(scenario, errors.to_string()),
+        Err(Unready::Broken(errors)) => Report::broken(scenario, errors.to_string()),
+    }
+}
+
+async fn run_prepared(scenario: &Scenario) -> Report {
     let started = FaultServer::builder(scenario.fault.clone())
         .tls(scenario.tls)
         .start()
@@ -135,6 +148,7 @@ pub async fn run(scenario: &Scenario) -> Report {
         attempts,
         lookups: private_dns.map(|p| p.queries()).unwrap_or_default(),
     };
-    let mismatches = scenario.expect.check(&observed);
+    let mut mismatches = scenario.expect.check(&observed);
+    mismatches.extend(scenario::contradictions(&observed));
     Report::checked(scenario, observed, mismatches)
 }

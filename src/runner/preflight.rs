@@ -2,43 +2,92 @@
 //! the files it names. Loading a scenario never looks at the machine, so a
 //! file reads the same everywhere; these checks come when it is about to run.
 
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::scenario::{self, Client, LoadErrors, Scenario};
+use crate::runner::build;
+use crate::runner::command::off_the_workers;
+use crate::scenario::{Client, LoadErrors, Scenario};
 
-/// Loads the scenario file at `path` and checks that this machine can run it.
-pub fn load(path: &Path) -> Result<Scenario, LoadErrors> {
-    let scenario = scenario::load(path)?;
-    check(&scenario)?;
-    Ok(scenario)
+/// Why a loaded scenario cannot run on this machine.
+#[derive(Debug)]
+pub enum Unready {
+    /// A program it needs is not installed: the scenario is skipped.
+    NotInstalled(LoadErrors),
+    /// A program or file it names is wrong, or its client's build failed:
+    /// the scenario is broken.
+    Broken(LoadErrors),
+}
+
+impl fmt::Display for Unready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unready::NotInstalled(errors) | Unready::Broken(errors) => errors.fmt(f),
+        }
+    }
+}
+
+/// Builds the scenario's client when it gives a `build` command (once per
+/// process), then checks that this machine can run it. Looking for programs
+/// and files touches the disk, so it is done off the workers that the fault
+/// servers answer on.
+pub async fn prepare(scenario: &Scenario) -> Result<(), Unready> {
+    if let Some(build) = &scenario.build {
+        installed(scenario, build)?;
+        build::once(build).await.map_err(|reason| {
+            Unready::Broken(LoadErrors::one(&scenario.path, scenario.client_at, reason))
+        })?;
+    }
+    let owned = scenario.clone();
+    off_the_workers(move || check(&owned)).await
 }
 
 /// Checks that the scenario's program is installed and executable, and that
 /// the files its arguments name exist; the error is located at the client in
 /// the scenario file.
-pub fn check(scenario: &Scenario) -> Result<(), LoadErrors> {
+pub fn check(scenario: &Scenario) -> Result<(), Unready> {
     let Client::Command(run) = &scenario.client else {
         return Ok(());
     };
-    let problem = match run.split_first() {
-        Some((program, _)) if !command_exists(program) => Some(missing_command(program)),
-        Some((_, args)) => args
-            .iter()
-            .find(|arg| names_a_missing_file(arg))
-            .map(|arg| format!("file {arg:?} not found (paths are relative to where outage runs)")),
-        None => None,
-    };
-    match problem {
-        Some(message) => Err(LoadErrors::one(&scenario.path, scenario.client_at, message)),
+    installed(scenario, run)?;
+    let missing = run
+        .iter()
+        .skip(1)
+        .find(|arg| names_a_missing_file(arg))
+        .map(|arg| format!("file {arg:?} not found (paths are relative to where outage runs)"));
+    match missing {
+        Some(message) => Err(Unready::Broken(LoadErrors::one(
+            &scenario.path,
+            scenario.client_at,
+            message,
+        ))),
         None => Ok(()),
     }
 }
 
+/// Checks that the program `command` starts is there and executable: a
+/// program looked up on `PATH` and not found is not installed; any other
+/// problem is the file's.
+fn installed(scenario: &Scenario, command: &[String]) -> Result<(), Unready> {
+    let Some(program) = command.first().filter(|p| !command_exists(p)) else {
+        return Ok(());
+    };
+    let errors = LoadErrors::one(&scenario.path, scenario.client_at, missing_command(program));
+    if program.contains('/') || on_path(program).is_some() {
+        Err(Unready::Broken(errors))
+    } else {
+        Err(Unready::NotInstalled(errors))
+    }
+}
+
 /// True for an argument that is a path (not a URL, not a placeholder such as
-/// `{ca}`) to nothing.
+/// `{ca}`, not a line of shell for `sh -c`) to nothing.
 fn names_a_missing_file(arg: &str) -> bool {
-    arg.contains('/') && !arg.contains('{') && !arg.contains("://") && !Path::new(arg).exists()
+    arg.contains('/')
+        && !arg.contains(['{', ' ', '\t', '\n'])
+        && !arg.contains("://")
+        && !Path::new(arg).exists()
 }
 
 /// True when `program` names an executable file, by path or on `PATH`.
@@ -61,11 +110,7 @@ fn missing_command(program: &str) -> String {
     let file = if program.contains('/') {
         Some(PathBuf::from(program)).filter(|p| p.is_file())
     } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(program))
-                .find(|p| p.is_file())
-        })
+        on_path(program)
     };
     match file {
         Some(file) => format!(
@@ -80,4 +125,13 @@ fn missing_command(program: &str) -> String {
         ),
         None => format!("command {program:?} not found on PATH; install it or fix the name"),
     }
+}
+
+/// The file named `program` in a folder on `PATH`, executable or not.
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
 }

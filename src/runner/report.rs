@@ -58,6 +58,9 @@ pub struct Report {
     pub client: String,
     /// The seed of the fault's randomness, which replays the same faults.
     pub seed: Option<u64>,
+    /// What the client does here that its users would not expect, when the
+    /// scenario says (`surprise`).
+    pub surprise: Option<String>,
     /// How it ended.
     pub verdict: Verdict,
     /// Why it did not pass, in one line.
@@ -80,6 +83,7 @@ impl Report {
             fault: String::new(),
             client: String::new(),
             seed: None,
+            surprise: None,
             verdict: Verdict::Broken,
             reason: errors.to_string(),
             mismatches: Vec::new(),
@@ -148,6 +152,7 @@ impl Report {
             fault: scenario.fault.name().to_owned(),
             client: scenario.client_label(),
             seed: scenario.fault.seed(),
+            surprise: scenario.surprise.clone(),
             verdict: Verdict::Passed,
             reason: String::new(),
             mismatches: Vec::new(),

@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "dns",
     "client",
     "expect",
+    "surprise",
 ];
 
 /// Reads and checks the scenario file at `path`: a regular file of at most
@@ -97,6 +98,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         "run = [\"program\", \"{url}\"] or reqwest = {}",
     )
     .and_then(|v| client_of(&mut errors, v));
+    let surprise = match top.get("surprise") {
+        Some(value) => typed::<String>(&mut errors, value).map(Some),
+        None => Some(None),
+    };
     let expect = match top.get("expect") {
         Some(value) => expect_of(&mut errors, value),
         None => {
@@ -104,23 +109,29 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             None
         }
     };
-    match (description, fault, tls, dns, client, expect) {
-        (Some(description), Some(fault), Some(tls), Ok(dns), Some(client), Some(expect))
-            if errors.is_empty() =>
-        {
-            Ok(Scenario {
-                path: path.to_owned(),
-                description,
-                fault,
-                tls,
-                client: client.client,
-                client_at: client.at,
-                label: client.label,
-                dns,
-                deadline: client.deadline,
-                expect,
-            })
-        }
+    match (description, fault, tls, dns, client, expect, surprise) {
+        (
+            Some(description),
+            Some(fault),
+            Some(tls),
+            Ok(dns),
+            Some(client),
+            Some(expect),
+            Some(surprise),
+        ) if errors.is_empty() => Ok(Scenario {
+            path: path.to_owned(),
+            description,
+            fault,
+            tls,
+            client: client.client,
+            client_at: client.at,
+            label: client.label,
+            build: client.build,
+            surprise,
+            dns,
+            deadline: client.deadline,
+            expect,
+        }),
         _ => Err(errors.finish()),
     }
 }

@@ -15,6 +15,7 @@
 //! line and column; `deep` finds a key nested too deep to parse.
 
 mod checks;
+mod claims;
 mod deep;
 mod error;
 pub(crate) mod expect;
@@ -33,6 +34,7 @@ use serde::Deserialize;
 
 pub use crate::schedule::{Bounds, Count, Exponential, Gaps, Mismatch};
 pub use checks::MAX_DURATION;
+pub use claims::contradictions;
 pub use error::{LoadError, LoadErrors, Place, SHOWN_ERRORS};
 pub use expect::Expect;
 pub use files::{MAX_FILE_BYTES, discover};
@@ -63,6 +65,12 @@ pub struct Scenario {
     pub client_at: Place,
     /// The client's name in reports, when the file gives one (`label`).
     pub label: Option<String>,
+    /// A command that builds the client's program (`build`), run once per
+    /// process before the first scenario that gives it.
+    pub build: Option<Vec<String>>,
+    /// What the client does here that its users would not expect, when the
+    /// file says (`surprise`).
+    pub surprise: Option<String>,
     /// The name the client's URL uses, and what looking names up does.
     pub dns: Option<Dns>,
     /// When the client is killed and the scenario fails.

@@ -17,7 +17,7 @@ use crate::scenario::{
     Bounds, Client, Count, DEFAULT_DEADLINE, Dns, Expect, Gaps, ReqwestSettings,
 };
 
-const CLIENT_KEYS: &[&str] = &["run", "reqwest", "timeout", "label"];
+const CLIENT_KEYS: &[&str] = &["run", "build", "reqwest", "timeout", "label"];
 const EXPECT_KEYS: &[&str] = &[
     "error", "class", "status", "attempts", "gaps", "duration", "exit", "output", "hangs",
 ];
@@ -148,6 +148,8 @@ pub(super) struct ClientSection {
     pub(super) at: Place,
     /// The client's name in reports, when the file gives one.
     pub(super) label: Option<String>,
+    /// The command that builds the client's program, when the file gives one.
+    pub(super) build: Option<Vec<String>>,
 }
 
 pub(super) fn client_of(errors: &mut Errors, value: &Value) -> Option<ClientSection> {
@@ -181,11 +183,16 @@ pub(super) fn client_of(errors: &mut Errors, value: &Value) -> Option<ClientSect
             None
         }
     };
+    let build = match client.get("build") {
+        Some(v) => Some(build_of(errors, v, chosen.as_ref()?)?),
+        None => None,
+    };
     Some(ClientSection {
         client: chosen?,
         deadline: deadline?,
         at: place,
         label,
+        build,
     })
 }
 
@@ -212,6 +219,27 @@ pub(super) fn run_of(errors: &mut Errors, value: &Value) -> Option<Vec<String>> 
         return None;
     }
     Some(run)
+}
+
+/// `build`: a command, for a client that is a program.
+fn build_of(errors: &mut Errors, value: &Value, client: &Client) -> Option<Vec<String>> {
+    if let Client::Reqwest(_) = client {
+        errors.at(
+            value.span(),
+            "`build` builds the program that `run` starts; reqwest runs in process and needs none",
+        );
+        return None;
+    }
+    let build: Vec<String> = typed(errors, value)?;
+    if build.is_empty() {
+        errors.at(
+            value.span(),
+            "`build` is empty; give the command that builds the client, \
+             such as [\"go\", \"build\", \"-o\", \"target/probes/get\", \"get.go\"]",
+        );
+        return None;
+    }
+    Some(build)
 }
 
 pub(super) fn reqwest_of(errors: &mut Errors, value: &Value) -> Option<ReqwestSettings> {

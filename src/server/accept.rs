@@ -15,7 +15,7 @@ use crate::conn::Exchange;
 use crate::conn::Stream;
 use crate::conn::wire;
 use crate::fault::{Acts, Misbehave, Tls};
-use crate::journal::Ending;
+use crate::journal::{Ending, Traffic};
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
 use crate::server::{Site, http};
@@ -79,7 +79,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
         Tls::Raw => Stream::Plain(stream),
         Tls::Present(leaf) => match handshake(stream, leaf, &mut log, &site).await {
             Ok(tls) => Stream::Tls(Box::new(tls)),
-            Err(ending) => return log.finish(ending, (0, 0)),
+            Err(ending) => return log.finish(ending, Traffic::default()),
         },
     };
     let conn = Conn::new(stream);

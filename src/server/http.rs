@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use crate::conn::Exchange;
 use crate::conn::{Conn, Meter, client_error_ending};
 use crate::fault::{Acts, Body, Fault, Request};
-use crate::journal::{AttemptLog, Ending};
+use crate::journal::{AttemptLog, Ending, Traffic};
 use crate::request::RequestHead;
 use crate::server::Site;
 use crate::server::accept::misbehave;
@@ -74,10 +74,15 @@ impl Connection {
             // hyper read this head before asking for an answer, so its bytes
             // sit in the meter; move them from the previous attempt to this one.
             let head_len = estimated_len(head);
-            let (received, sent) = self.meter.take();
+            let traffic = self.meter.take();
             let previous =
                 std::mem::replace(&mut current.0, self.site.journal.begin(self.id, self.peer));
-            previous.finish(Ending::KeptAlive, (received.saturating_sub(head_len), sent));
+            let received = traffic.received;
+            let answered = Traffic {
+                received: received.saturating_sub(head_len),
+                ..traffic
+            };
+            previous.finish(Ending::KeptAlive, answered);
             self.meter.add_received(head_len.min(received));
         }
         current.1 = true;

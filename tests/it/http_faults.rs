@@ -168,3 +168,22 @@ async fn retry_after_seconds_are_rounded_up() {
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "2");
 }
+
+#[tokio::test]
+async fn the_journal_reads_each_status_line_sent_off_the_wire() {
+    let server = start(fault(
+        r#"{ kind = "sequence", steps = [{ kind = "status", code = 503 }, "ok", "garbage", "empty-reply"] }"#,
+    ))
+    .await;
+    let client = pooled_client();
+    for _ in 0..4 {
+        let _ = fetch(&client, &server.url()).await;
+    }
+    let sent: Vec<Option<u16>> = settled(&server, 4)
+        .await
+        .into_iter()
+        .filter(|a| a.request.is_some())
+        .map(|a| a.status_sent)
+        .collect();
+    assert_eq!(sent, [Some(503), Some(200), None, None]);
+}

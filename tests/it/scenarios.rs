@@ -25,15 +25,18 @@ async fn catalogue_scenario_passes(#[files("scenarios/**/*.toml")] path: PathBuf
 /// per line.
 fn load_errors(file: &str) -> String {
     let path = Path::new("fixtures/scenarios/invalid").join(file);
-    match runner::preflight::load(&path) {
-        Ok(_) => panic!("{} loaded, but it is broken", path.display()),
+    let checked =
+        scenario::load(&path).map(|s| runner::preflight::check(&s).map_err(|e| e.to_string()));
+    match checked {
+        Ok(Ok(())) => panic!("{} loaded, but it is broken", path.display()),
+        Ok(Err(unready)) => unready,
         Err(errors) => errors.to_string(),
     }
 }
 
 #[rstest]
 #[case::unknown_key("unknown_key.toml", "\
-fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, host, dns, client, expect
+fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, host, dns, client, expect, surprise
 fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect]; did you mean \"class\"?; expected one of error, class, status, attempts, gaps, duration, exit, output, hangs")]
 #[case::unknown_fault(
     "unknown_fault.toml",
@@ -159,9 +162,13 @@ fn broken_file_gives_every_error_with_its_location(#[case] file: &str, #[case] e
 fn loading_never_looks_at_the_machine_the_runner_does() {
     let path = Path::new("fixtures/scenarios/invalid/missing_command.toml");
     let scenario = scenario::load(path).expect("a program not installed is no error in the file");
-    let errors = runner::preflight::check(&scenario).expect_err("the program is not installed");
+    let unready = runner::preflight::check(&scenario).expect_err("the program is not installed");
+    assert!(
+        matches!(unready, runner::preflight::Unready::NotInstalled(_)),
+        "{unready:?}"
+    );
     assert_eq!(
-        errors.to_string(),
+        unready.to_string(),
         "fixtures/scenarios/invalid/missing_command.toml:3:18: command \"no-such-client-program\" not found on PATH; install it or fix the name"
     );
 }
@@ -218,6 +225,20 @@ async fn a_broken_file_among_good_ones_stops_nothing() {
     "gaps:\n    expected every gap at least 0.100s\n    got      0.0"
 )]
 #[case::retries_a_400("retries-a-400.toml", "attempts:\n    expected 1\n    got      4")]
+#[case::claims_a_reset_against_a_fin(
+    "claims-reset-against-a-fin.toml",
+    "claim against the journal:\n    expected a connection ended with an RST, as the client reports reset\n    \
+     got      none in the journal: attempt #0 sent 0 bytes (no status line), then server closed (FIN)"
+)]
+#[case::claims_an_empty_reply_against_garbage(
+    "claims-empty-reply-against-garbage.toml",
+    "as the client reports empty-reply\n    \
+     got      none in the journal: attempt #0 sent 256 bytes (no status line), then server closed (FIN)"
+)]
+#[case::claims_a_status_never_sent(
+    "claims-a-status-never-sent.toml",
+    "expected a status line 503 from the server, as the client reports status 503\n"
+)]
 #[case::swallows_the_error(
     "swallows-the-error.toml",
     "class:\n    expected reset\n    got      a response with status 200"
@@ -310,5 +331,49 @@ async fn the_deadline_kills_the_clients_whole_process_group() {
         processes_with("sleep 31.4159"),
         Vec::<String>::new(),
         "the client's child outlived the scenario"
+    );
+}
+
+#[rstest]
+#[case::a_program(
+    "fixtures/scenarios/invalid/missing_command.toml",
+    "no-such-client-program"
+)]
+#[case::a_compiler(
+    "fixtures/scenarios/build/uninstalled-compiler.toml",
+    "no-such-compiler"
+)]
+#[tokio::test]
+async fn a_client_not_installed_is_skipped_with_the_reason(
+    #[case] file: &str,
+    #[case] program: &str,
+) {
+    let report = runner::run_file(Path::new(file)).await;
+    assert_eq!(report.verdict, Verdict::Skipped, "{report}");
+    assert!(!report.passed());
+    assert!(
+        report
+            .reason
+            .contains(&format!("command {program:?} not found on PATH")),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_built_client_runs_what_its_build_made() {
+    let report = runner::run_file(Path::new("fixtures/scenarios/build/built-probe.toml")).await;
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.client, "built");
+}
+
+#[tokio::test]
+async fn a_failed_build_breaks_the_scenario_and_shows_the_output() {
+    let report = runner::run_file(Path::new("fixtures/scenarios/build/failing-build.toml")).await;
+    assert_eq!(report.verdict, Verdict::Broken, "{report}");
+    assert!(
+        report
+            .reason
+            .contains("failed (exit 2):\nprobe.go:3:2: undefined: x"),
+        "{report}"
     );
 }
