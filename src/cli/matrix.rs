@@ -27,7 +27,7 @@ pub(crate) struct MatrixArgs {
     #[arg(long, value_name = "RESULTS.json", conflicts_with_all = ["runs", "expected", "paths", "jobs", "filter"])]
     from: Vec<PathBuf>,
     /// Show what the scenario files expect (their `[expect]` tables)
-    /// without running a client: the same every time, as docs/matrix.md is.
+    /// without running a client: the same every time, for a committed document.
     #[arg(long, conflicts_with_all = ["runs", "jobs"])]
     expected: bool,
     /// Write the matrix as Markdown to FILE. With neither --markdown nor

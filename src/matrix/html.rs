@@ -296,6 +296,20 @@ mod tests {
     }
 
     #[test]
+    fn an_expectation_with_gaps_gets_the_expected_lane_alone() {
+        let path = Path::new("scenarios/retry/fail-twice-then-succeed-curl.toml");
+        let scenario = crate::scenario::load(path).expect("a catalogue scenario");
+        let page = html(
+            &Matrix::of_expectations(&[Entry::expected(&scenario)]),
+            Path::new(""),
+        );
+        assert_eq!(page.matches("<svg").count(), 1, "{page}");
+        assert!(page.contains(">expected</text>"), "{page}");
+        assert!(!page.contains(">observed</text>"), "{page}");
+        assert_eq!(page.matches(">1.00 s</text>").count(), 2, "{page}");
+    }
+
+    #[test]
     fn a_run_with_several_attempts_gets_a_timeline() {
         let mut entry = raised("retry/reset-twice-curl", "curl_get.sh", "E", "reset");
         entry.observed = Some(Seen {
