@@ -32,7 +32,8 @@ demo: clients
 ## included, one test per scenario), examples and doctests, with every
 ## feature; then the library alone, with its default features, so that no
 ## tool-only import creeps into it; then what it does to a user's build;
-## then the Python package.
+## then the Python package. Chromium is installed first, for the browser
+## test among the others (`make browser-test` runs it alone).
 test: lint clients chromium
 	$(CARGO) test --all-features
 	$(CARGO) test
