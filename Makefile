@@ -25,7 +25,7 @@ OUTAGE_BIN := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/outage
 # Scenarios run `python3` from the virtual environment, with the Python clients in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test python-test lint clients bench soak fuzz fuzz-tools capture
+.PHONY: demo test python-test browser-test chromium matrix lint clients bench soak fuzz fuzz-tools capture
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -35,12 +35,27 @@ demo: clients
 ## included, one test per scenario), examples and doctests, with every
 ## feature; then the library alone, with its default features, so that no
 ## tool-only import creeps into it; then what it does to a user's build;
-## then the Python package.
-test: lint clients
+## then the Python package. Chromium is installed first, for the browser
+## test among the others (`make browser-test` runs it alone).
+test: lint clients chromium
 	$(CARGO) test --all-features
 	$(CARGO) test
 	.ci/downstream
 	$(MAKE) python-test
+
+## docs/matrix.md, the exception matrix, from what the scenario files expect;
+## a test fails when it is stale.
+matrix:
+	$(CARGO) run --quiet --features cli -- matrix --expected scenarios --markdown docs/matrix.md
+
+## The HTML report in headless Chromium, installed where missing: no
+## console message, and its screenshot's background and first timeline bar.
+## `make test` runs the same test with the rest, after installing Chromium.
+browser-test: chromium
+	$(CARGO) test --all-features --test it browser -- --nocapture
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 ## The Python package (python/), installed in .venv in editable mode with
 ## pytest, its tests run against the CLI as built here.

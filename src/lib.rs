@@ -83,6 +83,7 @@
 //! - [`schedule`]: retry schedules checked against a journal;
 //! - `scenario` (feature `runner`): scenario files, loaded with every error located;
 //! - `runner` (feature `runner`): running scenarios against their faults and clients;
+//! - `matrix` (feature `runner`): every fault against every client, as Markdown or HTML;
 //! - `cli` (feature `cli`): the `outage` command line;
 //! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw connection;
 //! - `tls` (private): the throwaway CA and certificates of https servers.
@@ -101,6 +102,9 @@ pub mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod journal;
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
+pub mod matrix;
 pub mod request;
 #[cfg(feature = "runner")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runner")))]

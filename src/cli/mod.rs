@@ -6,11 +6,14 @@
 //! - `serve`: one fault on loopback until a signal;
 //! - `options`: `--KEY VALUE` fault options, turned into the fault's TOML table;
 //! - `keys`: which options each fault takes;
-//! - `list`: the catalogue.
+//! - `list`: the catalogue;
+//! - `run`: scenarios, and the table, JSON, JUnit and HTML of their results;
+//! - `matrix`: every fault against every client.
 
 mod explain;
 mod keys;
 mod list;
+mod matrix;
 mod options;
 mod run;
 mod serve;
@@ -99,7 +102,23 @@ enum Command {
     /// their options.
     #[command(after_help = EXIT_CODES)]
     List(ListArgs),
+    /// The exception matrix: every fault against every client, the error
+    /// each raised and its class, as Markdown or an HTML page.
+    ///
+    /// Runs the scenarios (`--runs N` times, saying of each cell whether it
+    /// was stable), reads saved results (`--from`), or shows what the
+    /// scenario files expect (`--expected`).
+    #[command(after_help = MATRIX_EXIT_CODES)]
+    Matrix(matrix::MatrixArgs),
 }
+
+const MATRIX_EXIT_CODES: &str = "\
+Exit codes:
+  0  the matrix was written; when it ran the scenarios, none failed
+  1  it ran the scenarios and one failed (the matrix was written)
+  2  nothing could be shown: bad usage, a bad scenario or results file, a file
+     that cannot be written, or every scenario broken or skipped
+  130, 143  interrupted by SIGINT or SIGTERM: the matrix shows what finished";
 
 #[derive(Debug, Args)]
 struct ServeArgs {
@@ -149,6 +168,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Serve(args) => serve_command(args),
         Command::Run(args) => run::run(args),
         Command::Explain(args) => explain::explain(args),
+        Command::Matrix(args) => matrix::matrix(args),
         Command::List(args) => {
             let mut out = io::stdout().lock();
             let written = if args.names {
@@ -283,7 +303,7 @@ fn serve_help() -> io::Result<()> {
 }
 
 /// Exit 0 after writing to stdout, also when the reader has gone (`| head`).
-fn finish(written: io::Result<()>) -> Result<ExitCode> {
+pub(crate) fn finish(written: io::Result<()>) -> Result<ExitCode> {
     match written {
         Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
             Err(error).context("cannot write to stdout")

@@ -174,7 +174,7 @@ impl Drop for Outage {
 }
 
 /// Runs `outage ARGS...` to the end.
-fn outage(args: &[&str]) -> (ExitStatus, String, String) {
+pub(crate) fn outage(args: &[&str]) -> (ExitStatus, String, String) {
     Outage::spawn(args).finish()
 }
 

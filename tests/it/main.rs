@@ -4,6 +4,8 @@
 
 #[cfg(feature = "cli")]
 mod adversarial;
+#[cfg(feature = "runner")]
+mod browser;
 #[cfg(feature = "cli")]
 mod capture;
 #[cfg(feature = "cli")]
@@ -16,6 +18,8 @@ mod http_faults;
 mod httpbin;
 mod junk;
 mod lifecycle;
+#[cfg(feature = "runner")]
+mod matrix;
 #[cfg(feature = "cli")]
 mod offline;
 mod routes;
