@@ -162,8 +162,8 @@ fn summary(expect: &Expect) -> String {
     if let Some(error) = &expect.error {
         parts.push(format!("raises {error}"));
     }
-    if let Some(class) = expect.class {
-        parts.push(format!("[{class}]"));
+    if let Some(classes) = expect.classes() {
+        parts.push(format!("[{classes}]"));
     }
     if let Some(status) = expect.status {
         parts.push(format!("status {status}"));

@@ -206,10 +206,10 @@ impl Entry {
 /// The outcome an expectation describes: an error when it names one, else a
 /// status, else a hang, else an exit judged by its code or output.
 fn expected_outcome(expect: &Expect) -> Outcome {
-    if expect.error.is_some() || expect.class.is_some() {
+    if expect.error.is_some() || !expect.class.is_empty() {
         Outcome::Error {
             native: expect.error.clone(),
-            class: expect.class.map(|class| class.to_string()),
+            class: expect.classes(),
         }
     } else if let Some(status) = expect.status {
         Outcome::Response { status }

@@ -10,8 +10,9 @@ use crate::schedule::{Bounds, Mismatch, secs};
 pub struct Expect {
     /// The client's own error name, matched against its whole hierarchy.
     pub error: Option<String>,
-    /// The neutral error class.
-    pub class: Option<ErrorClass>,
+    /// The neutral error class: any one of these, for a client whose class
+    /// depends on a race it cannot control; empty when not expected.
+    pub class: Vec<ErrorClass>,
     /// The response status (also the status an HTTP error carried).
     pub status: Option<u16>,
     /// Attempts the server saw, and the time between the starts of
@@ -28,6 +29,12 @@ pub struct Expect {
 }
 
 impl Expect {
+    /// The expected classes, in words (`reset or empty-reply`), when any.
+    pub fn classes(&self) -> Option<String> {
+        let names: Vec<String> = self.class.iter().map(ErrorClass::to_string).collect();
+        (!names.is_empty()).then(|| names.join(" or "))
+    }
+
     /// True when the scenario expects nothing at all, which could never fail.
     pub fn is_empty(&self) -> bool {
         *self == Expect::default()
@@ -65,15 +72,15 @@ impl Expect {
                 outcome.to_string(),
             );
         }
-        if let Some(class) = self.class
-            && !matches!(outcome, Outcome::Error(e) if e.class == Some(class))
+        if let Some(classes) = self.classes()
+            && !matches!(outcome, Outcome::Error(e) if e.class.is_some_and(|c| self.class.contains(&c)))
         {
-            miss("class", class.to_string(), outcome.to_string());
+            miss("class", classes, outcome.to_string());
         }
         if let Some(status) = self.status {
             let got = match outcome {
                 Outcome::Response { status } => Some(*status),
-                Outcome::Error(e) if self.error.is_some() || self.class.is_some() => e.status,
+                Outcome::Error(e) if self.error.is_some() || !self.class.is_empty() => e.status,
                 _ => None,
             };
             if got != Some(status) {
@@ -186,7 +193,7 @@ mod tests {
         };
         assert!(hangs.check(&killed).is_empty());
         let class = Expect {
-            class: Some(ErrorClass::Timeout),
+            class: vec![ErrorClass::Timeout],
             ..Expect::default()
         };
         assert_eq!(whats(&class, &killed), ["finish", "class"]);
@@ -253,5 +260,20 @@ mod tests {
             whats(&expect, &seen),
             ["exit", "output", "attempts", "gaps", "duration"]
         );
+    }
+
+    #[test]
+    fn a_class_list_passes_on_any_of_its_classes() {
+        let either = Expect {
+            class: vec![ErrorClass::Reset, ErrorClass::ConnectTimeout],
+            ..Expect::default()
+        };
+        assert!(either.check(&observed(connect_timeout(), &[])).is_empty());
+        let neither = Expect {
+            class: vec![ErrorClass::Reset, ErrorClass::EmptyReply],
+            ..Expect::default()
+        };
+        let missed = neither.check(&observed(connect_timeout(), &[]));
+        assert_eq!(missed[0].expected, "reset or empty-reply");
     }
 }

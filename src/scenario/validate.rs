@@ -314,7 +314,9 @@ pub(super) fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {
     for (key, value) in section {
         let parsed = match key.get_ref().as_ref() {
             "error" => typed(errors, value).map(|v| expect.error = Some(v)),
-            "class" => typed(errors, value).map(|v| expect.class = Some(v)),
+            "class" => typed::<OneOrMore<ErrorClass>>(errors, value)
+                .filter(|classes| one_at_least(errors, value, classes))
+                .map(|v| expect.class = v.into()),
             "status" => typed(errors, value).map(|v| expect.status = Some(v)),
             "attempts" => count_of(errors, value).map(|v| expect.retries.attempts = Some(v)),
             "gaps" => typed::<Gaps>(errors, value)
@@ -362,4 +364,33 @@ pub(super) fn output_of(errors: &mut Errors, value: &Value) -> Option<Vec<String
         return typed(errors, value).map(|s| vec![s]);
     }
     typed(errors, value)
+}
+
+/// A value written alone or as a list: `"reset"` or `["reset", "empty-reply"]`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMore<T> {
+    One(T),
+    More(Vec<T>),
+}
+
+impl<T> From<OneOrMore<T>> for Vec<T> {
+    fn from(value: OneOrMore<T>) -> Vec<T> {
+        match value {
+            OneOrMore::One(one) => vec![one],
+            OneOrMore::More(more) => more,
+        }
+    }
+}
+
+/// An empty list of classes expects nothing.
+fn one_at_least<T>(errors: &mut Errors, value: &Value, list: &OneOrMore<T>) -> bool {
+    let empty = matches!(list, OneOrMore::More(more) if more.is_empty());
+    if empty {
+        errors.at(
+            value.span(),
+            "`class` is an empty list; give a class, or a list of the classes a racing client may land in",
+        );
+    }
+    !empty
 }

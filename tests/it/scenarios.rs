@@ -43,6 +43,11 @@ fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect
     "\
 fixtures/scenarios/invalid/unknown_fault.toml:2:18: unknown fault \"rest\"; did you mean \"reset\"?; expected one of {FAULTS}"
 )]
+#[case::empty_class_list(
+    "empty_class_list.toml",
+    "\
+fixtures/scenarios/invalid/empty_class_list.toml:4:20: `class` is an empty list; give a class, or a list of the classes a racing client may land in"
+)]
 #[case::missing_command(
     "missing_command.toml",
     "\

@@ -19,8 +19,10 @@ use super::guard::Sandbox;
 /// The longest any single wait in these tests may take.
 const BOUND: Duration = Duration::from_secs(10);
 
-/// The probe line of a client that got a 200.
-const PROBE_200: &str = r#"{"outcome": "response", "status": 200}"#;
+/// A client that gets the server's 200 and says so: its claim must be one
+/// the journal bears out.
+const GETS_200: &str = r#"curl -s -o /dev/null --max-time 5 "$OUTAGE_URL"
+echo '{"outcome": "response", "status": 200}'"#;
 
 /// A bash script named after the sandbox's marker, so that it and every
 /// process it starts without renaming itself carry the marker.
@@ -191,7 +193,7 @@ fn a_client_that_floods_its_output_still_has_its_last_probe_line_read() {
     // closed the pipe after 1 MiB: the client died of SIGPIPE, probe unread.
     let client = script(
         &sandbox,
-        &format!("head -c 8388608 /dev/zero | tr '\\0' x\necho\necho '{PROBE_200}'\n"),
+        &format!("head -c 8388608 /dev/zero | tr '\\0' x\necho\n{GETS_200}\n"),
     );
     let file = scenario_running(
         &sandbox,
@@ -256,7 +258,7 @@ fn a_client_that_exits_leaving_a_daemon_on_its_pipes_is_judged_at_once() {
     let client = script(
         &sandbox,
         &format!(
-            "setsid bash -c 'exec -a {} sleep 1e5' &\necho '{PROBE_200}'\n",
+            "setsid bash -c 'exec -a {} sleep 1e5' &\n{GETS_200}\n",
             sandbox.marker()
         ),
     );
@@ -354,7 +356,7 @@ fn a_client_program_that_is_not_executable_is_reported_as_such() {
 /// Three scenarios run one at a time: one that passes at once, then two
 /// whose clients hang (the first behind TLS, with a CA file).
 fn three_scenarios(sandbox: &Sandbox) -> Vec<PathBuf> {
-    let quick = script(sandbox, &format!("echo '{PROBE_200}'\n"));
+    let quick = script(sandbox, &format!("{GETS_200}\n"));
     let hang = script(
         sandbox,
         &format!("trap '' TERM INT\nexec -a {} sleep 1e5\n", sandbox.marker()),
@@ -472,7 +474,7 @@ fn an_interrupted_run_kills_its_clients_and_reports_what_finished(
 fn printing_a_big_report(sandbox: &Sandbox) -> (Run, mpsc::Sender<()>) {
     let client = script(
         sandbox,
-        &format!("head -c 3000000 /dev/zero | tr '\\0' x\necho\necho '{PROBE_200}'\n"),
+        &format!("head -c 3000000 /dev/zero | tr '\\0' x\necho\n{GETS_200}\n"),
     );
     let file = scenario_running(sandbox, "big", "ok", &client, "20s", "status = 200");
     let mut child = sandbox
