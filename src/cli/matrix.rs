@@ -99,10 +99,11 @@ fn read(files: &[PathBuf]) -> Result<Vec<Vec<Entry>>> {
 
 /// Writes the files asked for, saying so on stderr, or prints the Markdown.
 fn write(matrix: &Matrix, args: &MatrixArgs) -> Result<()> {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let size = format!(
-        "{} fault variants by {} clients",
-        matrix.rows.len(),
-        matrix.clients.len()
+        "{} by {}",
+        plural(matrix.rows.len(), "fault variant"),
+        plural(matrix.clients.len(), "client")
     );
     if let Some(path) = &args.markdown {
         std::fs::write(path, matrix::markdown(matrix, folder_of(path)))

@@ -33,12 +33,41 @@ pub struct Entry {
     /// Why it did not pass, in one line.
     #[serde(default)]
     pub reason: String,
+    /// The expectations that did not hold.
+    #[serde(default)]
+    pub mismatches: Vec<Missed>,
     /// What is surprising about what the client does, when the scenario says.
     #[serde(default)]
     pub surprise: Option<String>,
     /// What the run observed, when it ran.
     #[serde(default)]
     pub observed: Option<Seen>,
+}
+
+/// An expectation that did not hold, as in [`crate::scenario::Mismatch`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Missed {
+    /// What was checked.
+    pub what: String,
+    /// What was expected.
+    pub expected: String,
+    /// What happened.
+    pub got: String,
+}
+
+impl Entry {
+    /// Why it did not pass: every expectation that did not hold, or the
+    /// reason it did not run.
+    pub fn why(&self) -> String {
+        if self.mismatches.is_empty() {
+            return self.reason.clone();
+        }
+        self.mismatches
+            .iter()
+            .map(|m| format!("{}: expected {}, got {}", m.what, m.expected, m.got))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 /// How a scenario ended, as in [`crate::runner::Verdict`].
@@ -180,6 +209,7 @@ impl Entry {
             client: scenario.client_label(),
             verdict: None,
             reason: String::new(),
+            mismatches: Vec::new(),
             surprise: scenario.surprise.clone(),
             observed: Some(Seen {
                 outcome: expected_outcome(&scenario.expect),
@@ -197,6 +227,7 @@ impl Entry {
             client: report.client.clone(),
             verdict: Some(Verdict::Broken),
             reason: format!("its report could not be read: {error}"),
+            mismatches: Vec::new(),
             surprise: None,
             observed: None,
         }

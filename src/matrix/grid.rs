@@ -171,7 +171,7 @@ impl Cell {
         self.sightings.push(Sighting {
             verdict: entry.verdict,
             what: seen.map_or(What::NotRun, |seen| What::of(&seen.outcome)),
-            reason: entry.reason.clone(),
+            reason: entry.why(),
             attempts: seen.map(|seen| seen.attempts.clone()).unwrap_or_default(),
         });
     }
@@ -280,6 +280,7 @@ pub(crate) mod tests {
             client: client.to_owned(),
             verdict: Some(Verdict::Passed),
             reason: String::new(),
+            mismatches: Vec::new(),
             surprise: None,
             observed: Some(Seen {
                 outcome: Outcome::Error {

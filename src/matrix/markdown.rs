@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::matrix::entry::Verdict;
 use crate::matrix::grid::{Cell, Matrix, Row, What};
 use crate::matrix::links;
 
@@ -24,7 +25,35 @@ pub fn markdown(matrix: &Matrix, folder: &Path) -> String {
             let _ = writeln!(out, "{}. {line}", number + 1);
         }
     }
+    not_passed(&mut out, matrix, folder);
     out
+}
+
+/// Every scenario that did not pass in some run, with why.
+fn not_passed(out: &mut String, matrix: &Matrix, folder: &Path) {
+    let mut items = String::new();
+    for cell in matrix.cells() {
+        for (run, sighting) in cell.sightings.iter().enumerate() {
+            let Some(verdict) = sighting.verdict.filter(|v| *v != Verdict::Passed) else {
+                continue;
+            };
+            let _ = writeln!(
+                items,
+                "- [{}]({}), run {}: **{}**",
+                text(&cell.name),
+                url(&links::relative(&cell.path, folder)),
+                run + 1,
+                verdict.word()
+            );
+            for line in sighting.reason.lines() {
+                let _ = writeln!(items, "  - {}", text(line));
+            }
+        }
+    }
+    if !items.is_empty() {
+        out.push_str("\n## Not passed\n\n");
+        out.push_str(&items);
+    }
 }
 
 fn legend(matrix: &Matrix) -> String {
@@ -80,7 +109,6 @@ fn table(out: &mut String, matrix: &Matrix, rows: &[&Row], folder: &Path, notes:
 
 fn cell(cell: &Cell, client: &str, row: &Row, folder: &Path, notes: &mut Vec<String>) -> String {
     let link = links::relative(&cell.path, folder);
-    let title = first_sentence(&cell.description);
     let several = cell.outcomes().len() > 1;
     let mut parts: Vec<String> = cell
         .outcomes()
@@ -91,12 +119,7 @@ fn cell(cell: &Cell, client: &str, row: &Row, folder: &Path, notes: &mut Vec<Str
             } else {
                 String::new()
             };
-            format!(
-                "[{}]({} \"{}\"){runs}",
-                what_text(what),
-                url(&link),
-                quoted(title)
-            )
+            format!("[{}]({}){runs}", what_text(what), url(&link))
         })
         .collect();
     match cell.stable() {
@@ -141,14 +164,6 @@ fn what_text(what: &What) -> String {
     }
 }
 
-/// The description's first sentence, for a link's title.
-fn first_sentence(description: &str) -> &str {
-    description
-        .split_once(". ")
-        .map_or(description, |(first, _)| first)
-        .trim_end_matches('.')
-}
-
 /// `value` as text in a table cell: every character Markdown or HTML would
 /// read as markup is escaped, and lines are joined.
 pub(crate) fn text(value: &str) -> String {
@@ -174,11 +189,6 @@ pub(crate) fn code(value: &str) -> String {
     }
     // In a table, a pipe ends the cell even inside a code span unless escaped.
     format!("`{}`", value.replace('|', "\\|").replace(['\n', '\r'], " "))
-}
-
-/// A link's title, inside double quotes.
-fn quoted(title: &str) -> String {
-    text(title).replace('"', "\\\"")
 }
 
 /// A relative link, with the characters that would end it encoded.
@@ -236,9 +246,8 @@ mod tests {
         let table = "## transport\n\n\
             | variant | fault | reqwest | curl\\_get.sh |\n\
             |---|---|---|---|\n\
-            | reset | `reset` | [`reqwest::Error` · reset](../scenarios/transport/reset-reqwest.toml \
-            \"What transport/reset-reqwest teaches\") | [`CURLE_RECV_ERROR` · reset]\
-            (../scenarios/transport/reset-curl.toml \"What transport/reset-curl teaches\") [⚠ 1](#surprises) |\n";
+            | reset | `reset` | [`reqwest::Error` · reset](../scenarios/transport/reset-reqwest.toml) \
+            | [`CURLE_RECV_ERROR` · reset](../scenarios/transport/reset-curl.toml) [⚠ 1](#surprises) |\n";
         assert!(shown.contains(table), "{shown}");
         assert!(
             shown.ends_with(

@@ -127,7 +127,10 @@ async fn run_prepared(scenario: &Scenario) -> Report {
                 Err(reason) => Err(reason),
             };
             match ran {
-                Ok(ran) => (ran.outcome, ran.exit, ran.output),
+                Ok(ran) => match ran.outcome {
+                    Outcome::Unavailable { reason } => return Report::skipped(scenario, reason),
+                    outcome => (outcome, ran.exit, ran.output),
+                },
                 Err(reason) => return Report::broken(scenario, reason),
             }
         }

@@ -6,7 +6,11 @@
 //!  "is_a": ["requests.exceptions.ConnectTimeout", "requests.exceptions.ConnectionError", ...],
 //!  "class": "connect-timeout", "message": "...", "status": null}
 //! {"outcome": "response", "status": 200}
+//! {"outcome": "skipped", "message": "httpx is not installed for /usr/bin/python3"}
 //! ```
+//!
+//! `skipped` says the client cannot run on this machine (a library it needs
+//! is not installed): the scenario is skipped with the message as its reason.
 //!
 //! Any other output is the client's own and is ignored, even a line that
 //! looks like JSON. A line with an `outcome` key that breaks the protocol (an
@@ -29,6 +33,7 @@ const QUOTED: usize = 300;
 enum Kind {
     Response,
     Error,
+    Skipped,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +88,11 @@ pub fn parse(stdout: &str) -> Result<Option<Outcome>, BadProbeLine> {
     };
     let parsed: Line = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
     let outcome = match parsed.outcome {
+        Kind::Skipped => Outcome::Unavailable {
+            reason: parsed
+                .message
+                .unwrap_or_else(|| "the probe says its client cannot run here".to_owned()),
+        },
         Kind::Response => Outcome::Response {
             status: parsed
                 .status
@@ -114,6 +124,17 @@ fn is_probe_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skipped_line_says_why_the_client_cannot_run() {
+        let stdout = r#"{"outcome": "skipped", "message": "httpx is not installed"}"#;
+        assert_eq!(
+            parse(stdout),
+            Ok(Some(Outcome::Unavailable {
+                reason: "httpx is not installed".to_owned()
+            }))
+        );
+    }
 
     #[test]
     fn the_last_probe_line_wins_and_other_output_is_ignored() {

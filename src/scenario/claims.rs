@@ -41,7 +41,7 @@ pub fn contradictions(observed: &Observed) -> Vec<Mismatch> {
     let (status, class) = match &observed.outcome {
         Outcome::Response { status } => (Some(*status), None),
         Outcome::Error(error) => (error.status, error.class),
-        Outcome::Exited | Outcome::Killed { .. } => (None, None),
+        Outcome::Exited | Outcome::Unavailable { .. } | Outcome::Killed { .. } => (None, None),
     };
     let status = status.or(match class {
         Some(ErrorClass::HttpStatus(code)) => Some(code),

@@ -53,7 +53,13 @@ impl Expect {
         let outcome = &observed.outcome;
         match (self.hangs, outcome) {
             (true, Outcome::Killed { .. })
-            | (false, Outcome::Response { .. } | Outcome::Error(_) | Outcome::Exited) => {}
+            | (
+                false,
+                Outcome::Response { .. }
+                | Outcome::Error(_)
+                | Outcome::Exited
+                | Outcome::Unavailable { .. },
+            ) => {}
             (true, _) => miss(
                 "hang",
                 "the client still running at the deadline".into(),
@@ -75,7 +81,20 @@ impl Expect {
         if let Some(classes) = self.classes()
             && !matches!(outcome, Outcome::Error(e) if e.class.is_some_and(|c| self.class.contains(&c)))
         {
-            miss("class", classes, outcome.to_string());
+            let got = match outcome {
+                Outcome::Error(e) => match e.class {
+                    Some(class) => format!(
+                        "{class}, from {}",
+                        e.native.as_deref().unwrap_or("an unnamed error")
+                    ),
+                    None => format!(
+                        "no class, from {}",
+                        e.native.as_deref().unwrap_or("an unnamed error")
+                    ),
+                },
+                other => other.to_string(),
+            };
+            miss("class", classes, got);
         }
         if let Some(status) = self.status {
             let got = match outcome {

@@ -22,6 +22,12 @@ pub enum Outcome {
     /// It exited without saying what happened (no probe line); only its exit
     /// code and output tell.
     Exited,
+    /// Its probe said the client cannot run on this machine (a library not
+    /// installed): the scenario is skipped.
+    Unavailable {
+        /// Why, in the probe's words.
+        reason: String,
+    },
     /// It was still running at the deadline, and was killed.
     Killed {
         /// The deadline; in JSON, in seconds.
@@ -36,6 +42,7 @@ impl fmt::Display for Outcome {
             Outcome::Response { status } => write!(f, "a response with status {status}"),
             Outcome::Error(error) => write!(f, "{error}"),
             Outcome::Exited => write!(f, "an exit without a probe line"),
+            Outcome::Unavailable { reason } => write!(f, "no run: {reason}"),
             Outcome::Killed { after } => write!(
                 f,
                 "no result: still running at the {after:?} deadline, killed"

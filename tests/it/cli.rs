@@ -806,7 +806,7 @@ fn run_with_a_filter_that_matches_nothing_says_how_many_files_it_searched() {
         format!(
             "outage: --filter \"no-such-scenario\" matched none of the {found} scenario files \
              found in scenarios/http; it keeps scenarios whose name contains it, and a name is \
-             the file's path without .toml, such as \"http/bad-encoding-curl-not-decoding\": \
+             the file's path without .toml, such as \"http/bad-encoding-aiohttp\": \
              give part of one, or leave --filter out"
         )
     );

@@ -61,8 +61,7 @@ mod command {
         assert_eq!(status.code(), Some(0), "{stderr}");
         assert!(
             stdout.contains(
-                "| reset | `reset` | [`reqwest::Error` · reset](scenarios/transport/reset-reqwest.toml \
-                 \"The server aborts with an RST after reading the request: connection reset by peer\") \
+                "| reset | `reset` | [`reqwest::Error` · reset](scenarios/transport/reset-reqwest.toml) \
                  stable, 2 runs |"
             ),
             "{stdout}"

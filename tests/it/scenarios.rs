@@ -382,3 +382,19 @@ async fn a_failed_build_breaks_the_scenario_and_shows_the_output() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn a_probe_whose_library_is_missing_skips_its_scenario() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let path = folder.path().join("missing-library.toml");
+    let probe = r#"{"outcome": "skipped", "message": "httpx is not installed for python3"}"#;
+    let text = format!(
+        "description = \"x\"\nfault = \"ok\"\n\
+         client = {{ run = [\"sh\", \"-c\", \"echo \\\"$0\\\"\", '{probe}'] }}\n\
+         [expect]\nstatus = 200\n"
+    );
+    std::fs::write(&path, text).expect("the scenario is written");
+    let report = runner::run_file(&path).await;
+    assert_eq!(report.verdict, Verdict::Skipped, "{report}");
+    assert_eq!(report.reason, "skipped: httpx is not installed for python3");
+}

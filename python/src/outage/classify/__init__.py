@@ -19,6 +19,7 @@ when it classifies. What is shared lives here: walking an exception's chain,
 naming classes, and TLS verify codes.
 """
 import http.client
+import importlib
 import json
 import socket
 import ssl
@@ -31,6 +32,19 @@ UNIVERSAL = (Exception, BaseException, object)
 # window), 62 host name and 64 IP address mismatch; any other (18 self-signed,
 # 19 self-signed in chain, 20 unknown issuer, ...) is an untrusted chain.
 VERIFY_CODES = {9: "expired", 10: "expired", 62: "hostname", 64: "hostname"}
+
+
+def require(name):
+    """The client library `name`, imported; when this Python lacks it, print
+    the protocol's `skipped` line, which skips the scenario with the reason,
+    and exit. A probe calls this before anything else touches the client."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        reason = (f"{name} is not installed for {sys.executable} ({error}); `make clients` "
+                  "installs the pinned clients into .venv: put .venv/bin first on PATH")
+        print(json.dumps({"outcome": "skipped", "message": reason}))
+        sys.exit(3)
 
 
 def qualname(cls):
