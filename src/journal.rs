@@ -129,8 +129,9 @@ pub struct Attempt {
     pub status_sent: Option<u16>,
     /// What the fault did, in words.
     pub action: String,
-    /// When the attempt ended, measured from server start; in JSON, in
-    /// seconds.
+    /// When the attempt ended, measured from server start: for one kept
+    /// alive, when its response was complete, not when the connection's
+    /// next request began. In JSON, in seconds.
     #[serde(serialize_with = "crate::duration::seconds")]
     pub ended: Option<Duration>,
     /// How it ended; `None` while it is still open.
@@ -240,6 +241,9 @@ struct Entry {
     head_bytes: usize,
     /// The estimated memory of the whole entry, as last counted in `State::bytes`.
     footprint: usize,
+    /// When its response was complete, for an attempt answered on a
+    /// connection that stays open.
+    answered: Option<Duration>,
 }
 
 impl Entry {
@@ -441,6 +445,7 @@ impl Journal {
                     ending: None,
                 },
                 head_bytes: 0,
+                answered: None,
                 footprint: 0,
             };
             entry.footprint = entry.recount();
@@ -680,6 +685,13 @@ impl AttemptLog {
         self.journal.took_route(self.index, route);
     }
 
+    /// Records that the response is complete: on a connection kept alive for
+    /// the next request, the attempt ends here, not when the next one begins.
+    pub(crate) fn answered(&self) {
+        let now = self.journal.elapsed();
+        self.journal.update(self.index, |e| e.answered = Some(now));
+    }
+
     pub(crate) fn action(&self, action: impl Into<String>) {
         let action = match &self.preface {
             Some(preface) => format!("{preface}; {}", action.into()),
@@ -720,7 +732,10 @@ impl AttemptLog {
             a.bytes_received = traffic.received;
             a.bytes_sent = traffic.sent;
             a.status_sent = traffic.status;
-            a.ended = Some(ended);
+            a.ended = Some(match (ending, e.answered) {
+                (Ending::KeptAlive, Some(answered)) => answered,
+                _ => ended,
+            });
             a.ending = Some(ending);
         });
     }

@@ -165,7 +165,10 @@ async fn answer(
             }));
             Ok(match response.await {
                 Ok(response) if hook == Some(PanicAt::Body) => response.map(|_| PanicBody.boxed()),
-                Ok(response) => response,
+                Ok(response) => response.map(|body| {
+                    let log = log.clone();
+                    Answered { body, log }.boxed()
+                }),
                 Err(panic) => {
                     log.action(format!(
                         "the fault panicked ({panic}); answered 500 and closed"
@@ -201,6 +204,39 @@ fn failed() -> http::Response<Body> {
             .boxed(),
         )
         .expect("a response with a fixed valid status and headers always builds")
+}
+
+/// A response body that tells the journal when hyper is done with it: after
+/// its last byte, or when the connection ends first.
+struct Answered {
+    body: Body,
+    log: AttemptLog,
+}
+
+impl hyper::body::Body for Answered {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.log.answered();
+    }
 }
 
 /// A response body that panics when read, for the tests of panic handling.

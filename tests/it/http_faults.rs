@@ -187,3 +187,27 @@ async fn the_journal_reads_each_status_line_sent_off_the_wire() {
         .collect();
     assert_eq!(sent, [Some(503), Some(200), None, None]);
 }
+
+#[tokio::test]
+async fn a_kept_alive_attempt_ends_with_its_response_not_with_the_next_request() {
+    let server = start(Fault::named("ok").unwrap()).await;
+    let client = pooled_client();
+    fetch(&client, &server.url())
+        .await
+        .expect("the first answer");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    fetch(&client, &server.url())
+        .await
+        .expect("the second answer");
+    // The first attempt ended when the second request began; the second is
+    // still open.
+    let attempts = server.journal().attempts();
+    let first = &attempts[0];
+    assert_eq!(first.ending, Some(Ending::KeptAlive), "{first}");
+    let lasted = first.ended.expect("ended") - first.started;
+    assert!(
+        lasted < Duration::from_millis(300),
+        "the first attempt lasted {lasted:?}, through the idle wait: {first}"
+    );
+    assert!(attempts[1].started - first.started >= Duration::from_millis(400));
+}
