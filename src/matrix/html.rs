@@ -71,12 +71,14 @@ fn summary(matrix: &Matrix) -> String {
         1 => "one run".to_owned(),
         runs => format!("{runs} runs"),
     };
+    let scenarios = match all {
+        1 => "1 scenario".to_owned(),
+        all => format!("{all} scenarios"),
+    };
     let verdicts = match (matrix.runs, bad) {
-        (0, _) => format!("{all} scenarios, none of them run here."),
-        (_, 0) => format!("{all} scenarios, every one passed."),
-        (_, bad) => {
-            format!("{all} scenarios, {bad} of them failed, broke or were skipped in a run.")
-        }
+        (0, _) => format!("{scenarios}, not run here."),
+        (_, 0) => format!("{scenarios}, all passed."),
+        (_, bad) => format!("{scenarios}, {bad} of which failed, broke or were skipped in a run."),
     };
     format!(
         "Every fault (rows) against every client (columns): the error each client raised, \
@@ -316,10 +318,7 @@ mod tests {
             Path::new(""),
         );
         assert_eq!(page.matches("<svg").count(), 0, "{page}");
-        assert!(
-            page.contains("1 scenarios, none of them run here."),
-            "{page}"
-        );
+        assert!(page.contains("1 scenario, not run here."), "{page}");
     }
 
     #[test]
