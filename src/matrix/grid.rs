@@ -139,6 +139,20 @@ impl Matrix {
         })
     }
 
+    /// Every run of a scenario that did not pass: its cell, the run's number
+    /// (from 1), its verdict and why.
+    pub fn not_passed(&self) -> impl Iterator<Item = (&Cell, usize, Verdict, &str)> {
+        self.cells().flat_map(|cell| {
+            cell.sightings
+                .iter()
+                .enumerate()
+                .filter_map(move |(run, sighting)| {
+                    let verdict = sighting.verdict.filter(|v| *v != Verdict::Passed)?;
+                    Some((cell, run + 1, verdict, sighting.reason.as_str()))
+                })
+        })
+    }
+
     /// The folders, in order, each with its rows.
     pub fn folders(&self) -> Vec<(&str, Vec<&Row>)> {
         let mut folders: Vec<(&str, Vec<&Row>)> = Vec::new();

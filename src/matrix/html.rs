@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::matrix::entry::Verdict;
 use crate::matrix::grid::{Cell, Matrix, Row, What};
 use crate::matrix::{links, retries};
 
@@ -221,21 +220,15 @@ fn what_html(what: &What) -> String {
 /// Every scenario that did not pass in some run, with why.
 fn not_passed(out: &mut String, matrix: &Matrix, folder: &Path) {
     let mut items = String::new();
-    for cell in matrix.cells() {
-        for (run, sighting) in cell.sightings.iter().enumerate() {
-            let Some(verdict) = sighting.verdict.filter(|v| *v != Verdict::Passed) else {
-                continue;
-            };
-            let _ = write!(
-                items,
-                "<li><a href=\"{}\">{}</a>, run {}: <strong>{}</strong><pre>{}</pre></li>",
-                escape(&links::relative(&cell.path, folder)),
-                escape(&cell.name),
-                run + 1,
-                verdict.word(),
-                escape(&sighting.reason)
-            );
-        }
+    for (cell, run, verdict, why) in matrix.not_passed() {
+        let _ = write!(
+            items,
+            "<li><a href=\"{}\">{}</a>, run {run}: <strong>{}</strong><pre>{}</pre></li>",
+            escape(&links::relative(&cell.path, folder)),
+            escape(&cell.name),
+            verdict.word(),
+            escape(why)
+        );
     }
     if !items.is_empty() {
         let _ = writeln!(out, "<h2 id=\"not-passed\">Not passed</h2><ul>{items}</ul>");
@@ -274,7 +267,7 @@ mod tests {
         let mut entry = raised("transport/reset-curl", "<b>curl</b>", "Err<'&'>", "reset");
         entry.description = "A \"quoted\" <script>alert(1)</script>".to_owned();
         entry.surprise = Some("</li><script>".to_owned());
-        entry.verdict = Some(Verdict::Failed);
+        entry.verdict = Some(crate::matrix::entry::Verdict::Failed);
         entry.reason = "expected <x> & got \"y\"".to_owned();
         let page = html(&Matrix::of_runs(&[vec![entry]]), Path::new(""));
         assert!(!page.contains("<script"), "{page}");

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::matrix::entry::Verdict;
 use crate::matrix::grid::{Cell, Matrix, Row, What};
 use crate::matrix::links;
 
@@ -32,22 +31,16 @@ pub fn markdown(matrix: &Matrix, folder: &Path) -> String {
 /// Every scenario that did not pass in some run, with why.
 fn not_passed(out: &mut String, matrix: &Matrix, folder: &Path) {
     let mut items = String::new();
-    for cell in matrix.cells() {
-        for (run, sighting) in cell.sightings.iter().enumerate() {
-            let Some(verdict) = sighting.verdict.filter(|v| *v != Verdict::Passed) else {
-                continue;
-            };
-            let _ = writeln!(
-                items,
-                "- [{}]({}), run {}: **{}**",
-                text(&cell.name),
-                url(&links::relative(&cell.path, folder)),
-                run + 1,
-                verdict.word()
-            );
-            for line in sighting.reason.lines() {
-                let _ = writeln!(items, "  - {}", text(line));
-            }
+    for (cell, run, verdict, why) in matrix.not_passed() {
+        let _ = writeln!(
+            items,
+            "- [{}]({}), run {run}: **{}**",
+            text(&cell.name),
+            url(&links::relative(&cell.path, folder)),
+            verdict.word()
+        );
+        for line in why.lines() {
+            let _ = writeln!(items, "  - {}", text(line));
         }
     }
     if !items.is_empty() {
