@@ -18,6 +18,7 @@ This package imports no client: each module imports its own client lazily,
 when it classifies. What is shared lives here: walking an exception's chain,
 naming classes, and TLS verify codes.
 """
+import errno
 import http.client
 import importlib
 import json
@@ -87,6 +88,20 @@ def has(links, *types):
 
 def errnos(links):
     return {getattr(e, "errno", None) for e in links}
+
+
+def connection_class(links):
+    """empty-reply, refused or reset, from the socket errors in the chain;
+    None when there is none. RemoteDisconnected is a ConnectionResetError
+    (and a BadStatusLine), so it comes first: it means the peer closed, with
+    a FIN, before sending any status line at all."""
+    if has(links, http.client.RemoteDisconnected):
+        return "empty-reply"
+    if has(links, ConnectionRefusedError) or errno.ECONNREFUSED in errnos(links):
+        return "refused"
+    if has(links, ConnectionResetError) or errno.ECONNRESET in errnos(links):
+        return "reset"
+    return None
 
 
 def tls_kind(links):

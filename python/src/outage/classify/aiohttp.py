@@ -1,8 +1,7 @@
 """The neutral class of an exception from Python `aiohttp`."""
-import errno
 import functools
 
-from . import chain, errnos, has, report as _report, tls_kind
+from . import chain, connection_class, has, report as _report, tls_kind
 
 # Where aiohttp keeps the error beneath its own.
 LINKS = ("reason", "os_error", "certificate_error")
@@ -37,10 +36,9 @@ def classify(exc):
     # as a bare ConnectionResetError, with no errno: not a reset.
     if isinstance(exc, aiohttp.ClientConnectorError) and _bare_reset(links):
         return "tls(protocol)"
-    if has(links, ConnectionRefusedError) or errno.ECONNREFUSED in errnos(links):
-        return "refused"
-    if has(links, ConnectionResetError) or errno.ECONNRESET in errnos(links):
-        return "reset"
+    connection = connection_class(links)
+    if connection:
+        return connection
     if isinstance(exc, aiohttp.ClientPayloadError):
         if has(links, ContentEncodingError):
             return "decode"

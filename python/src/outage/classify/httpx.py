@@ -1,10 +1,9 @@
 """The neutral class of an exception from Python `httpx`."""
-import errno
 import functools
 import socket
 import ssl
 
-from . import chain, errnos, has, in_handshake, report as _report, tls_kind
+from . import chain, connection_class, has, in_handshake, report as _report, tls_kind
 
 
 def classify(exc):
@@ -27,10 +26,9 @@ def classify(exc):
         return "dns"
     if isinstance(exc, httpx.ConnectError) and has(links, ssl.SSLError):
         return f"tls({tls_kind(links)})"
-    if has(links, ConnectionRefusedError) or errno.ECONNREFUSED in errnos(links):
-        return "refused"
-    if has(links, ConnectionResetError) or errno.ECONNRESET in errnos(links):
-        return "reset"
+    connection = connection_class(links)
+    if connection:
+        return connection
     if isinstance(exc, httpx.RemoteProtocolError):
         return _protocol(str(exc), links)
     return "other"

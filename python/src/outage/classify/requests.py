@@ -1,11 +1,10 @@
 """The neutral class of an exception from Python `requests`."""
-import errno
 import functools
 import http.client
 import re
 import socket
 
-from . import chain, errnos, has, in_handshake, report as _report, tls_kind
+from . import chain, connection_class, has, in_handshake, report as _report, tls_kind
 
 
 def classify(exc):
@@ -36,15 +35,9 @@ def classify(exc):
     # NameResolutionError is absent from urllib3 1.x, which raises the gaierror.
     if has(links, socket.gaierror, getattr(urllib3.exceptions, "NameResolutionError", socket.gaierror)):
         return "dns"
-    # RemoteDisconnected is a ConnectionResetError (and a BadStatusLine), so it
-    # must come before the reset check: it means the peer closed, with a FIN,
-    # before sending any status line at all.
-    if has(links, http.client.RemoteDisconnected):
-        return "empty-reply"
-    if has(links, ConnectionRefusedError) or errno.ECONNREFUSED in errnos(links):
-        return "refused"
-    if has(links, ConnectionResetError) or errno.ECONNRESET in errnos(links):
-        return "reset"
+    connection = connection_class(links)
+    if connection:
+        return connection
     # A read timeout while the body streams arrives as a ConnectionError
     # wrapping urllib3's ReadTimeoutError, not as requests' ReadTimeout; so
     # does one that used up urllib3's retries (MaxRetryError).

@@ -1,11 +1,10 @@
 """The neutral class of an exception from `urllib3` used directly."""
-import errno
 import functools
 import http.client
 import re
 import socket
 
-from . import chain, errnos, has, in_handshake, report as _report, tls_kind
+from . import chain, connection_class, has, in_handshake, report as _report, tls_kind
 
 
 def classify(exc):
@@ -25,16 +24,11 @@ def classify(exc):
         return f"tls({tls_kind(links)})"
     if has(links, socket.gaierror, ex.NameResolutionError):
         return "dns"
-    # RemoteDisconnected is a ConnectionResetError, but it means the peer
-    # closed with a FIN before sending any status line.
-    if has(links, http.client.RemoteDisconnected):
-        return "empty-reply"
     # NewConnectionError is a subclass of ConnectTimeoutError: a refused
     # connection must be told apart before any timeout is.
-    if has(links, ConnectionRefusedError) or errno.ECONNREFUSED in errnos(links):
-        return "refused"
-    if has(links, ConnectionResetError) or errno.ECONNRESET in errnos(links):
-        return "reset"
+    connection = connection_class(links)
+    if connection:
+        return connection
     if has(links, ex.ConnectTimeoutError) and not has(links, ex.NewConnectionError):
         return "connect-timeout"
     if has(links, ex.ReadTimeoutError, TimeoutError, socket.timeout):
