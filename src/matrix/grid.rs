@@ -153,6 +153,14 @@ impl Matrix {
         })
     }
 
+    /// The clients that have a cell in one of `rows`, in column order.
+    pub fn clients_in(&self, rows: &[&Row]) -> Vec<&String> {
+        self.clients
+            .iter()
+            .filter(|client| rows.iter().any(|row| row.cells.contains_key(*client)))
+            .collect()
+    }
+
     /// The folders, in order, each with its rows.
     pub fn folders(&self) -> Vec<(&str, Vec<&Row>)> {
         let mut folders: Vec<(&str, Vec<&Row>)> = Vec::new();

@@ -87,11 +87,7 @@ fn summary(matrix: &Matrix) -> String {
 }
 
 fn table(out: &mut String, matrix: &Matrix, rows: &[&Row], folder: &Path, notes: &mut Vec<String>) {
-    let clients: Vec<&String> = matrix
-        .clients
-        .iter()
-        .filter(|client| rows.iter().any(|row| row.cells.contains_key(*client)))
-        .collect();
+    let clients = matrix.clients_in(rows);
     out.push_str("<div class=\"scroll\"><table><thead><tr><th>variant</th>");
     for client in &clients {
         let _ = write!(out, "<th>{}</th>", escape(client));

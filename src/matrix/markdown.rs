@@ -73,11 +73,7 @@ fn legend(matrix: &Matrix) -> String {
 }
 
 fn table(out: &mut String, matrix: &Matrix, rows: &[&Row], folder: &Path, notes: &mut Vec<String>) {
-    let clients: Vec<&String> = matrix
-        .clients
-        .iter()
-        .filter(|client| rows.iter().any(|row| row.cells.contains_key(*client)))
-        .collect();
+    let clients = matrix.clients_in(rows);
     out.push_str("| variant | fault |");
     clients.iter().for_each(|client| {
         let _ = write!(out, " {} |", text(client));
