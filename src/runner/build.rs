@@ -57,13 +57,17 @@ async fn run(build: &[String]) -> Result<(), String> {
     }
     match ran.exit {
         Some(0) => Ok(()),
-        exit => Err(format!(
-            "the client's build `{shown}` failed ({}):\n{}",
-            exit.map_or("killed by a signal".to_owned(), |code| format!(
-                "exit {code}"
-            )),
-            tail(&ran.output)
-        )),
+        exit => {
+            let output = tail(&ran.output);
+            // The last line first, where a one-line view (the table) shows it.
+            let last = output.lines().last().unwrap_or("no output");
+            Err(format!(
+                "the client's build `{shown}` failed ({}): {last}\n{output}",
+                exit.map_or("killed by a signal".to_owned(), |code| format!(
+                    "exit {code}"
+                )),
+            ))
+        }
     }
 }
 
@@ -109,7 +113,8 @@ mod tests {
         let error = once(&build).await.expect_err("the build fails");
         assert!(
             error.starts_with("the client's build `sh -c echo")
-                && error.contains("failed (exit 2):\nget.go:3: undefined: x"),
+                && error
+                    .contains("failed (exit 2): get.go:3: undefined: x\nget.go:3: undefined: x"),
             "{error}"
         );
     }

@@ -378,7 +378,7 @@ async fn a_failed_build_breaks_the_scenario_and_shows_the_output() {
     assert!(
         report
             .reason
-            .contains("failed (exit 2):\nprobe.go:3:2: undefined: x"),
+            .contains("failed (exit 2): probe.go:3:2: undefined: x\nprobe.go:3:2: undefined: x"),
         "{report}"
     );
 }
