@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::runner::Report;
+pub use crate::runner::Verdict;
 use crate::scenario::{Expect, Scenario};
 
 /// One scenario's result, or what its file expects.
@@ -67,35 +68,6 @@ impl Entry {
             .map(|m| format!("{}: expected {}, got {}", m.what, m.expected, m.got))
             .collect::<Vec<_>>()
             .join("\n")
-    }
-}
-
-/// How a scenario ended, as in [`crate::runner::Verdict`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Every expectation held.
-    Passed,
-    /// An expectation did not hold.
-    Failed,
-    /// It could not run.
-    Broken,
-    /// This machine cannot give it what it needs.
-    Skipped,
-    /// The run was stopped by a signal.
-    Interrupted,
-}
-
-impl Verdict {
-    /// The word shown in a cell.
-    pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Passed => "pass",
-            Verdict::Failed => "FAIL",
-            Verdict::Broken => "BROKEN",
-            Verdict::Skipped => "SKIP",
-            Verdict::Interrupted => "INTERRUPTED",
-        }
     }
 }
 

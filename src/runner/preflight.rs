@@ -34,7 +34,9 @@ impl fmt::Display for Unready {
 /// servers answer on.
 pub async fn prepare(scenario: &Scenario) -> Result<(), Unready> {
     if let Some(build) = &scenario.build {
-        installed(scenario, build)?;
+        let owned = scenario.clone();
+        off_the_workers(move || installed(&owned, owned.build.as_deref().unwrap_or_default()))
+            .await?;
         build::once(build).await.map_err(|reason| {
             Unready::Broken(LoadErrors::one(&scenario.path, scenario.client_at, reason))
         })?;

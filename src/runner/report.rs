@@ -12,7 +12,7 @@ use crate::scenario::Mismatch;
 use crate::scenario::{LoadErrors, Scenario, name_of};
 
 /// How a scenario ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Verdict {
@@ -32,7 +32,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The word in the table and at the head of the full account.
-    fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Verdict::Passed => "PASS",
             Verdict::Failed => "FAIL",

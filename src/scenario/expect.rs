@@ -82,16 +82,12 @@ impl Expect {
             && !matches!(outcome, Outcome::Error(e) if e.class.is_some_and(|c| self.class.contains(&c)))
         {
             let got = match outcome {
-                Outcome::Error(e) => match e.class {
-                    Some(class) => format!(
-                        "{class}, from {}",
-                        e.native.as_deref().unwrap_or("an unnamed error")
-                    ),
-                    None => format!(
-                        "no class, from {}",
-                        e.native.as_deref().unwrap_or("an unnamed error")
-                    ),
-                },
+                Outcome::Error(e) => format!(
+                    "{}, from {}",
+                    e.class
+                        .map_or("no class".to_owned(), |class| class.to_string()),
+                    e.native.as_deref().unwrap_or("an unnamed error")
+                ),
                 other => other.to_string(),
             };
             miss("class", classes, got);
