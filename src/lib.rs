@@ -105,6 +105,7 @@ pub mod journal;
 #[cfg(feature = "runner")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
 pub mod matrix;
+pub mod proxy;
 pub mod request;
 #[cfg(feature = "runner")]
 #[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
@@ -115,6 +116,7 @@ pub mod scenario;
 pub mod schedule;
 mod server;
 mod tls;
+pub mod toxic;
 mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
