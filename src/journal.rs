@@ -79,6 +79,48 @@ impl fmt::Display for Ending {
     }
 }
 
+/// The upstream leg of an attempt through a proxy: how the proxy reached
+/// the real service, and what went each way.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct UpstreamLeg {
+    /// The upstream's address, as given to the proxy.
+    pub address: String,
+    /// How the connection to it was had.
+    pub connection: UpstreamConnection,
+    /// Bytes the proxy wrote to the upstream for this attempt.
+    pub bytes_sent: u64,
+    /// Bytes the proxy read from the upstream for this attempt.
+    pub bytes_received: u64,
+}
+
+/// How a proxy had its connection to the upstream for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum UpstreamConnection {
+    /// A new connection, open after this long; in JSON, in seconds.
+    Opened(#[serde(serialize_with = "crate::duration::seconds")] Duration),
+    /// The connection of the previous attempt on the same client connection.
+    Reused,
+    /// Refused: nothing listens there.
+    Refused,
+    /// No answer to the connect within the proxy's connect timeout.
+    TimedOut,
+    /// Any other failure, in the operating system's words.
+    Failed(String),
+}
+
+impl UpstreamConnection {
+    /// True when the proxy reached the upstream.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            UpstreamConnection::Opened(_) | UpstreamConnection::Reused
+        )
+    }
+}
+
 /// What a connection carried during one attempt.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Traffic {
@@ -129,6 +171,9 @@ pub struct Attempt {
     pub status_sent: Option<u16>,
     /// What the fault did, in words.
     pub action: String,
+    /// For a proxy, the upstream leg: `None` when the fault answered in the
+    /// upstream's place, so the upstream never saw the request.
+    pub upstream: Option<UpstreamLeg>,
     /// When the attempt ended, measured from server start: for one kept
     /// alive, when its response was complete, not when the connection's
     /// next request began. In JSON, in seconds.
@@ -254,6 +299,9 @@ impl Entry {
         std::mem::size_of::<Entry>()
             + a.action.capacity()
             + a.route.as_ref().map_or(0, |r| r.capacity() + ALLOCATION)
+            + a.upstream
+                .as_ref()
+                .map_or(0, |u| u.address.capacity() + ALLOCATION)
             + self.head_bytes
     }
 }
@@ -441,6 +489,7 @@ impl Journal {
                     bytes_sent: 0,
                     status_sent: None,
                     action: String::new(),
+                    upstream: None,
                     ended: None,
                     ending: None,
                 },
@@ -683,6 +732,12 @@ impl AttemptLog {
     /// Records the route this attempt took.
     pub(crate) fn took_route(&self, route: &str) {
         self.journal.took_route(self.index, route);
+    }
+
+    /// Records the attempt's upstream leg, for a proxy.
+    pub(crate) fn upstream(&self, leg: UpstreamLeg) {
+        self.journal
+            .update(self.index, |e| e.attempt.upstream = Some(leg));
     }
 
     /// Records that the response is complete: on a connection kept alive for

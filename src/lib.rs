@@ -121,7 +121,7 @@ mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;
-pub use journal::{Attempt, Ending, Journal, NotSettled};
+pub use journal::{Attempt, Ending, Journal, NotSettled, UpstreamConnection, UpstreamLeg};
 pub use request::RequestHead;
 pub use schedule::{Jitter, Retries, RetryMismatch};
 #[doc(hidden)]

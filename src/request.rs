@@ -48,6 +48,18 @@ impl RequestHead {
             .map(|(_, v)| v.as_str())
     }
 
+    /// True when the client asked for the connection to close after this request.
+    pub(crate) fn asks_to_close(&self) -> bool {
+        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
+        connection.contains("close")
+            || (self.version == "HTTP/1.0" && !connection.contains("keep-alive"))
+    }
+
+    /// The header pairs, borrowed.
+    pub(crate) fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     pub(crate) fn from_hyper<B>(request: &http::Request<B>) -> Self {
         RequestHead {
             method: request.method().to_string(),

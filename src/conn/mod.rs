@@ -18,6 +18,7 @@
 //! would, so a fault ends, and is journaled, exactly as it is on the wire.
 
 mod exchange;
+pub(crate) mod framing;
 #[cfg(test)]
 mod mock;
 mod stream;
@@ -30,12 +31,13 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 
 use crate::journal::{Ending, Traffic};
 use crate::request::{self, HeadError, RequestHead};
 pub(crate) use exchange::Exchange;
+use framing::BodyEnd;
 pub(crate) use stream::Stream;
 
 /// Bytes received and sent on a connection since the meter was last taken,
@@ -179,11 +181,15 @@ impl Conn {
 
     /// Reads until a complete request head is buffered, and consumes it.
     pub(crate) async fn read_head(&mut self) -> Result<RequestHead, NoRequest> {
+        self.read_head_bytes().await.map(|(head, _)| head)
+    }
+
+    /// Reads a complete request head, and returns it with its bytes as sent.
+    pub(crate) async fn read_head_bytes(&mut self) -> Result<(RequestHead, Bytes), NoRequest> {
         loop {
             match request::parse(&self.buffered) {
                 Ok(Some((head, len))) => {
-                    self.buffered.advance(len);
-                    return Ok(head);
+                    return Ok((head, self.buffered.split_to(len).freeze()));
                 }
                 Ok(None) => {}
                 Err(e) => return Err(NoRequest::Unreadable(e)),
@@ -201,6 +207,33 @@ impl Conn {
         let n = self.stream.read_buf(&mut self.buffered).await?;
         self.meter.received.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+
+    /// The next piece of a request body that `end` follows, as sent; `None`
+    /// once the body is complete. Bytes past the body stay buffered for the
+    /// next request.
+    pub(crate) async fn read_body(&mut self, end: &mut BodyEnd) -> Result<Option<Bytes>, Ending> {
+        if end.is_done() {
+            return Ok(None);
+        }
+        if self.buffered.is_empty() {
+            match self.fill().await {
+                Ok(0) => return Err(Ending::ClientFin),
+                Ok(_) => {}
+                Err(e) => return Err(client_error_ending(&e)),
+            }
+        }
+        // A broken chunk ends the body where it broke; the upstream judges it.
+        let used = end.scan(&self.buffered).unwrap_or_else(|_| {
+            end.stop();
+            self.buffered.len()
+        });
+        Ok(Some(self.buffered.split_to(used).freeze()))
+    }
+
+    /// Takes every byte read but not yet consumed.
+    pub(crate) fn take_buffered(&mut self) -> Bytes {
+        self.buffered.split().freeze()
     }
 
     /// Waits until the client has sent at least one byte, and keeps it buffered.

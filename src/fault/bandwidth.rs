@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, Pace, Shape, setters};
 use crate::journal::Ending;
 
 /// How often a throttled writer sends a slice of bytes.
@@ -94,6 +94,14 @@ impl Fault {
 }
 
 impl FaultLeaf for Bandwidth {
+    fn shape(&self) -> Option<Shape> {
+        let pace = Pace::Rate(self.rate);
+        Some(Shape {
+            pace,
+            ..Shape::PASS
+        })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
+use crate::fault::{BoxFuture, Cut, Fault, FaultLeaf, Handling, Misbehave, Shape, setters};
 use crate::journal::Ending;
 
 /// Sends a chunked response whose first chunk announces `chunk` bytes, sends
@@ -66,6 +66,11 @@ impl Fault {
 }
 
 impl FaultLeaf for CutChunk {
+    fn shape(&self) -> Option<Shape> {
+        let cut = Cut::InFirstChunk(self.sent as u64);
+        Some(Shape { cut, ..Shape::PASS })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

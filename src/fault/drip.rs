@@ -11,7 +11,9 @@ use hyper::body::{Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Sleep;
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters};
+use crate::fault::{
+    Body, BoxFuture, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
+};
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -129,6 +131,14 @@ impl Fault {
 }
 
 impl FaultLeaf for Drip {
+    fn shape(&self) -> Option<Shape> {
+        let pace = Pace::Drip(self.interval);
+        Some(Shape {
+            pace,
+            ..Shape::PASS
+        })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Respond(self)
     }

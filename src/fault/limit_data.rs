@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
+use crate::fault::{BoxFuture, Cut, Fault, FaultLeaf, Handling, Misbehave, Shape, setters};
 use crate::journal::Ending;
 
 /// Starts a valid `200 OK` response with a `size`-byte body and closes with a
@@ -68,6 +68,11 @@ impl Fault {
 }
 
 impl FaultLeaf for LimitData {
+    fn shape(&self) -> Option<Shape> {
+        let cut = Cut::Bytes(self.bytes as u64);
+        Some(Shape { cut, ..Shape::PASS })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

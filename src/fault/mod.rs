@@ -55,6 +55,7 @@ mod refuse;
 mod reset;
 mod routes;
 mod sequence;
+mod shape;
 mod slicer;
 mod slow_close;
 mod slow_headers;
@@ -122,6 +123,7 @@ use crate::conn::Exchange;
 use crate::journal::Ending;
 use crate::request::RequestHead;
 use crate::tls::Leaf;
+pub(crate) use shape::{Cut, Pace, Shape};
 
 /// A future boxed so that fault families can be trait objects.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -176,6 +178,13 @@ pub(crate) trait FaultLeaf {
     /// The certificate it presents itself, for the certificate faults.
     fn presents(&self) -> Option<Leaf> {
         None
+    }
+
+    /// What it does to an upstream's real response, when the server is a
+    /// proxy; `None` for a fault that answers in the upstream's place.
+    fn shape(&self) -> Option<Shape> {
+        // The certificate faults answer like `ok` once the handshake is done.
+        self.presents().map(|_| Shape::PASS)
     }
 
     /// True for the TLS faults that never complete a handshake.
@@ -791,6 +800,11 @@ impl<'a> Chosen<'a> {
 
     pub(crate) fn acts(self) -> Acts<'a> {
         self.acts
+    }
+
+    /// What the chosen fault does to an upstream's response, in a proxy.
+    pub(crate) fn shape(self) -> Option<Shape> {
+        self.fault.leaf().shape()
     }
 
     /// How the connection meets TLS before this fault acts on it.

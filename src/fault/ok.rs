@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fault::{
-    Body, BoxFuture, FaultLeaf, Handling, Request, Respond, httpbin, setters, status,
+    Body, BoxFuture, FaultLeaf, Handling, Request, Respond, Shape, httpbin, setters, status,
 };
 
 /// Answers `200 OK` with a short plain-text body, served by hyper, and keeps
@@ -53,6 +53,10 @@ impl Respond for Healthy {
 }
 
 impl FaultLeaf for Healthy {
+    fn shape(&self) -> Option<Shape> {
+        Some(Shape::PASS)
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Respond(self)
     }

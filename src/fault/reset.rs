@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, FaultLeaf, Handling, Misbehave, setters};
+use crate::fault::{BoxFuture, Cut, FaultLeaf, Handling, Misbehave, Shape, setters};
 use crate::journal::Ending;
 
 /// When a [`Reset`] fires.
@@ -22,6 +22,11 @@ pub enum ResetWhen {
     OnAccept,
     /// After the headers and `body-bytes` bytes of a longer response body.
     AfterBodyBytes,
+    /// In a proxy: once the upstream has answered, before any byte of its
+    /// answer reaches the client. The upstream processed the request, and the
+    /// client cannot know: the case that decides whether a retry is safe.
+    /// Without an upstream, the same as `after-request`.
+    AfterUpstream,
 }
 
 /// Aborts the connection with a real TCP RST: `SO_LINGER` is set to 0 before
@@ -85,7 +90,9 @@ impl Misbehave for Reset {
             }
             exchange.did(match self.when {
                 ResetWhen::OnAccept => "reset on accept".to_owned(),
-                ResetWhen::AfterRequest => "reset after the request".to_owned(),
+                ResetWhen::AfterRequest | ResetWhen::AfterUpstream => {
+                    "reset after the request".to_owned()
+                }
                 ResetWhen::AfterBodyBytes => format!("reset after {} body bytes", self.body_bytes),
             });
             exchange.conn.close_rst()
@@ -94,6 +101,15 @@ impl Misbehave for Reset {
 }
 
 impl FaultLeaf for Reset {
+    fn shape(&self) -> Option<Shape> {
+        let cut = match self.when {
+            ResetWhen::AfterBodyBytes => Cut::ResetAfterBody(self.body_bytes as u64),
+            ResetWhen::AfterUpstream => Cut::ResetBeforeHead,
+            ResetWhen::AfterRequest | ResetWhen::OnAccept => return None,
+        };
+        Some(Shape { cut, ..Shape::PASS })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, Pace, Shape, setters};
 use crate::journal::Ending;
 
 /// Sends a valid `200 OK` response with a `size`-byte body split into
@@ -88,6 +88,14 @@ impl Fault {
 }
 
 impl FaultLeaf for Slicer {
+    fn shape(&self) -> Option<Shape> {
+        let pace = Pace::Slices(self.segment, self.delay);
+        Some(Shape {
+            pace,
+            ..Shape::PASS
+        })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

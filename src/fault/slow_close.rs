@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conn::Exchange;
 use crate::conn::wire;
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, bulk, setters};
+use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, Shape, bulk, setters};
 use crate::journal::Ending;
 
 /// Sends `200 OK` with no `Content-Length`, so the body ends only when the
@@ -81,6 +81,14 @@ impl Fault {
 }
 
 impl FaultLeaf for SlowClose {
+    fn shape(&self) -> Option<Shape> {
+        let close_delay = Some(self.delay);
+        Some(Shape {
+            close_delay,
+            ..Shape::PASS
+        })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

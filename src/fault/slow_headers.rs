@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fault::{
-    Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, bulk, setters, status,
+    Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, Shape, bulk, setters, status,
 };
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
@@ -63,6 +63,14 @@ impl Fault {
 }
 
 impl FaultLeaf for SlowHeaders {
+    fn shape(&self) -> Option<Shape> {
+        let head_delay = self.delay;
+        Some(Shape {
+            head_delay,
+            ..Shape::PASS
+        })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Respond(self)
     }

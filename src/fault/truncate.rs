@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::conn::Exchange;
 use crate::conn::wire;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, setters};
+use crate::fault::{BoxFuture, Cut, Fault, FaultLeaf, Handling, Misbehave, Shape, setters};
 use crate::journal::Ending;
 
 /// Sends headers promising `Content-Length: length`, then only `sent` body
@@ -76,6 +76,11 @@ impl Fault {
 }
 
 impl FaultLeaf for Truncate {
+    fn shape(&self) -> Option<Shape> {
+        let cut = Cut::BodyBytes(self.sent as u64);
+        Some(Shape { cut, ..Shape::PASS })
+    }
+
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }

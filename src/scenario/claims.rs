@@ -154,6 +154,7 @@ mod tests {
             bytes_sent: sent,
             status_sent: status,
             action: String::new(),
+            upstream: None,
             ended: Some(Duration::from_millis(1)),
             ending: Some(ending),
         }

@@ -18,7 +18,7 @@ use crate::fault::{Acts, Misbehave, Tls};
 use crate::journal::{Ending, Traffic};
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
-use crate::server::{Site, http};
+use crate::server::{Site, http, relay};
 
 /// Pending connections the kernel queues before the server accepts them.
 const BACKLOG: u32 = 1024;
@@ -83,6 +83,9 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
         },
     };
     let conn = Conn::new(stream);
+    if let Some(upstream) = &site.upstream {
+        return relay::serve(conn, log, connection, peer, &site, upstream).await;
+    }
     match chosen.acts() {
         // hyper reads the request head; a transport fault chosen by it (a
         // route's) takes the raw connection back.

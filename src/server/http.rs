@@ -90,7 +90,7 @@ impl Connection {
         *self
             .close_requested
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = asks_to_close(head);
+            .unwrap_or_else(|e| e.into_inner()) = head.asks_to_close();
         current.0.clone()
     }
 }
@@ -308,13 +308,6 @@ fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Endin
         log.action("client left before sending a full request");
     }
     Ending::ClientFin
-}
-
-/// True when the client asked for the connection to close after this request.
-fn asks_to_close(head: &RequestHead) -> bool {
-    let connection = head.header("connection").unwrap_or("").to_ascii_lowercase();
-    connection.contains("close")
-        || (head.version == "HTTP/1.0" && !connection.contains("keep-alive"))
 }
 
 /// The size of `head` as a client formats it on the wire.

@@ -18,6 +18,7 @@ mod accept;
 mod handshake;
 mod http;
 mod panic;
+mod relay;
 mod routes;
 
 use std::io;
@@ -34,6 +35,7 @@ pub use panic::PanicAt;
 use crate::fault::{Acts, Fault, InvalidFault};
 use crate::journal::{self, Attempt, Journal};
 use crate::tls::Certificates;
+use relay::UpstreamSettings;
 use routes::RouteCounts;
 
 /// A server could not start. Its `Debug` is its message, so `?` and
@@ -87,6 +89,8 @@ pub(crate) struct Site {
     panic_at: Option<PanicAt>,
     /// How many attempts each route of a `routes` fault has taken.
     routes: RouteCounts,
+    /// For a proxy: where requests go.
+    upstream: Option<UpstreamSettings>,
 }
 
 /// A fault on loopback: a local server that fails in one precise way.
@@ -140,6 +144,7 @@ pub struct FaultServerBuilder {
     journal_bytes: usize,
     observer: Option<journal::Observer>,
     panic_at: Option<PanicAt>,
+    upstream: Option<UpstreamSettings>,
 }
 
 impl FaultServerBuilder {
@@ -174,6 +179,49 @@ impl FaultServerBuilder {
     /// Calls `observer` with each attempt as it ends (default: none).
     pub fn on_attempt(mut self, observer: impl Fn(&Attempt) + Send + Sync + 'static) -> Self {
         self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Makes the server a proxy in front of `address` (`host:port`, such as
+    /// `127.0.0.1:5432`), the real service: each request's fault then acts
+    /// on the real exchange. `ok` passes requests and responses through
+    /// byte for byte; the faults that shape a response (`truncate`, `drip`,
+    /// `bandwidth`, `slicer`, `limit-data`, `slow-headers`, `slow-close`,
+    /// `cut-chunk`, `reset` after body bytes) act on the upstream's real
+    /// response; every other fault answers in the upstream's place, which
+    /// never sees the request. Each attempt's [`UpstreamLeg`](crate::UpstreamLeg)
+    /// says how the upstream was reached. Default: no upstream.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use outage::{Fault, FaultServer};
+    ///
+    /// let service = FaultServer::start(Fault::status(201)).await?;
+    /// // Fail once, then pass the real answer through.
+    /// let fault = Fault::sequence([Fault::status(503), Fault::ok()]);
+    /// let proxy = FaultServer::builder(fault).upstream(service.addr().to_string()).start().await?;
+    /// let client = reqwest::Client::new();
+    /// assert_eq!(client.get(proxy.url()).send().await?.status(), 503);
+    /// assert_eq!(client.get(proxy.url()).send().await?.status(), 201);
+    /// assert_eq!(service.journal().count(), 1, "the service saw only the second request");
+    /// # Ok(()) }
+    /// ```
+    pub fn upstream(mut self, address: impl Into<String>) -> Self {
+        let bad_gateway = self.upstream.as_ref().is_some_and(|u| u.bad_gateway);
+        self.upstream = Some(UpstreamSettings {
+            address: address.into(),
+            bad_gateway,
+        });
+        self
+    }
+
+    /// For a proxy, answers `502 Bad Gateway` when the upstream cannot be
+    /// reached (default: false, the client's connection closes at once, as
+    /// Toxiproxy's does).
+    pub fn bad_gateway(mut self, answer: bool) -> Self {
+        if let Some(upstream) = &mut self.upstream {
+            upstream.bad_gateway = answer;
+        }
         self
     }
 
@@ -217,6 +265,7 @@ impl FaultServerBuilder {
                 tasks: tasks.clone(),
                 panic_at: self.panic_at,
                 routes: RouteCounts::default(),
+                upstream: self.upstream.clone(),
             });
             tasks.spawn(accept::accept_loop(listener, site));
             Ok::<_, io::Error>(local)
@@ -291,6 +340,7 @@ impl FaultServer {
             journal_bytes: journal::DEFAULT_MAX_BYTES,
             observer: None,
             panic_at: None,
+            upstream: None,
         }
     }
 

@@ -22,6 +22,7 @@ mod lifecycle;
 mod matrix;
 #[cfg(feature = "cli")]
 mod offline;
+mod proxy;
 mod routes;
 #[cfg(feature = "cli")]
 mod scenarios;

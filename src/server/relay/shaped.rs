@@ -1,0 +1,201 @@
+//! Sending an upstream's response to the client as a [`Shape`] says: paced,
+//! cut short, closed late.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::conn::Conn;
+use crate::fault::{Cut, Pace, Shape};
+use crate::journal::Ending;
+
+/// How often a rate-limited response leaves in slices.
+const RATE_TICK: Duration = Duration::from_millis(20);
+
+/// What became of a piece of the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Sent whole; the response goes on.
+    Whole,
+    /// The shape's cut fell in it: the connection is to end this way.
+    Cut(Ending),
+}
+
+/// One response on its way to the client.
+pub(crate) struct Shaped {
+    shape: Shape,
+    /// When the first byte left, for a rate.
+    started: Option<Instant>,
+    /// Response bytes sent, head included.
+    sent: u64,
+    /// Body bytes sent.
+    body_sent: u64,
+    /// The body's length, when the head declared it.
+    body_length: Option<u64>,
+    /// Where the first chunk's data starts and its size, once known.
+    first_chunk: Option<(u64, u64)>,
+    chunked: bool,
+}
+
+impl Shaped {
+    pub(crate) fn new(shape: Shape) -> Shaped {
+        Shaped {
+            shape,
+            started: None,
+            sent: 0,
+            body_sent: 0,
+            body_length: None,
+            first_chunk: None,
+            chunked: false,
+        }
+    }
+
+    /// Says how the body is framed: its length, or that it is chunked.
+    pub(crate) fn framed(&mut self, body_length: Option<u64>, chunked: bool) {
+        self.body_length = body_length;
+        self.chunked = chunked;
+    }
+
+    /// Says where the first chunk's data lies, once the body's reader knows.
+    pub(crate) fn first_chunk(&mut self, at: Option<(u64, u64)>) {
+        if self.first_chunk.is_none() {
+            self.first_chunk = at;
+        }
+    }
+
+    /// Sends the response's head, after the shape's wait.
+    pub(crate) async fn head(&mut self, conn: &mut Conn, bytes: &[u8]) -> Result<Sent, Ending> {
+        tokio::time::sleep(self.shape.head_delay).await;
+        let room = match self.shape.cut {
+            Cut::Bytes(limit) => limit.saturating_sub(self.sent),
+            Cut::ResetBeforeHead => return Ok(Sent::Cut(conn.close_rst())),
+            _ => u64::MAX,
+        };
+        self.write(conn, bytes, room, false).await
+    }
+
+    /// Sends a piece of the body, as much of it as the cut allows.
+    pub(crate) async fn body(&mut self, conn: &mut Conn, bytes: &[u8]) -> Result<Sent, Ending> {
+        let room = self.body_room();
+        let sent = self.write(conn, bytes, room, true).await?;
+        Ok(sent)
+    }
+
+    /// What the response's end does: nothing, or the slow close's wait.
+    pub(crate) async fn end(&mut self) {
+        if let Some(delay) = self.shape.close_delay {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Body bytes that may still go before the cut.
+    fn body_room(&self) -> u64 {
+        let short_of_whole = |n: u64| match self.body_length {
+            Some(length) => n.min(length.saturating_sub(1)),
+            None => n,
+        };
+        let limit = match self.shape.cut {
+            Cut::Never => return u64::MAX,
+            Cut::Bytes(limit) => return limit.saturating_sub(self.sent),
+            Cut::ResetBeforeHead => 0,
+            Cut::BodyBytes(n) | Cut::ResetAfterBody(n) => short_of_whole(n),
+            Cut::InFirstChunk(n) if self.chunked => match self.first_chunk {
+                Some((start, size)) => start + n.min(size.saturating_sub(1)),
+                None => u64::MAX,
+            },
+            Cut::InFirstChunk(n) => short_of_whole(n),
+        };
+        limit.saturating_sub(self.body_sent)
+    }
+
+    /// Writes up to `room` bytes of `bytes`, paced; a cut when `room` is
+    /// shorter than them.
+    async fn write(
+        &mut self,
+        conn: &mut Conn,
+        bytes: &[u8],
+        room: u64,
+        body: bool,
+    ) -> Result<Sent, Ending> {
+        let whole = (bytes.len() as u64) <= room;
+        let bytes = &bytes[..bytes.len().min(room as usize)];
+        let started = *self.started.get_or_insert_with(Instant::now);
+        let sent = match self.shape.pace {
+            Pace::Drip(interval) if body => drip(conn, bytes, interval).await,
+            Pace::Rate(rate) => at_rate(conn, bytes, rate, started, self.sent).await,
+            Pace::Slices(size, delay) => in_slices(conn, bytes, size, delay, self.sent > 0).await,
+            _ => conn
+                .send(bytes)
+                .await
+                .map_err(|e| crate::conn::client_error_ending(&e)),
+        };
+        sent?;
+        self.sent += bytes.len() as u64;
+        if body {
+            self.body_sent += bytes.len() as u64;
+        }
+        match (whole, self.shape.cut) {
+            (true, _) => Ok(Sent::Whole),
+            (false, Cut::ResetAfterBody(_)) => Ok(Sent::Cut(conn.close_rst())),
+            (false, _) => Ok(Sent::Cut(conn.close_fin().await)),
+        }
+    }
+}
+
+fn ended(error: std::io::Error) -> Ending {
+    crate::conn::client_error_ending(&error)
+}
+
+async fn drip(conn: &mut Conn, bytes: &[u8], interval: Duration) -> Result<(), Ending> {
+    for byte in bytes.chunks(1) {
+        tokio::time::sleep(interval).await;
+        conn.send(byte).await.map_err(ended)?;
+    }
+    Ok(())
+}
+
+/// Sends `bytes` so that the response's byte `k` leaves no sooner than
+/// `k / rate` seconds after its first, measured from the start so that
+/// rounding never drifts.
+async fn at_rate(
+    conn: &mut Conn,
+    bytes: &[u8],
+    rate: u64,
+    started: Instant,
+    before: u64,
+) -> Result<(), Ending> {
+    let rate = rate.max(1);
+    let slice = (u128::from(rate) * RATE_TICK.as_millis() / 1000).clamp(1, 64 * 1024) as usize;
+    let mut offset = before;
+    for piece in bytes.chunks(slice) {
+        let due = Duration::try_from_secs_f64(offset as f64 / rate as f64)
+            .ok()
+            .and_then(|due| started.checked_add(due));
+        match due {
+            Some(due) => tokio::time::sleep_until(due).await,
+            None => return std::future::pending().await,
+        }
+        conn.send(piece).await.map_err(ended)?;
+        offset += piece.len() as u64;
+    }
+    Ok(())
+}
+
+/// Sends `bytes` in writes of `size`, `delay` apart (and after the last
+/// write before them, when `after` is true).
+async fn in_slices(
+    conn: &mut Conn,
+    bytes: &[u8],
+    size: usize,
+    delay: Duration,
+    after: bool,
+) -> Result<(), Ending> {
+    let _ = conn.set_nodelay();
+    for (i, piece) in bytes.chunks(size.max(1)).enumerate() {
+        if i > 0 || after {
+            tokio::time::sleep(delay).await;
+        }
+        conn.send(piece).await.map_err(ended)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! Faults in front of a real upstream: a wiremock `MockServer` where a plain
+//! service is enough, a raw TCP service where the bytes themselves matter.
+
+use std::time::{Duration, Instant};
+
+use outage::fault::{Reset, ResetWhen};
+use outage::{ErrorClass, Fault, FaultServer, UpstreamConnection, classify};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{self, Timeouts, fault, settled};
+
+/// A service answering `GET /item` with `body`, and a proxy for `fault` in
+/// front of it.
+async fn service_behind(fault: Fault, body: &str) -> (MockServer, FaultServer) {
+    let service = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/item"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-from", "upstream")
+                .set_body_string(body),
+        )
+        .mount(&service)
+        .await;
+    let proxy = FaultServer::builder(fault)
+        .upstream(service.address().to_string())
+        .start()
+        .await
+        .expect("the proxy starts");
+    (service, proxy)
+}
+
+async fn seen_by(service: &MockServer) -> usize {
+    service.received_requests().await.map_or(0, |r| r.len())
+}
+
+#[tokio::test]
+async fn ok_passes_the_real_answer_through() {
+    let (service, proxy) = service_behind(Fault::ok(), "from the real service").await;
+    let client = support::client(Timeouts::default());
+    let response = client
+        .get(format!("{}/item", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-from"], "upstream");
+    assert_eq!(response.text().await.unwrap(), "from the real service");
+    assert_eq!(seen_by(&service).await, 1);
+    let attempts = settled(&proxy, 1).await;
+    let leg = attempts[0].upstream.as_ref().expect("an upstream leg");
+    assert!(
+        matches!(leg.connection, UpstreamConnection::Opened(_)),
+        "{leg:?}"
+    );
+    assert!(leg.bytes_sent > 0 && leg.bytes_received > 0, "{leg:?}");
+    assert_eq!(attempts[0].status_sent, Some(200));
+}
+
+#[tokio::test]
+async fn a_sequence_fails_twice_then_gives_the_real_answer() {
+    let steps = Fault::sequence([Fault::status(503), Fault::status(503), Fault::ok()]);
+    let (service, proxy) = service_behind(steps, "real").await;
+    let client = support::pooled_client();
+    let url = format!("{}/item", proxy.url());
+    for expected in [503, 503, 200] {
+        assert_eq!(client.get(&url).send().await.unwrap().status(), expected);
+    }
+    assert_eq!(
+        seen_by(&service).await,
+        1,
+        "only the last request reached it"
+    );
+    drop(client);
+    let attempts = settled(&proxy, 3).await;
+    let saw: Vec<bool> = attempts.iter().map(|a| a.upstream.is_some()).collect();
+    assert_eq!(saw, [false, false, true]);
+    assert!(
+        attempts[0].action.contains("never saw"),
+        "{}",
+        attempts[0].action
+    );
+}
+
+#[tokio::test]
+async fn truncate_cuts_the_real_body_short() {
+    let body = "x".repeat(4096);
+    let (service, proxy) =
+        service_behind(fault("{ kind = \"truncate\", sent = 100 }"), &body).await;
+    let client = support::client(Timeouts::default());
+    let response = client
+        .get(format!("{}/item", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-length"],
+        "4096",
+        "the real head"
+    );
+    let error = response.bytes().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::IncompleteBody);
+    assert_eq!(seen_by(&service).await, 1);
+    let attempts = settled(&proxy, 1).await;
+    assert!(
+        attempts[0]
+            .action
+            .contains("cut it after at most 100 body bytes"),
+        "{}",
+        attempts[0].action
+    );
+}
+
+#[tokio::test]
+async fn a_reset_after_the_upstream_answered_hides_that_it_did() {
+    let reset = Reset::default().when(ResetWhen::AfterUpstream);
+    let (service, proxy) = service_behind(reset.into(), "done").await;
+    let client = support::client(Timeouts::default());
+    let error = client
+        .get(format!("{}/item", proxy.url()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Reset);
+    assert_eq!(
+        seen_by(&service).await,
+        1,
+        "the upstream processed the request"
+    );
+    let attempts = settled(&proxy, 1).await;
+    assert_eq!(attempts[0].ending, Some(outage::Ending::ServerRst));
+    assert_eq!(attempts[0].bytes_sent, 0);
+}
+
+#[tokio::test]
+async fn slow_headers_hold_the_real_head() {
+    let (_service, proxy) = service_behind(
+        fault("{ kind = \"slow-headers\", delay = \"300ms\" }"),
+        "late",
+    )
+    .await;
+    let client = support::client(Timeouts::default());
+    let started = Instant::now();
+    let (status, body) = support::fetch(&client, &format!("{}/item", proxy.url()))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((status.as_u16(), &body[..]), (200, &b"late"[..]));
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_closes_the_client_or_answers_502() {
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let down = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(&down)
+        .start()
+        .await
+        .unwrap();
+    let client = support::client(Timeouts::default());
+    let error = client.get(proxy.url()).send().await.unwrap_err();
+    assert!(
+        matches!(classify(&error), ErrorClass::EmptyReply),
+        "{error:?}"
+    );
+    let attempts = settled(&proxy, 1).await;
+    let leg = attempts[0].upstream.as_ref().unwrap();
+    assert_eq!(leg.connection, UpstreamConnection::Refused);
+    assert!(attempts[0].action.contains("the upstream refused; closed"));
+
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(&down)
+        .bad_gateway(true)
+        .start()
+        .await
+        .unwrap();
+    let response = client.get(proxy.url()).send().await.unwrap();
+    assert_eq!(response.status(), 502);
+}
+
+#[tokio::test]
+async fn a_kept_alive_client_reuses_the_upstream_connection() {
+    let (service, proxy) = service_behind(Fault::ok(), "again").await;
+    let client = support::pooled_client();
+    for _ in 0..3 {
+        support::fetch(&client, &format!("{}/item", proxy.url()))
+            .await
+            .unwrap();
+    }
+    drop(client);
+    let attempts = settled(&proxy, 3).await;
+    assert_eq!(proxy.journal().connections(), 1);
+    let connections: Vec<_> = attempts
+        .iter()
+        .map(|a| a.upstream.clone().unwrap().connection)
+        .collect();
+    assert!(matches!(connections[0], UpstreamConnection::Opened(_)));
+    assert_eq!(
+        connections[1..],
+        [UpstreamConnection::Reused, UpstreamConnection::Reused]
+    );
+    assert_eq!(seen_by(&service).await, 3);
+}
+
+/// A raw service: reads one request head and whatever follows it, then
+/// writes `answer` and, for a tunnel, echoes every byte after it.
+async fn raw_service(answer: &'static [u8], echo: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = stream.write_all(answer).await;
+        if !echo {
+            return;
+        }
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    let _ = stream.write_all(&buf[..n]).await;
+                }
+            }
+        }
+    });
+    address
+}
+
+/// Sends `request` through a proxy for `ok` in front of `upstream`, and
+/// reads until `expected.len()` bytes came back or the proxy closed.
+async fn through_ok(upstream: &str, request: &[u8], expected: usize) -> Vec<u8> {
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(upstream)
+        .start()
+        .await
+        .unwrap();
+    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+    client.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf)).await {
+            Ok(Ok(n @ 1..)) => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn a_chunked_answer_passes_byte_for_byte() {
+    const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Odd-Case: kept\r\n\r\n4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nExpires: never\r\n\r\n";
+    let upstream = raw_service(ANSWER, false).await;
+    let got = through_ok(
+        &upstream,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        ANSWER.len(),
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(ANSWER)
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_becomes_a_tunnel() {
+    const SWITCH: &[u8] =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let upstream = raw_service(SWITCH, true).await;
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(&upstream)
+        .start()
+        .await
+        .unwrap();
+    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+    client
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = vec![0u8; SWITCH.len()];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head, SWITCH);
+    client.write_all(b"frames both ways").await.unwrap();
+    let mut echoed = [0u8; 16];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut echoed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&echoed, b"frames both ways");
+}
+
+#[tokio::test]
+async fn expect_continue_waits_for_the_upstream() {
+    const ANSWER: &[u8] =
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    let upstream = raw_service(ANSWER, false).await;
+    let request =
+        b"PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(&upstream)
+        .start()
+        .await
+        .unwrap();
+    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+    client.write_all(request).await.unwrap();
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut interim))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    client.write_all(b"hello").await.unwrap();
+    let mut rest = vec![0u8; ANSWER.len() - 25];
+    tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&rest[..], &ANSWER[25..]);
+}
