@@ -340,3 +340,226 @@ async fn expect_continue_waits_for_the_upstream() {
         .unwrap();
     assert_eq!(&rest[..], &ANSWER[25..]);
 }
+
+/// FNV-1a over a stream of pieces: the same bytes give the same hash
+/// however they are cut.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn add(mut self, bytes: &[u8]) -> Fnv {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+}
+
+/// The byte at `offset` of every test payload: not a repeating short pattern.
+fn payload(offset: u64, len: usize) -> Vec<u8> {
+    (offset..offset + len as u64)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+const BIG: u64 = 100 * 1024 * 1024;
+
+/// A hyper service: `POST` answers the hash of the body it read; `GET`
+/// answers [`BIG`] bytes of [`payload`], chunked.
+async fn hashing_service() -> String {
+    use http_body_util::BodyExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = hyper::service::service_fn(
+                |request: http::Request<hyper::body::Incoming>| async move {
+                    let body: http_body_util::combinators::BoxBody<
+                        bytes::Bytes,
+                        std::convert::Infallible,
+                    > = if request.method() == http::Method::POST {
+                        let mut hash = Fnv::new();
+                        let mut incoming = request.into_body();
+                        while let Some(Ok(frame)) = incoming.frame().await {
+                            if let Some(data) = frame.data_ref() {
+                                hash = hash.add(data);
+                            }
+                        }
+                        http_body_util::Full::new(bytes::Bytes::from(hash.0.to_string())).boxed()
+                    } else {
+                        Download(0).boxed()
+                    };
+                    Ok::<_, std::convert::Infallible>(http::Response::new(body))
+                },
+            );
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+        }
+    });
+    address
+}
+
+/// [`BIG`] bytes of [`payload`], 64 KiB a frame, of no declared length.
+struct Download(u64);
+
+impl hyper::body::Body for Download {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.0 >= BIG {
+            return std::task::Poll::Ready(None);
+        }
+        let len = (BIG - self.0).min(64 * 1024) as usize;
+        let piece = payload(self.0, len);
+        self.0 += len as u64;
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(piece.into()))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_megabytes_pass_each_way_intact_on_one_connection() {
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(hashing_service().await)
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let upload = payload(0, BIG as usize);
+    let expected = Fnv::new().add(&upload).0.to_string();
+    let response = client.post(proxy.url()).body(upload).send().await.unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        expected,
+        "the upload arrived intact"
+    );
+
+    let mut response = client.get(proxy.url()).send().await.unwrap();
+    assert_eq!(response.headers()["transfer-encoding"], "chunked");
+    let (mut hash, mut len) = (Fnv::new(), 0u64);
+    while let Some(piece) = response.chunk().await.unwrap() {
+        hash = hash.add(&piece);
+        len += piece.len() as u64;
+    }
+    assert_eq!(len, BIG);
+    assert_eq!(
+        hash.0,
+        Fnv::new().add(&payload(0, BIG as usize)).0,
+        "the download arrived intact"
+    );
+    drop(client);
+    let attempts = settled(&proxy, 2).await;
+    assert_eq!(proxy.journal().connections(), 1, "kept alive");
+    assert_eq!(
+        attempts[1].upstream.as_ref().unwrap().connection,
+        UpstreamConnection::Reused
+    );
+}
+
+#[tokio::test]
+async fn limit_data_and_reset_cut_the_real_response_where_they_say() {
+    let body = "y".repeat(1000);
+    let (_service, proxy) =
+        service_behind(fault("{ kind = \"limit-data\", bytes = 20 }"), &body).await;
+    let client = support::client(Timeouts::default());
+    let error = client
+        .get(format!("{}/item", proxy.url()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        classify(&error),
+        ErrorClass::EmptyReply,
+        "cut inside the head: {error:?}"
+    );
+    assert_eq!(settled(&proxy, 1).await[0].bytes_sent, 20);
+
+    let reset = fault("{ kind = \"reset\", when = \"after-body-bytes\", body-bytes = 10 }");
+    let (_service, proxy) = service_behind(reset, &body).await;
+    let response = client
+        .get(format!("{}/item", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    let error = response.bytes().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Reset, "{error:?}");
+    assert_eq!(
+        settled(&proxy, 1).await[0].ending,
+        Some(outage::Ending::ServerRst)
+    );
+}
+
+#[tokio::test]
+async fn cut_chunk_ends_inside_the_first_real_chunk() {
+    const ANSWER: &[u8] =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
+    let upstream = raw_service(ANSWER, false).await;
+    let proxy = FaultServer::builder(fault("{ kind = \"cut-chunk\", sent = 4 }"))
+        .upstream(&upstream)
+        .start()
+        .await
+        .unwrap();
+    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    let head_len = ANSWER.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(
+        &got[head_len..],
+        b"10\r\n0123",
+        "four data bytes into the chunk, then FIN"
+    );
+}
+
+#[tokio::test]
+async fn pacing_faults_take_their_time_and_deliver_the_real_body() {
+    let body = "z".repeat(100);
+    let cases = [
+        // 100 body bytes, one every 5 ms: at least 500 ms.
+        ("{ kind = \"drip\", interval = \"5ms\" }", 500),
+        // About 250 bytes of head and body at 1000 B/s: at least 200 ms.
+        ("{ kind = \"bandwidth\", rate = 1000 }", 200),
+        // 10-byte writes 20 ms apart: at least 10 gaps.
+        ("{ kind = \"slicer\", segment = 10, delay = \"20ms\" }", 200),
+        ("{ kind = \"slow-close\", delay = \"300ms\" }", 0),
+    ];
+    for (toml, at_least_ms) in cases {
+        let (_service, proxy) = service_behind(fault(toml), &body).await;
+        let client = support::client(Timeouts::default());
+        let started = Instant::now();
+        let (status, got) = support::fetch(&client, &format!("{}/item", proxy.url()))
+            .await
+            .unwrap_or_else(|e| panic!("{toml}: {e:?}"));
+        let took = started.elapsed();
+        assert_eq!((status.as_u16(), got.len()), (200, 100), "{toml}");
+        assert!(
+            took >= Duration::from_millis(at_least_ms),
+            "{toml}: {took:?}"
+        );
+        let attempts = settled(&proxy, 1).await;
+        if toml.contains("slow-close") {
+            let held = attempts[0].ended.unwrap() - attempts[0].started;
+            assert!(
+                held >= Duration::from_millis(300),
+                "the close was held: {held:?}"
+            );
+        }
+    }
+}
