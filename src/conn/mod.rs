@@ -231,6 +231,17 @@ impl Conn {
         Ok(Some(self.buffered.split_to(used).freeze()))
     }
 
+    /// Puts `bytes`, read past what was consumed, back in front of what is
+    /// buffered.
+    pub(crate) fn unread(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut joined = BytesMut::from(&bytes[..]);
+        joined.extend_from_slice(&self.buffered);
+        self.buffered = joined;
+    }
+
     /// Takes every byte read but not yet consumed.
     pub(crate) fn take_buffered(&mut self) -> Bytes {
         self.buffered.split().freeze()

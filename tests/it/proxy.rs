@@ -563,3 +563,45 @@ async fn pacing_faults_take_their_time_and_deliver_the_real_body() {
         }
     }
 }
+
+/// A hyper service that streams each request's body back as it reads it.
+async fn echo_service() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = hyper::service::service_fn(
+                |request: http::Request<hyper::body::Incoming>| async move {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(request.into_body()))
+                },
+            );
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_answering_while_it_reads_never_waits_on_the_proxy() {
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(echo_service().await)
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    // Far more than the socket buffers on both legs hold.
+    let sent = payload(7, 32 * 1024 * 1024);
+    let response = client
+        .post(proxy.url())
+        .body(sent.clone())
+        .send()
+        .await
+        .unwrap();
+    let echoed = response.bytes().await.expect("the echo arrives whole");
+    assert!(echoed[..] == sent[..], "{} bytes back", echoed.len());
+}

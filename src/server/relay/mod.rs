@@ -69,6 +69,9 @@ pub(crate) async fn serve(
     if let (Acts::Misbehave(fault), None) = (early.acts(), early.shape()) {
         return misbehave(fault, Exchange::new(conn, None, first), site).await;
     }
+    // Each write leaves at once: a proxy must not add Nagle's delay, and a
+    // slicer's writes are each their own segment.
+    let _ = conn.set_nodelay();
     let meter = conn.meter();
     let mut relay = Relay {
         site,

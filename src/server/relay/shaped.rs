@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::conn::Conn;
+use crate::conn::client_error_ending;
 use crate::fault::{Cut, Pace, Shape};
 use crate::journal::Ending;
 
@@ -17,8 +18,15 @@ const RATE_TICK: Duration = Duration::from_millis(20);
 pub(crate) enum Sent {
     /// Sent whole; the response goes on.
     Whole,
-    /// The shape's cut fell in it: the connection is to end this way.
-    Cut(Ending),
+    /// The shape's cut fell in it: the connection is to end now.
+    Cut(Close),
+}
+
+/// How a cut ends the client's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Close {
+    Fin,
+    Rst,
 }
 
 /// One response on its way to the client.
@@ -64,21 +72,28 @@ impl Shaped {
     }
 
     /// Sends the response's head, after the shape's wait.
-    pub(crate) async fn head(&mut self, conn: &mut Conn, bytes: &[u8]) -> Result<Sent, Ending> {
+    pub(crate) async fn head<W: AsyncWrite + Unpin>(
+        &mut self,
+        to: &mut W,
+        bytes: &[u8],
+    ) -> Result<Sent, Ending> {
         tokio::time::sleep(self.shape.head_delay).await;
         let room = match self.shape.cut {
             Cut::Bytes(limit) => limit.saturating_sub(self.sent),
-            Cut::ResetBeforeHead => return Ok(Sent::Cut(conn.close_rst())),
+            Cut::ResetBeforeHead => return Ok(Sent::Cut(Close::Rst)),
             _ => u64::MAX,
         };
-        self.write(conn, bytes, room, false).await
+        self.write(to, bytes, room, false).await
     }
 
     /// Sends a piece of the body, as much of it as the cut allows.
-    pub(crate) async fn body(&mut self, conn: &mut Conn, bytes: &[u8]) -> Result<Sent, Ending> {
+    pub(crate) async fn body<W: AsyncWrite + Unpin>(
+        &mut self,
+        to: &mut W,
+        bytes: &[u8],
+    ) -> Result<Sent, Ending> {
         let room = self.body_room();
-        let sent = self.write(conn, bytes, room, true).await?;
-        Ok(sent)
+        self.write(to, bytes, room, true).await
     }
 
     /// What the response's end does: nothing, or the slow close's wait.
@@ -110,9 +125,9 @@ impl Shaped {
 
     /// Writes up to `room` bytes of `bytes`, paced; a cut when `room` is
     /// shorter than them.
-    async fn write(
+    async fn write<W: AsyncWrite + Unpin>(
         &mut self,
-        conn: &mut Conn,
+        to: &mut W,
         bytes: &[u8],
         room: u64,
         body: bool,
@@ -121,13 +136,10 @@ impl Shaped {
         let bytes = &bytes[..bytes.len().min(room as usize)];
         let started = *self.started.get_or_insert_with(Instant::now);
         let sent = match self.shape.pace {
-            Pace::Drip(interval) if body => drip(conn, bytes, interval).await,
-            Pace::Rate(rate) => at_rate(conn, bytes, rate, started, self.sent).await,
-            Pace::Slices(size, delay) => in_slices(conn, bytes, size, delay, self.sent > 0).await,
-            _ => conn
-                .send(bytes)
-                .await
-                .map_err(|e| crate::conn::client_error_ending(&e)),
+            Pace::Drip(interval) if body => drip(to, bytes, interval).await,
+            Pace::Rate(rate) => at_rate(to, bytes, rate, started, self.sent).await,
+            Pace::Slices(size, delay) => in_slices(to, bytes, size, delay, self.sent > 0).await,
+            _ => send(to, bytes).await,
         };
         sent?;
         self.sent += bytes.len() as u64;
@@ -136,20 +148,29 @@ impl Shaped {
         }
         match (whole, self.shape.cut) {
             (true, _) => Ok(Sent::Whole),
-            (false, Cut::ResetAfterBody(_)) => Ok(Sent::Cut(conn.close_rst())),
-            (false, _) => Ok(Sent::Cut(conn.close_fin().await)),
+            (false, Cut::ResetAfterBody(_)) => Ok(Sent::Cut(Close::Rst)),
+            (false, _) => Ok(Sent::Cut(Close::Fin)),
         }
     }
 }
 
-fn ended(error: std::io::Error) -> Ending {
-    crate::conn::client_error_ending(&error)
+/// Writes all of `bytes` and flushes them (TLS holds bytes back until then).
+pub(crate) async fn send<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8]) -> Result<(), Ending> {
+    let sent = async {
+        to.write_all(bytes).await?;
+        to.flush().await
+    };
+    sent.await.map_err(|e| client_error_ending(&e))
 }
 
-async fn drip(conn: &mut Conn, bytes: &[u8], interval: Duration) -> Result<(), Ending> {
+async fn drip<W: AsyncWrite + Unpin>(
+    to: &mut W,
+    bytes: &[u8],
+    interval: Duration,
+) -> Result<(), Ending> {
     for byte in bytes.chunks(1) {
         tokio::time::sleep(interval).await;
-        conn.send(byte).await.map_err(ended)?;
+        send(to, byte).await?;
     }
     Ok(())
 }
@@ -157,8 +178,8 @@ async fn drip(conn: &mut Conn, bytes: &[u8], interval: Duration) -> Result<(), E
 /// Sends `bytes` so that the response's byte `k` leaves no sooner than
 /// `k / rate` seconds after its first, measured from the start so that
 /// rounding never drifts.
-async fn at_rate(
-    conn: &mut Conn,
+async fn at_rate<W: AsyncWrite + Unpin>(
+    to: &mut W,
     bytes: &[u8],
     rate: u64,
     started: Instant,
@@ -175,7 +196,7 @@ async fn at_rate(
             Some(due) => tokio::time::sleep_until(due).await,
             None => return std::future::pending().await,
         }
-        conn.send(piece).await.map_err(ended)?;
+        send(to, piece).await?;
         offset += piece.len() as u64;
     }
     Ok(())
@@ -183,19 +204,18 @@ async fn at_rate(
 
 /// Sends `bytes` in writes of `size`, `delay` apart (and after the last
 /// write before them, when `after` is true).
-async fn in_slices(
-    conn: &mut Conn,
+async fn in_slices<W: AsyncWrite + Unpin>(
+    to: &mut W,
     bytes: &[u8],
     size: usize,
     delay: Duration,
     after: bool,
 ) -> Result<(), Ending> {
-    let _ = conn.set_nodelay();
     for (i, piece) in bytes.chunks(size.max(1)).enumerate() {
         if i > 0 || after {
             tokio::time::sleep(delay).await;
         }
-        conn.send(piece).await.map_err(ended)?;
+        send(to, piece).await?;
     }
     Ok(())
 }

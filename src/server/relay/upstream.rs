@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::time::Instant;
 
 use crate::conn::framing::BodyEnd;
@@ -97,16 +98,48 @@ impl Upstream {
         }
     }
 
+    /// Its reading and writing sides, to use at the same time.
+    pub(crate) fn split(&mut self) -> (UpstreamReader<'_>, UpstreamWriter<'_>) {
+        let (read, write) = self.stream.split();
+        let reader = UpstreamReader {
+            read,
+            buffered: &mut self.buffered,
+            received: &mut self.received,
+        };
+        let writer = UpstreamWriter {
+            write,
+            sent: &mut self.sent,
+        };
+        (reader, writer)
+    }
+}
+
+/// The side of the upstream connection the proxy writes requests to.
+pub(crate) struct UpstreamWriter<'a> {
+    write: WriteHalf<'a>,
+    sent: &'a mut u64,
+}
+
+impl UpstreamWriter<'_> {
     pub(crate) async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes).await?;
-        self.sent += bytes.len() as u64;
+        self.write.write_all(bytes).await?;
+        *self.sent += bytes.len() as u64;
         Ok(())
     }
+}
 
+/// The side of the upstream connection the proxy reads responses from.
+pub(crate) struct UpstreamReader<'a> {
+    read: ReadHalf<'a>,
+    buffered: &'a mut BytesMut,
+    received: &'a mut u64,
+}
+
+impl UpstreamReader<'_> {
     async fn fill(&mut self) -> io::Result<usize> {
         self.buffered.reserve(16 * 1024);
-        let n = self.stream.read_buf(&mut self.buffered).await?;
-        self.received += n as u64;
+        let n = self.read.read_buf(self.buffered).await?;
+        *self.received += n as u64;
         Ok(n)
     }
 
@@ -115,7 +148,7 @@ impl Upstream {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
-            match response.parse(&self.buffered) {
+            match response.parse(self.buffered) {
                 Ok(httparse::Status::Complete(len)) => {
                     let status = response.code.unwrap_or_default();
                     let headers = response
@@ -169,7 +202,7 @@ impl Upstream {
                 Err(e) => return Err(e.kind() == io::ErrorKind::ConnectionReset),
             }
         }
-        let used = end.scan(&self.buffered).unwrap_or_else(|_| {
+        let used = end.scan(self.buffered).unwrap_or_else(|_| {
             end.stop();
             self.buffered.len()
         });
