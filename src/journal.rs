@@ -94,6 +94,24 @@ pub struct UpstreamLeg {
     pub bytes_received: u64,
 }
 
+impl fmt::Display for UpstreamLeg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "upstream {} ", self.address)?;
+        match &self.connection {
+            UpstreamConnection::Opened(took) => write!(f, "opened in {took:.1?}")?,
+            UpstreamConnection::Reused => f.write_str("reused")?,
+            UpstreamConnection::Refused => return f.write_str("refused"),
+            UpstreamConnection::TimedOut => return f.write_str("timed out"),
+            UpstreamConnection::Failed(error) => return write!(f, "failed: {error}"),
+        }
+        write!(
+            f,
+            " (to it {} B, from it {} B)",
+            self.bytes_sent, self.bytes_received
+        )
+    }
+}
+
 /// How a proxy had its connection to the upstream for one attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -221,6 +239,9 @@ impl fmt::Display for Attempt {
             self.bytes_received,
             self.bytes_sent,
         )?;
+        if let Some(leg) = &self.upstream {
+            write!(f, ", {leg}")?;
+        }
         if let Some(ending) = self.ending {
             write!(f, ", {ending}")?;
         }

@@ -95,6 +95,8 @@ enum State {
     Trailers(u64),
     UntilClose,
     Done,
+    /// The bytes broke the chunked grammar; the body is followed no further.
+    Broken,
 }
 
 /// A chunked body that does not follow the grammar; the relay then stops
@@ -123,12 +125,22 @@ impl BodyEnd {
 
     /// Stops following a body that broke its grammar: it ends here.
     pub(crate) fn stop(&mut self) {
+        self.state = State::Broken;
+    }
+
+    /// Ends a body delimited by its sender's close, which has come.
+    pub(crate) fn closed(&mut self) {
         self.state = State::Done;
     }
 
-    /// True once the whole body has passed.
+    /// True once the whole body has passed, or it stopped making sense.
     pub(crate) fn is_done(&self) -> bool {
-        self.state == State::Done
+        matches!(self.state, State::Done | State::Broken)
+    }
+
+    /// True when the body broke the chunked grammar.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.state == State::Broken
     }
 
     /// True for a body that ends only when its sender closes.
@@ -168,7 +180,7 @@ impl BodyEnd {
                 Ok(take as usize)
             }
             State::UntilClose => Ok(bytes.len()),
-            State::Done => Ok(0),
+            State::Done | State::Broken => Ok(0),
             State::DataEnd(left) => {
                 let expected = if left == 2 { b'\r' } else { b'\n' };
                 match bytes[0] == expected {

@@ -605,3 +605,117 @@ async fn an_upstream_answering_while_it_reads_never_waits_on_the_proxy() {
     let echoed = response.bytes().await.expect("the echo arrives whole");
     assert!(echoed[..] == sent[..], "{} bytes back", echoed.len());
 }
+
+#[tokio::test]
+async fn routes_pick_per_path_and_tls_wraps_the_client_side() {
+    let routes = Fault::routes([("/item", Fault::ok()), ("/down", Fault::status(503))]);
+    let service = MockServer::start().await;
+    Mock::given(path("/item"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("real"))
+        .mount(&service)
+        .await;
+    let proxy = FaultServer::builder(routes)
+        .tls(true)
+        .upstream(service.address().to_string())
+        .start()
+        .await
+        .unwrap();
+    let ca = reqwest::Certificate::from_pem(proxy.ca_pem().unwrap().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([ca])
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let item = client
+        .get(format!("{}/item", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(item.text().await.unwrap(), "real");
+    let down = client
+        .get(format!("{}/down", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 503);
+    let missing = client
+        .get(format!("{}/other", proxy.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404, "the fallback answers in its place");
+    assert_eq!(seen_by(&service).await, 1, "only /item reached the service");
+}
+
+#[tokio::test]
+async fn a_broken_upstream_answer_is_passed_on_and_journaled() {
+    let huge_head: &'static [u8] = Box::leak(
+        [
+            &b"HTTP/1.1 200 OK\r\nX: "[..],
+            &vec![b'a'; 70_000],
+            b"\r\n\r\n",
+        ]
+        .concat()
+        .into_boxed_slice(),
+    );
+    let answers: [(&'static [u8], &str); 5] = [
+        (b"", "closed after 0 bytes"),
+        (b"HTTP/1.1 200 O", "closed after 14 bytes"),
+        (
+            b"\x00\x01garbage that is not http\r\n\r\n",
+            "no HTTP/1 response",
+        ),
+        (huge_head, "no HTTP/1 response"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "broke the chunk grammar",
+        ),
+    ];
+    for (answer, journaled) in answers {
+        let upstream = raw_service(answer, false).await;
+        let proxy = FaultServer::builder(Fault::ok())
+            .upstream(&upstream)
+            .start()
+            .await
+            .unwrap();
+        let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut got)).await;
+        assert!(read.is_ok(), "{journaled}: the proxy closed");
+        drop(client);
+        assert_eq!(got.len(), answer.len(), "{journaled}: passed on as sent");
+        let attempts = settled(&proxy, 1).await;
+        assert!(
+            attempts[0].action.contains(journaled),
+            "{}",
+            attempts[0].action
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_is_no_http_never_reaches_the_upstream() {
+    let (service, proxy) = service_behind(Fault::ok(), "unused").await;
+    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+    client
+        .write_all(b"\x16\x03\x01 not a request\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    let attempts = settled(&proxy, 1).await;
+    assert!(
+        attempts[0].action.contains("unreadable request"),
+        "{}",
+        attempts[0].action
+    );
+    assert_eq!(seen_by(&service).await, 0);
+}

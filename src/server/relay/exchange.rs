@@ -34,13 +34,13 @@ enum Flow {
     /// when `reusable`.
     Complete { reusable: bool },
     /// These bytes go to the client, then its connection closes: after a
-    /// cut, an upstream that ended its answer short (closed the same way),
-    /// or an answer that is no HTTP/1 response.
+    /// cut, or an upstream that ended its answer short (closed the same way).
     Ends(Bytes, Close),
     /// The client's connection failed while the response was sent.
     ClientGone(Ending),
-    /// The upstream switched protocols: these bytes go to the client, then
-    /// the connection is a tunnel.
+    /// The upstream switched protocols, or answered with bytes that are no
+    /// HTTP/1 response: these bytes go to the client, then the connection
+    /// is a tunnel.
     Tunnel(Bytes),
 }
 
@@ -295,6 +295,12 @@ async fn pass_final<W: AsyncWrite + Unpin>(
             Err(ending) => return Flow::ClientGone(ending),
         }
     }
+    if end.is_broken() {
+        log.also(
+            "its chunked body broke the chunk grammar; passed on as sent, then closed".to_owned(),
+        );
+        return Flow::Ends(Bytes::new(), Close::Fin);
+    }
     shaped.end().await;
     let reusable = !response.closes() && framing != Framing::UntilClose;
     Flow::Complete { reusable }
@@ -314,8 +320,8 @@ fn broken_answer(log: &AttemptLog, broken: NoResponse) -> Flow {
             Flow::Ends(bytes, close_like(reset))
         }
         NoResponse::NotHttp(bytes) => {
-            log.action("passed to the upstream, whose answer is no HTTP/1 response; passed on as bytes, then closed");
-            Flow::Ends(bytes, Close::Fin)
+            log.action("passed to the upstream, whose answer is no HTTP/1 response (or a head past 64 KiB); tunnelled both ways as bytes");
+            Flow::Tunnel(bytes)
         }
     }
 }

@@ -16,8 +16,8 @@ use crate::journal::{UpstreamConnection, UpstreamLeg};
 /// How long the proxy waits for the upstream to accept a connection.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Largest response head the proxy reads before passing the bytes on as
-/// they are.
+/// Largest response head the proxy reads; past it, the bytes are passed on
+/// as they are, however they arrived.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// Most headers a response head may carry to be read as one.
@@ -149,7 +149,7 @@ impl UpstreamReader<'_> {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
             match response.parse(self.buffered) {
-                Ok(httparse::Status::Complete(len)) => {
+                Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD_BYTES => {
                     let status = response.code.unwrap_or_default();
                     let headers = response
                         .headers
@@ -194,7 +194,7 @@ impl UpstreamReader<'_> {
         if self.buffered.is_empty() {
             match self.fill().await {
                 Ok(0) if end.until_close() => {
-                    end.stop();
+                    end.closed();
                     return Ok(None);
                 }
                 Ok(0) => return Err(false),
