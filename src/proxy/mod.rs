@@ -1,5 +1,5 @@
 //! `ToxicProxy`: a TCP proxy in front of a real service, whose
-//! [`Toxics`](crate::toxic::Toxics) change the bytes flowing each way, as
+//! [`Toxics`] change the bytes flowing each way, as
 //! Toxiproxy's proxies do.
 //!
 //! Each accepted connection opens one to the upstream and becomes two links,
