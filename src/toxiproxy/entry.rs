@@ -5,6 +5,8 @@
 //! closed. Enabling it starts a new one on the same address with the same
 //! [`Toxics`], as Toxiproxy restarts its listener.
 
+use std::io;
+
 use crate::proxy::ToxicProxy;
 use crate::toxic::Toxics;
 
@@ -60,15 +62,18 @@ impl Entry {
         if self.running.is_some() {
             return Ok(());
         }
-        let fail =
-            |error: String| ApiError::internal(format!("listen tcp {}: {error}", self.listen));
-        let address = listen::resolve(&self.listen).await.map_err(fail)?;
+        let address = listen::resolve(&self.listen)
+            .await
+            .map_err(|error| ApiError::internal(format!("listen tcp: {error}")))?;
         let toxics = self.toxics.clone();
         let mut started = ToxicProxy::start(address.bind(), &self.upstream, toxics.clone()).await;
         if let (Err(_), Some(v4)) = (&started, address.bind_v4()) {
             started = ToxicProxy::start(v4, &self.upstream, toxics).await;
         }
-        let proxy = started.map_err(|error| fail(error.to_string()))?;
+        let proxy = started.map_err(|error| {
+            let at = address.written();
+            ApiError::internal(format!("listen tcp {at}: bind: {}", in_go_words(&error)))
+        })?;
         self.listen = proxy.listen().to_string();
         self.running = Some(proxy);
         Ok(())
@@ -122,5 +127,44 @@ impl Entry {
             self.enabled(),
             &self.toxics.list(),
         )
+    }
+}
+
+/// An OS error as Go words it: `address already in use`, without Rust's
+/// capital and `(os error 98)`.
+fn in_go_words(error: &io::Error) -> String {
+    let text = error.to_string();
+    let text = match error.raw_os_error() {
+        Some(code) => text
+            .trim_end_matches(&format!(" (os error {code})"))
+            .to_owned(),
+        None => text,
+    };
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_errors_read_as_in_go() {
+        let in_use = io::Error::from_raw_os_error(98);
+        assert_eq!(in_go_words(&in_use), "address already in use");
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_fails_with_gos_message_and_leaves_the_proxy_disabled() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let mut entry = Entry::new("db".into(), format!("localhost:{port}"), "x:1".into());
+        let error = entry.start().await.unwrap_err();
+        assert_eq!(error.status, 500);
+        let expected = format!("listen tcp 127.0.0.1:{port}: bind: address already in use");
+        assert_eq!(error.message, expected);
+        assert!(!entry.enabled());
     }
 }
