@@ -25,7 +25,8 @@
 //! The code, from the wire inwards:
 //!
 //! - `serve`: the accept loop, hyper, request ids, the browser check;
-//! - `routes`: which path and method does what; `reply` writes the answer;
+//! - `routes`: which path and method goes where; `handlers`: what each
+//!   does, with which status; `reply` writes the answer;
 //! - `input`, `toxic_input`, `fields`: request bodies, read as leniently as
 //!   Toxiproxy reads them;
 //! - `collection`: the proxies by name; `entry`: one proxy, started and
@@ -37,6 +38,7 @@ mod collection;
 mod entry;
 mod error;
 mod fields;
+mod handlers;
 mod input;
 mod json;
 mod listen;

@@ -1,27 +1,35 @@
 //! The routes of Toxiproxy's `api.go`, plus `/metrics`: which path and
-//! method does what, and with which status.
+//! method goes to which handler, and Go's router's 404 and 405 otherwise.
 
 use http::Method;
-use serde::Serialize;
 
-use crate::toxic::{ToxicError, Toxics};
-
-use super::collection::{Collection, Populated};
+use super::collection::Collection;
 use super::error::ApiError;
-use super::json::{ProxyJson, ToxicJson, in_chain_order};
+use super::handlers::{
+    create_proxy, create_toxic, delete_proxy, delete_toxic, list_proxies, list_toxics, populate,
+    reset, show_proxy, show_toxic, update_proxy, update_toxic, version,
+};
+use super::metrics;
 use super::reply::Reply;
-use super::{TOXIPROXY_VERSION, input, metrics, toxic_input};
 
 /// A path the API knows, with the names in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
+    /// `/reset`.
     Reset,
+    /// `/proxies`.
     Proxies,
+    /// `/populate`.
     Populate,
+    /// `/proxies/{proxy}`.
     Proxy(String),
+    /// `/proxies/{proxy}/toxics`.
     Toxics(String),
+    /// `/proxies/{proxy}/toxics/{toxic}`.
     Toxic(String, String),
+    /// `/version`.
     Version,
+    /// `/metrics`, whatever the method.
     Metrics,
 }
 
@@ -74,16 +82,14 @@ async fn on(
     let (get, post, patch, delete) = (Method::GET, Method::POST, Method::PATCH, Method::DELETE);
     let update = *method == post || *method == patch;
     let result = match route {
-        Route::Reset if *method == post => collection.reset().await.map(|()| Reply::empty(204)),
-        Route::Proxies if *method == get => Ok(Reply::json(200, &collection.list().await)),
+        Route::Reset if *method == post => reset(collection).await,
+        Route::Proxies if *method == get => list_proxies(collection).await,
         Route::Proxies if *method == post => create_proxy(collection, body).await,
         Route::Populate if *method == post => Ok(populate(collection, body).await),
-        Route::Proxy(name) if *method == get => collection.show(&name).await.map(ok),
+        Route::Proxy(name) if *method == get => show_proxy(collection, &name).await,
         Route::Proxy(name) if update => update_proxy(collection, &name, body).await,
-        Route::Proxy(name) if *method == delete => {
-            collection.delete(&name).await.map(|()| Reply::empty(204))
-        }
-        Route::Toxics(name) if *method == get => collection.toxics(&name).await.map(list),
+        Route::Proxy(name) if *method == delete => delete_proxy(collection, &name).await,
+        Route::Toxics(name) if *method == get => list_toxics(collection, &name).await,
         Route::Toxics(name) if *method == post => create_toxic(collection, &name, body).await,
         Route::Toxic(name, toxic) if *method == get => show_toxic(collection, &name, &toxic).await,
         Route::Toxic(name, toxic) if update => update_toxic(collection, &name, &toxic, body).await,
@@ -95,92 +101,6 @@ async fn on(
         _ => return None,
     };
     Some(result)
-}
-
-fn ok(proxy: ProxyJson) -> Reply {
-    Reply::json(200, &proxy)
-}
-
-async fn create_proxy(collection: &Collection, body: &[u8]) -> Result<Reply, ApiError> {
-    let proxy = collection.create(input::create(body)?).await?;
-    Ok(Reply::json(201, &proxy))
-}
-
-async fn update_proxy(collection: &Collection, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
-    let proxy = collection.update(name, |current| input::update(body, current));
-    proxy.await.map(ok)
-}
-
-/// `POST /populate`: 201 and the proxies, or the error's status with the
-/// error and the proxies made before it.
-async fn populate(collection: &Collection, body: &[u8]) -> Reply {
-    #[derive(Serialize)]
-    struct Answer {
-        #[serde(flatten)]
-        error: Option<ApiError>,
-        proxies: Vec<ProxyJson>,
-    }
-    let populated = match input::populate(body) {
-        Ok(wanted) => collection.populate(wanted).await,
-        Err(error) => Populated {
-            proxies: Vec::new(),
-            error: Some(error),
-        },
-    };
-    let status = populated.error.as_ref().map_or(201, |error| error.status);
-    let answer = Answer {
-        error: populated.error,
-        proxies: populated.proxies,
-    };
-    Reply::json(status, &answer)
-}
-
-fn list(toxics: Toxics) -> Reply {
-    let listed: Vec<ToxicJson> = in_chain_order(&toxics.list())
-        .iter()
-        .map(ToxicJson::from)
-        .collect();
-    Reply::json(200, &listed)
-}
-
-async fn create_toxic(collection: &Collection, name: &str, body: &[u8]) -> Result<Reply, ApiError> {
-    let toxics = collection.toxics(name).await?;
-    let toxic = toxic_input::create(body, |name| toxics.get(name).is_some())?;
-    let added = toxics.add(toxic)?;
-    Ok(Reply::json(200, &ToxicJson::from(&added)))
-}
-
-async fn show_toxic(collection: &Collection, name: &str, toxic: &str) -> Result<Reply, ApiError> {
-    let toxics = collection.toxics(name).await?;
-    let found = toxics.get(toxic).ok_or(ToxicError::NotFound)?;
-    Ok(Reply::json(200, &ToxicJson::from(&found)))
-}
-
-async fn update_toxic(
-    collection: &Collection,
-    name: &str,
-    toxic: &str,
-    body: &[u8],
-) -> Result<Reply, ApiError> {
-    let toxics = collection.toxics(name).await?;
-    let current = toxics.get(toxic).ok_or(ToxicError::NotFound)?;
-    let (kind, toxicity) = toxic_input::update(body, &current)?;
-    let updated = toxics.update(toxic, |toxic| {
-        toxic.kind = kind;
-        toxic.toxicity = toxicity;
-    })?;
-    Ok(Reply::json(200, &ToxicJson::from(&updated)))
-}
-
-async fn delete_toxic(collection: &Collection, name: &str, toxic: &str) -> Result<Reply, ApiError> {
-    collection.toxics(name).await?.remove(toxic)?;
-    Ok(Reply::empty(204))
-}
-
-/// `GET /version`, written by hand in Toxiproxy, with its space and newline.
-fn version() -> Reply {
-    let body = format!("{{\"version\": \"{TOXIPROXY_VERSION}\"}}\n");
-    Reply::raw(200, "application/json;charset=utf-8", body)
 }
 
 /// A path segment with its `%XX` escapes decoded, as Go's router sees it.
@@ -244,56 +164,5 @@ mod tests {
         assert_eq!(call(&collection, Method::GET, "/reset", "").await.0, 405);
         let version = call(&collection, Method::GET, "/version", "").await;
         assert_eq!(version, (200, "{\"version\": \"2.12.0\"}\n".to_owned()));
-    }
-
-    #[tokio::test]
-    async fn a_proxy_and_its_toxics_go_through_their_lifecycle() {
-        let collection = Collection::default();
-        let body =
-            r#"{"name":"db","listen":"127.0.0.1:0","upstream":"127.0.0.1:9","enabled":false}"#;
-        let (status, created) = call(&collection, Method::POST, "/proxies", body).await;
-        assert_eq!(status, 201, "{created}");
-        assert!(created.contains(
-            r#""listen":"127.0.0.1:0","upstream":"127.0.0.1:9","enabled":false,"toxics":[]"#
-        ));
-        assert_eq!(
-            call(&collection, Method::POST, "/proxies", body).await.0,
-            409
-        );
-        let toxic = r#"{"type":"latency","attributes":{"latency":5}}"#;
-        let added = call(&collection, Method::POST, "/proxies/db/toxics", toxic).await;
-        assert_eq!(added.0, 200, "{}", added.1);
-        let patch = r#"{"attributes":{"jitter":2}}"#;
-        let updated = call(
-            &collection,
-            Method::PATCH,
-            "/proxies/db/toxics/latency_downstream",
-            patch,
-        )
-        .await;
-        assert_eq!(
-            updated.1,
-            r#"{"attributes":{"jitter":2,"latency":5},"name":"latency_downstream","type":"latency","stream":"downstream","toxicity":1.0}"#
-        );
-        let path = "/proxies/db/toxics/latency_downstream";
-        assert_eq!(call(&collection, Method::DELETE, path, "").await.0, 204);
-        let gone = call(&collection, Method::DELETE, path, "").await;
-        assert_eq!(
-            gone,
-            (
-                404,
-                "{\"error\":\"toxic not found\",\"status\":404}\n".to_owned()
-            )
-        );
-        assert_eq!(
-            call(&collection, Method::DELETE, "/proxies/db", "").await.0,
-            204
-        );
-        assert_eq!(
-            call(&collection, Method::GET, "/proxies/db/toxics", "")
-                .await
-                .0,
-            404
-        );
     }
 }
