@@ -37,8 +37,8 @@ pub const NOTHING_RAN: u8 = 2;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (`serve` exits 0 on SIGINT or SIGTERM); `run`: no scenario failed,
-     skipped ones are listed with their reason
+  0  success (`serve` and `proxy` exit 0 on SIGINT or SIGTERM); `run`: no
+     scenario failed, skipped ones are listed with their reason
   1  a scenario failed
   2  nothing could run: bad usage, unknown fault or option, bad value, port in use,
      or every scenario broken or skipped

@@ -532,8 +532,13 @@ mod process {
     use super::*;
     use crate::cli::Outage;
 
+    #[rstest::rstest]
+    #[case::sigterm("TERM")]
+    #[case::sigint("INT")]
     #[tokio::test(flavor = "multi_thread")]
-    async fn outage_proxy_prints_its_url_loads_its_config_and_exits_0_on_sigterm() {
+    async fn outage_proxy_prints_its_url_loads_its_config_and_exits_0_on_a_signal(
+        #[case] signal: &str,
+    ) {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let config = dir.path().join("proxies.json");
         let proxies = json!([{"name": "db", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9"}]);
@@ -555,7 +560,7 @@ mod process {
         let listed: Value =
             serde_json::from_str(&listed.text().await.expect("a body")).expect("JSON");
         assert_eq!(listed["db"]["enabled"], true, "{listed}");
-        outage.signal("TERM");
+        outage.signal(signal);
         let (status, _, stderr) = outage.finish();
         assert_eq!(status.code(), Some(0), "{stderr}");
     }
