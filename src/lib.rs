@@ -70,8 +70,9 @@
 //! The default features are the library a test needs, and they turn on no
 //! feature of reqwest, so the client under test is built as in production.
 //! The tool sits behind features: `runner` (scenario files and the runner),
-//! `dns-responder` (the loopback DNS responder), `junit` (JUnit reports) and
-//! `cli` (the `outage` command, with all of them).
+//! `dns-responder` (the loopback DNS responder), `junit` (JUnit reports),
+//! `toxiproxy-api` (Toxiproxy's HTTP API) and `cli` (the `outage` command,
+//! with all of them).
 //!
 //! # Module map
 //!
@@ -84,6 +85,8 @@
 //! - `scenario` (feature `runner`): scenario files, loaded with every error located;
 //! - `runner` (feature `runner`): running scenarios against their faults and clients;
 //! - `matrix` (feature `runner`): every fault against every client, as Markdown or HTML;
+//! - `toxiproxy` (feature `toxiproxy-api`): Toxiproxy's HTTP API, served over
+//!   the TCP proxies;
 //! - `cli` (feature `cli`): the `outage` command line;
 //! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw connection;
 //! - `tls` (private): the throwaway CA and certificates of https servers.
@@ -117,6 +120,9 @@ pub mod schedule;
 mod server;
 mod tls;
 pub mod toxic;
+#[cfg(feature = "toxiproxy-api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "toxiproxy-api")))]
+pub mod toxiproxy;
 mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};

@@ -4,6 +4,7 @@
 //! [`NOTHING_RAN`]. The subcommands live in their own modules:
 //!
 //! - `serve`: one fault on loopback until a signal;
+//! - `proxy`: Toxiproxy's HTTP API until a signal;
 //! - `options`: `--KEY VALUE` fault options, turned into the fault's TOML table;
 //! - `keys`: which options each fault takes;
 //! - `list`: the catalogue;
@@ -15,6 +16,7 @@ mod keys;
 mod list;
 mod matrix;
 mod options;
+mod proxy;
 mod run;
 mod serve;
 mod signals;
@@ -35,8 +37,8 @@ pub const NOTHING_RAN: u8 = 2;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (`serve` exits 0 on SIGINT or SIGTERM); `run`: no scenario failed,
-     skipped ones are listed with their reason
+  0  success (`serve` and `proxy` exit 0 on SIGINT or SIGTERM); `run`: no
+     scenario failed, skipped ones are listed with their reason
   1  a scenario failed
   2  nothing could run: bad usage, unknown fault or option, bad value, port in use,
      or every scenario broken or skipped
@@ -90,6 +92,18 @@ enum Command {
             2  unknown fault or option, bad value, or the server could not start"
     )]
     Serve(ServeArgs),
+    /// Serve Toxiproxy's HTTP API (2.12.0) until SIGINT or SIGTERM, for
+    /// Toxiproxy's clients to create TCP proxies with toxics.
+    ///
+    /// Prints the API's URL alone on the first line of stdout once it
+    /// listens and the proxies of `--config` listen too.
+    #[command(after_help = "Examples:\n  \
+            outage proxy\n  \
+            outage proxy --port 0 --config proxies.json\n\n\
+            Exit codes:\n  \
+            0  stopped by SIGINT or SIGTERM\n  \
+            2  the API could not listen, or the config file is bad or its proxies could not start")]
+    Proxy(proxy::ProxyArgs),
     /// Run scenario files: each starts its fault, runs its client against
     /// it, and checks what happened.
     #[command(after_help = EXIT_CODES)]
@@ -166,6 +180,7 @@ struct ListArgs {
 pub fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Serve(args) => serve_command(args),
+        Command::Proxy(args) => proxy::proxy(args),
         Command::Run(args) => run::run(args),
         Command::Explain(args) => explain::explain(args),
         Command::Matrix(args) => matrix::matrix(args),

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::fault::Fault;
 use crate::{FaultServer, ServerError};
@@ -27,7 +27,7 @@ use crate::{FaultServer, ServerError};
 use outlet::{Outlet, QUEUE_LINES};
 
 /// How long shutdown may take before the process exits anyway.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// How long the lines still queued may take to reach stderr and the journal
 /// file at exit; a reader that has stopped reading does not hold the exit up.
@@ -53,22 +53,57 @@ pub(crate) fn serve(fault: Fault, settings: Settings) -> Result<ExitCode> {
             fault.name()
         );
     }
+    block_on(run(fault, settings))
+}
+
+/// Runs `serving` on a multi-threaded runtime, and does not wait for stray
+/// blocking work once it is done.
+pub(crate) fn block_on(serving: impl Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(run(fault, settings));
-    // Do not wait for stray blocking work once the server is down.
+    let result = runtime.block_on(serving);
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
+/// SIGINT and SIGTERM, listened for before the URL is printed: a caller may
+/// signal as soon as it has read it.
+pub(crate) struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl StopSignals {
+    /// Starts listening for both signals.
+    pub(crate) fn listen() -> Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
+    }
+
+    /// Resolves when either signal arrives.
+    pub(crate) async fn received(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// Prints `url` alone on stdout's first line, flushed at once.
+pub(crate) fn print_url(url: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{url}")
+        .and_then(|()| stdout.flush())
+        .context("cannot write the url to stdout")
+}
+
 async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
     let port = settings.port;
-    // Listen for signals before printing the URL: a caller may signal as soon
-    // as it has read it.
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut signals = StopSignals::listen()?;
     let stderr = Outlet::start("stderr", io::stderr());
     let journal = match &settings.journal {
         Some(file) => {
@@ -99,18 +134,11 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
         std::fs::write(file, pem)
             .with_context(|| format!("cannot write the CA certificate to {}", file.display()))?;
     }
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{}", server.url())
-        .and_then(|()| stdout.flush())
-        .context("cannot write the url to stdout")?;
-    drop(stdout);
+    print_url(&server.url())?;
     if let Some(serving) = server.serving_addr() {
         stderr.send(format!("healthy server actually listens on {serving}\n"));
     }
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    signals.received().await;
     if tokio::time::timeout(SHUTDOWN_GRACE, server.shutdown())
         .await
         .is_err()

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use rstest::rstest;
 
 /// The longest any single wait in these tests may take.
-const BOUND: Duration = Duration::from_secs(5);
+pub(crate) const BOUND: Duration = Duration::from_secs(5);
 
 /// A running `outage` process whose output is read line by line on threads.
-struct Outage {
+pub(crate) struct Outage {
     child: Child,
     stdout: Receiver<String>,
     stderr: Receiver<String>,
@@ -44,7 +44,7 @@ fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
 
 impl Outage {
     /// Starts `outage ARGS...`.
-    fn spawn(args: &[&str]) -> Outage {
+    pub(crate) fn spawn(args: &[&str]) -> Outage {
         Outage::spawn_in(Path::new("."), args)
     }
 
@@ -76,7 +76,7 @@ impl Outage {
     }
 
     /// The first line of stdout.
-    fn first_line(&mut self) -> String {
+    pub(crate) fn first_line(&mut self) -> String {
         match self.stdout.recv_timeout(BOUND) {
             Ok(line) => line,
             Err(e) => panic!(
@@ -111,7 +111,7 @@ impl Outage {
     }
 
     /// Sends `signal` (such as "TERM") with kill(1).
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.child.id().to_string()])
             .status()
@@ -138,7 +138,7 @@ impl Outage {
     }
 
     /// Waits for the process to exit and returns its status, stdout and stderr.
-    fn finish(mut self) -> (ExitStatus, String, String) {
+    pub(crate) fn finish(mut self) -> (ExitStatus, String, String) {
         let status = self.exit_status();
         let stdout = drain(&self.stdout).join("\n");
         let stderr = self.drain_stderr().join("\n");

@@ -1,6 +1,7 @@
 //! Integration tests, built as one binary. The tests of the library run with
-//! its default features; those of the runner, the DNS responder and the
-//! command line need their features (`cargo test --all-features`).
+//! its default features; those of the runner, the DNS responder, the
+//! Toxiproxy API and the command line need their features (`cargo test
+//! --all-features`).
 
 #[cfg(feature = "cli")]
 mod adversarial;
@@ -28,4 +29,6 @@ mod routes;
 mod scenarios;
 mod support;
 mod tls;
+#[cfg(feature = "toxiproxy-api")]
+mod toxiproxy_api;
 mod virtual_time;
