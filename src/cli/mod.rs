@@ -93,13 +93,20 @@ enum Command {
     )]
     Serve(ServeArgs),
     /// Serve Toxiproxy's HTTP API (2.12.0) until SIGINT or SIGTERM, for
-    /// Toxiproxy's clients to create TCP proxies with toxics.
+    /// Toxiproxy's clients to create TCP proxies with toxics; or, with
+    /// `--upstream`, one fault in front of a real service.
     ///
     /// Prints the API's URL alone on the first line of stdout once it
-    /// listens and the proxies of `--config` listen too.
+    /// listens and the proxies of `--config` listen too. With `--upstream
+    /// HOST:PORT [FAULT [--KEY VALUE]...]` (FAULT defaults to `ok`), it is
+    /// `outage serve FAULT` in front of that service: the proxy's URL on
+    /// stdout, one line per attempt on stderr with its upstream leg.
     #[command(after_help = "Examples:\n  \
             outage proxy\n  \
-            outage proxy --port 0 --config proxies.json\n\n\
+            outage proxy --port 0 --config proxies.json\n  \
+            outage proxy --upstream 127.0.0.1:5432                 # ok: pass through\n  \
+            outage proxy --upstream localhost:8080 sequence --step 'status --code 503' --step ok\n  \
+            outage proxy --upstream localhost:8080 truncate --sent 100 --journal attempts.jsonl\n\n\
             Exit codes:\n  \
             0  stopped by SIGINT or SIGTERM\n  \
             2  the API could not listen, or the config file is bad or its proxies could not start")]
@@ -179,8 +186,11 @@ struct ListArgs {
 /// caller prints them after `outage: ` and exits with [`NOTHING_RAN`].
 pub fn run() -> Result<ExitCode> {
     match Cli::parse().command {
-        Command::Serve(args) => serve_command(args),
-        Command::Proxy(args) => proxy::proxy(args),
+        Command::Serve(args) => serve_command(args, None),
+        Command::Proxy(mut args) => match args.upstream.take() {
+            Some(upstream) => proxy_upstream(args, upstream),
+            None => proxy::proxy(args),
+        },
         Command::Run(args) => run::run(args),
         Command::Explain(args) => explain::explain(args),
         Command::Matrix(args) => matrix::matrix(args),
@@ -198,7 +208,23 @@ pub fn run() -> Result<ExitCode> {
     }
 }
 
-fn serve_command(args: ServeArgs) -> Result<ExitCode> {
+/// `outage proxy --upstream HOST:PORT [FAULT ...]`: `outage serve` with an
+/// upstream, the fault `ok` unless one is given.
+fn proxy_upstream(args: proxy::ProxyArgs, upstream: String) -> Result<ExitCode> {
+    let mut fault = args.fault.into_iter();
+    let serve = ServeArgs {
+        port: args.port,
+        tls: false,
+        write_ca: None,
+        journal: None,
+        help: false,
+        fault: Some(fault.next().unwrap_or_else(|| "ok".to_owned())),
+        options: fault.collect(),
+    };
+    serve_command(serve, Some((upstream, args.bad_gateway)))
+}
+
+fn serve_command(args: ServeArgs, upstream: Option<(String, bool)>) -> Result<ExitCode> {
     let Some(name) = args.fault else {
         // Only `--help` makes FAULT optional.
         return finish(serve_help());
@@ -237,6 +263,7 @@ fn serve_command(args: ServeArgs) -> Result<ExitCode> {
             tls,
             write_ca,
             journal,
+            upstream,
         },
     )
 }

@@ -21,14 +21,37 @@ pub(crate) struct ProxyArgs {
     /// The host the API listens on: an IP, or a name such as `localhost`.
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
     host: String,
-    /// The port the API listens on; 0 for one the OS picks.
-    #[arg(long, value_name = "N", default_value_t = 8474)]
-    port: u16,
+    /// The port the API listens on (default 8474), or with `--upstream`,
+    /// the proxy (default: one the OS picks); 0 for one the OS picks.
+    #[arg(long, value_name = "N")]
+    pub(crate) port: Option<u16>,
     /// A Toxiproxy config file, created before the URL is printed: a JSON
     /// array of proxies, `[{"name","listen","upstream","enabled"}]`.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Instead of the API: one HTTP-aware proxy in front of this service
+    /// (`HOST:PORT`), applying FAULT to each request, as `outage serve`
+    /// serves it (URL on stdout, a line per attempt on stderr).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["config", "host"])]
+    pub(crate) upstream: Option<String>,
+    /// With `--upstream`: answer 502 when the upstream cannot be reached
+    /// (default: close the client's connection at once, as Toxiproxy does).
+    #[arg(long, requires = "upstream")]
+    pub(crate) bad_gateway: bool,
+    /// With `--upstream`: the fault (default `ok`) and its `--KEY VALUE`
+    /// options, then `outage serve`'s `--tls`, `--write-ca FILE`,
+    /// `--journal FILE` if wanted.
+    #[arg(
+        value_name = "FAULT [--KEY VALUE]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        requires = "upstream"
+    )]
+    pub(crate) fault: Vec<String>,
 }
+
+/// The API's port when none is given, Toxiproxy's.
+const API_PORT: u16 = 8474;
 
 /// Serves the API until a signal arrives.
 pub(crate) fn proxy(args: ProxyArgs) -> Result<ExitCode> {
@@ -44,15 +67,16 @@ pub(crate) fn proxy(args: ProxyArgs) -> Result<ExitCode> {
 }
 
 async fn run(args: &ProxyArgs, config: Option<(&Path, Vec<u8>)>) -> Result<ExitCode> {
+    let port = args.port.unwrap_or(API_PORT);
     let mut signals = StopSignals::listen()?;
-    let api = ToxiproxyApi::start((args.host.as_str(), args.port))
+    let api = ToxiproxyApi::start((args.host.as_str(), port))
         .await
         .with_context(|| {
-            let hint = match args.port {
+            let hint = match port {
                 0 => "",
                 _ => "; pick another --port, or give --port 0 to let the OS choose a free one",
             };
-            format!("cannot listen on {}:{}{hint}", args.host, args.port)
+            format!("cannot listen on {}:{}{hint}", args.host, port)
         })?;
     if let Some((file, json)) = config {
         api.populate(&json)

@@ -43,6 +43,9 @@ pub(crate) struct Settings {
     pub(crate) write_ca: Option<PathBuf>,
     /// Where to write one JSON line per attempt.
     pub(crate) journal: Option<PathBuf>,
+    /// For `outage proxy --upstream`: the real service, and whether an
+    /// unreachable one is answered 502.
+    pub(crate) upstream: Option<(String, bool)>,
 }
 
 /// Serves `fault` as `settings` say until a signal arrives.
@@ -115,7 +118,11 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
     };
     stderr.on_panic();
     let (lines, json) = (stderr.clone(), journal.clone());
-    let server = FaultServer::builder(fault)
+    let mut builder = FaultServer::builder(fault);
+    if let Some((upstream, bad_gateway)) = &settings.upstream {
+        builder = builder.upstream(upstream).bad_gateway(*bad_gateway);
+    }
+    let server = builder
         .port(port)
         .tls(settings.tls)
         .on_attempt(move |attempt| {

@@ -719,3 +719,98 @@ async fn a_request_that_is_no_http_never_reaches_the_upstream() {
     );
     assert_eq!(seen_by(&service).await, 0);
 }
+
+/// `outage proxy --upstream` as a process, in front of Python's own
+/// `http.server`, with curl as the client.
+#[cfg(feature = "cli")]
+mod process {
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+    use crate::cli::Outage;
+
+    /// A child process killed when the test ends, however it ends.
+    struct Killed(Child);
+
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// `python3 -m http.server` serving `dir`, once it accepts connections.
+    async fn http_server(dir: &std::path::Path) -> (Killed, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let address = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&address).await.is_err() {
+            assert!(Instant::now() < deadline, "http.server never listened");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (Killed(child), address)
+    }
+
+    fn curl(url: &str) -> (Option<i32>, String) {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "5", url])
+            .output()
+            .expect("curl runs");
+        let body = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code(), body)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn outage_proxy_cuts_a_real_servers_answer_then_passes_it_whole() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(dir.path().join("item.txt"), "the real file, whole\n").unwrap();
+        let (_server, address) = http_server(dir.path()).await;
+        let mut outage = Outage::spawn(&[
+            "proxy",
+            "--upstream",
+            &address,
+            "sequence",
+            "--step",
+            "truncate --sent 8",
+            "--step",
+            "ok",
+        ]);
+        let url = format!("{}/item.txt", outage.first_line());
+        let (code, body) = curl(&url);
+        assert_eq!(
+            (code, body.as_str()),
+            (Some(18), "the real"),
+            "curl: partial file"
+        );
+        assert_eq!(curl(&url), (Some(0), "the real file, whole\n".to_owned()));
+        outage.signal("TERM");
+        let (status, _, stderr) = outage.finish();
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{stderr}");
+        assert!(
+            lines[0].contains("cut it after at most 8 body bytes"),
+            "{stderr}"
+        );
+        assert!(
+            lines[1].contains(&format!("upstream {address} opened")),
+            "{stderr}"
+        );
+    }
+}
