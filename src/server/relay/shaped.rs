@@ -77,7 +77,10 @@ impl Shaped {
         to: &mut W,
         bytes: &[u8],
     ) -> Result<Sent, Ending> {
-        tokio::time::sleep(self.shape.head_delay).await;
+        // A timer, even of zero, waits for the clock's next tick (1 ms).
+        if !self.shape.head_delay.is_zero() {
+            tokio::time::sleep(self.shape.head_delay).await;
+        }
         let room = match self.shape.cut {
             Cut::Bytes(limit) => limit.saturating_sub(self.sent),
             Cut::ResetBeforeHead => return Ok(Sent::Cut(Close::Rst)),
