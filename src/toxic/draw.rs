@@ -46,6 +46,11 @@ impl DrawKey<'_> {
     }
 }
 
+/// A generator for what draws nothing.
+pub(crate) fn unused() -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(0)
+}
+
 /// True with probability `toxicity`: never for 0, always for 1.
 pub(crate) fn acts(rng: &mut ChaCha8Rng, toxicity: f32) -> bool {
     // 24 random bits: every value of the draw is exact in an f32, below 1.

@@ -44,13 +44,21 @@ impl Pipe for Noop {
 /// The code of one toxic, with its attributes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Leaf {
+    /// `noop`, and any toxic where it does not act.
     Noop(Noop),
+    /// `latency`.
     Latency(Latency),
+    /// `bandwidth`.
     Bandwidth(Bandwidth),
+    /// `slow_close`.
     SlowClose(SlowClose),
+    /// `timeout`.
     Timeout(Timeout),
+    /// `reset_peer`.
     ResetPeer(ResetPeer),
+    /// `slicer`.
     Slicer(Slicer),
+    /// `limit_data`.
     LimitData(LimitData),
 }
 

@@ -27,4 +27,5 @@ mod routes;
 mod scenarios;
 mod support;
 mod tls;
+mod toxics;
 mod virtual_time;
