@@ -205,6 +205,9 @@ fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(1024)
 }
 
+/// The wait after a failed accept.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(10);
+
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -217,14 +220,22 @@ async fn accept_loop(
             () = stop.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
-        if let Ok((client, _peer)) = accepted {
-            let index = connections.fetch_add(1, Ordering::Relaxed);
-            tasks.spawn(connection::forward(
-                client,
-                index,
-                shared.clone(),
-                stop.clone(),
-            ));
+        match accepted {
+            Ok((client, _peer)) => {
+                let index = connections.fetch_add(1, Ordering::Relaxed);
+                tasks.spawn(connection::forward(
+                    client,
+                    index,
+                    shared.clone(),
+                    stop.clone(),
+                ));
+            }
+            // Out of descriptors, say: waiting a moment keeps the loop from
+            // spinning while connections close.
+            Err(_) => tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+            },
         }
     }
 }

@@ -70,6 +70,9 @@ struct Stage {
 pub(super) struct Chain {
     wiring: Wiring,
     stages: Vec<Stage>,
+    /// Set once nothing more can pass: the link is ending, and changes to
+    /// the toxics no longer apply to it.
+    ending: bool,
 }
 
 impl Chain {
@@ -83,6 +86,7 @@ impl Chain {
         let mut chain = Chain {
             wiring,
             stages: Vec::new(),
+            ending: false,
         };
         let mut placed: Vec<Placed> = toxics.into_iter().map(|t| chain.fresh(t)).collect();
         // The tail draws nothing: any generator will do.
@@ -96,7 +100,7 @@ impl Chain {
     /// order; does nothing if they are those running.
     pub(super) async fn update(&mut self, wanted: Vec<Toxic>) {
         let running = self.stages.iter().filter_map(|s| s.role.toxic.as_ref());
-        if self.stages.is_empty() || running.eq(wanted.iter()) {
+        if self.ending || self.stages.is_empty() || running.eq(wanted.iter()) {
             return;
         }
         for stage in &self.stages {

@@ -59,6 +59,7 @@ impl Chain {
         mut stopped: Vec<Stopped>,
         carries: Vec<VecDeque<Chunk>>,
     ) {
+        self.ending = true;
         let Some((_, mut tail)) = stopped.pop().and_then(|s| s.ended) else {
             return;
         };
