@@ -430,6 +430,28 @@ async fn shutdown_closes_every_connection_and_the_listener() {
 }
 
 #[tokio::test]
+async fn dropping_the_proxy_closes_its_connections() {
+    let echo = echo().await;
+    let proxy = proxy(
+        &echo,
+        &[up(ToxicKind::Slicer {
+            average_size: 1,
+            size_variation: 0,
+            delay: 1_000_000,
+        })],
+    )
+    .await;
+    let mut client = connect(&proxy).await;
+    client.write_all(b"sliced one byte a second").await.unwrap();
+    tokio::time::sleep(ms(100)).await;
+    drop(proxy);
+    let start = Instant::now();
+    let (body, _) = read_to_end(&mut client).await;
+    assert!(body.len() <= 1, "{body:?}");
+    assert!(start.elapsed() < SLACK, "{:?}", start.elapsed());
+}
+
+#[tokio::test]
 async fn disabling_closes_everything_and_enabling_listens_again_on_the_same_port() {
     let echo = echo().await;
     let mut proxy = proxy(&echo, &[]).await;
