@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::Mutex;
 
+use crate::proxy::ProxyStats;
 use crate::toxic::Toxics;
 
 use super::entry::{Entry, Settings};
@@ -88,7 +89,7 @@ impl Collection {
     pub(crate) async fn delete(&self, name: &str) -> Result<(), ApiError> {
         let mut proxies = self.proxies.lock().await;
         let mut entry = proxies.remove(name).ok_or_else(ApiError::proxy_not_found)?;
-        entry.stop().await;
+        entry.close().await;
         Ok(())
     }
 
@@ -125,11 +126,17 @@ impl Collection {
         Ok(())
     }
 
+    /// Every proxy with what it has carried, for the metrics.
+    pub(crate) async fn stats(&self) -> Vec<(ProxyJson, ProxyStats)> {
+        let proxies = self.proxies.lock().await;
+        proxies.values().map(|e| (e.json(), e.stats())).collect()
+    }
+
     /// Stops and forgets every proxy.
     pub(crate) async fn clear(&self) {
         let mut proxies = self.proxies.lock().await;
         for (_, mut entry) in std::mem::take(&mut *proxies) {
-            entry.stop().await;
+            entry.close().await;
         }
     }
 }
@@ -163,7 +170,7 @@ async fn replace(
         {
             return Ok(existing.json());
         }
-        existing.stop().await;
+        existing.close().await;
     }
     let entry = started(proxy).await?;
     let json = entry.json();

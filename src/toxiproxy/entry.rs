@@ -1,13 +1,14 @@
 //! `Entry`: one proxy of the API, running or disabled, with the toxics it
 //! keeps across both.
 //!
-//! A disabled proxy has no [`ToxicProxy`]: its listener and connections are
-//! closed. Enabling it starts a new one on the same address with the same
-//! [`Toxics`], as Toxiproxy restarts its listener.
+//! A disabled proxy keeps its [`ToxicProxy`] with the listener and every
+//! connection closed; enabling it listens on the same address again, with
+//! the same [`Toxics`] and counters, as Toxiproxy restarts its listener. A
+//! new address or upstream makes a new `ToxicProxy`.
 
 use std::io;
 
-use crate::proxy::ToxicProxy;
+use crate::proxy::{ProxyStats, ToxicProxy};
 use crate::toxic::Toxics;
 
 use super::error::ApiError;
@@ -36,7 +37,7 @@ pub(crate) struct Entry {
     upstream: String,
     /// Its toxics, kept while it is disabled.
     pub(crate) toxics: Toxics,
-    /// The running proxy; `None` while disabled.
+    /// The proxy, once started at this address and upstream.
     running: Option<ToxicProxy>,
 }
 
@@ -54,13 +55,24 @@ impl Entry {
 
     /// True while it accepts connections.
     pub(crate) fn enabled(&self) -> bool {
-        self.running.is_some()
+        self.running.as_ref().is_some_and(ToxicProxy::is_enabled)
+    }
+
+    /// What it has carried since it was started at this address.
+    pub(crate) fn stats(&self) -> ProxyStats {
+        self.running
+            .as_ref()
+            .map(ToxicProxy::stats)
+            .unwrap_or_default()
     }
 
     /// Starts listening, unless it is already.
     pub(crate) async fn start(&mut self) -> Result<(), ApiError> {
-        if self.running.is_some() {
-            return Ok(());
+        if let Some(proxy) = &mut self.running {
+            let at = proxy.listen();
+            return proxy.enable().await.map_err(|error| {
+                ApiError::internal(format!("listen tcp {at}: bind: {}", in_go_words(&error)))
+            });
         }
         let address = listen::resolve(&self.listen)
             .await
@@ -81,6 +93,13 @@ impl Entry {
 
     /// Closes the listener and every connection, keeping the toxics.
     pub(crate) async fn stop(&mut self) {
+        if let Some(proxy) = &mut self.running {
+            proxy.disable().await;
+        }
+    }
+
+    /// Closes it for good, releasing its address.
+    pub(crate) async fn close(&mut self) {
         if let Some(proxy) = self.running.take() {
             proxy.shutdown().await;
         }
@@ -106,7 +125,7 @@ impl Entry {
     /// starts or stops as `enabled` says.
     pub(crate) async fn update(&mut self, wanted: Settings) -> Result<(), ApiError> {
         if self.differs(&wanted.listen, &wanted.upstream).await? {
-            self.stop().await;
+            self.close().await;
             self.listen = wanted.listen;
             self.upstream = wanted.upstream;
         }

@@ -97,7 +97,7 @@ async fn on(
             delete_toxic(collection, &name, &toxic).await
         }
         Route::Version if *method == get => Ok(version()),
-        Route::Metrics => Ok(metrics::reply(&collection.list().await)),
+        Route::Metrics => Ok(metrics::reply(&collection.stats().await)),
         _ => return None,
     };
     Some(result)

@@ -221,6 +221,29 @@ async fn traffic_flows_through_a_proxy_given_by_host_name() {
     let mut stream = connect(&listen).await.expect("the proxy accepts");
     echoes(&mut stream).await;
     echoes(&mut stream).await;
+    drop(stream);
+    // The counters are read as the links count; give the last write a moment.
+    let deadline = tokio::time::Instant::now() + BOUND;
+    let expected = format!(
+        "toxiproxy_proxy_sent_bytes_total{{direction=\"downstream\",proxy=\"echo\",listener=\"{listen}\""
+    );
+    loop {
+        let metrics = api.get("/metrics").await.body;
+        let sent = metrics
+            .lines()
+            .find(|line| line.starts_with(&expected))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok());
+        if sent == Some(8) {
+            assert!(
+                metrics.contains("outage_proxy_connections_total{proxy=\"echo\""),
+                "{metrics}"
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
