@@ -12,7 +12,7 @@ use include_dir::{Dir, DirEntry, File, include_dir};
 
 use crate::cli::list::{INDENT, WIDTH, wrap};
 use crate::fault::{CATALOGUE, Fault};
-use crate::scenario::{self, Count, Expect, Scenario};
+use crate::scenario::{self, Count, Expect, Scenario, Upstream};
 
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
@@ -131,8 +131,9 @@ fn variants(texts: &[(PathBuf, String)], name: &str) -> BTreeMap<String, Vec<Sce
     found
 }
 
-/// A variant's heading: `reset`, `reset, behind TLS`, or `reset with when =
-/// "after-body-bytes", body-bytes = 100`, from the fault as written.
+/// A variant's heading: `reset`, `reset, behind TLS`, `reset with when =
+/// "after-body-bytes", body-bytes = 100`, or `ok, in front of upstream
+/// 127.0.0.1:1`, from the fault as written and its upstream.
 fn variant(text: &str, scenario: &Scenario) -> String {
     let written = toml::from_str::<toml::Table>(text)
         .ok()
@@ -149,6 +150,13 @@ fn variant(text: &str, scenario: &Scenario) -> String {
     }
     if scenario.tls {
         heading.push_str(", behind TLS");
+    }
+    match &scenario.upstream {
+        Some(Upstream::Address(address)) => {
+            heading.push_str(&format!(", in front of upstream {address}"));
+        }
+        Some(Upstream::Run { .. }) => heading.push_str(", in front of a real upstream"),
+        None => {}
     }
     heading
 }

@@ -3,8 +3,10 @@
 //!
 //! - `batch`: many files, a few at a time, and their interruption;
 //! - `command`: a program as the client, its output and its deadline;
-//! - `supervisor` and `tree`: what keeps every process a client starts
-//!   findable, and kills it;
+//! - `process`, `supervisor` and `tree`: how a program is started so that
+//!   every process it starts stays findable, and is killed;
+//! - `upstream`: the real service behind a fault, started when the
+//!   scenario says how;
 //! - `output`: a client's output, kept within a bound;
 //! - `reqwest_client`: reqwest in process as the client;
 //! - `private_dns`: a resolver of its own for a program;
@@ -19,10 +21,12 @@ mod output;
 pub mod preflight;
 mod private_dns;
 pub mod probe;
+mod process;
 mod report;
 mod reqwest_client;
 mod supervisor;
 mod tree;
+mod upstream;
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +44,7 @@ use crate::FaultServer;
 use crate::runner::command::{CaFile, Target};
 use crate::runner::preflight::Unready;
 use crate::runner::private_dns::PrivateDns;
+use crate::runner::upstream::Service;
 use crate::scenario::{self, Client, Scenario};
 
 /// How long the server may take to journal the end of every attempt after
@@ -56,20 +61,36 @@ pub async fn run_file(path: &Path) -> Report {
 
 /// Runs one loaded scenario: builds its client if it says how, checks that
 /// the machine has what it needs (skipping it when a program is not
-/// installed), then runs it.
+/// installed), starts its upstream when it has one, then runs it.
 pub async fn run(scenario: &Scenario) -> Report {
     match preflight::prepare(scenario).await {
-        Ok(()) => run_prepared(scenario).await,
-        Err(Unready::NotInstalled(errors)) => Report::skipped(scenario, errors.to_string()),
-        Err(Unready::Broken(errors)) => Report::broken(scenario, errors.to_string()),
+        Ok(()) => {}
+        Err(Unready::NotInstalled(errors)) => return Report::skipped(scenario, errors.to_string()),
+        Err(Unready::Broken(errors)) => return Report::broken(scenario, errors.to_string()),
+    }
+    let Some(upstream) = &scenario.upstream else {
+        return run_prepared(scenario, None).await;
+    };
+    match Service::start(upstream).await {
+        Ok(service) => {
+            // Dropped rather than ended when the run is cancelled half way:
+            // its `Drop` kills the service's tree all the same.
+            let report = run_prepared(scenario, Some(service.address())).await;
+            service.end().await;
+            report
+        }
+        Err(reason) => Report::broken(scenario, reason),
     }
 }
 
-async fn run_prepared(scenario: &Scenario) -> Report {
-    let started = FaultServer::builder(scenario.fault.clone())
-        .tls(scenario.tls)
-        .start()
-        .await;
+/// Runs a scenario whose machine is ready, its fault in front of `upstream`
+/// when it has one.
+async fn run_prepared(scenario: &Scenario, upstream: Option<&str>) -> Report {
+    let mut builder = FaultServer::builder(scenario.fault.clone()).tls(scenario.tls);
+    if let Some(address) = upstream {
+        builder = builder.upstream(address);
+    }
+    let started = builder.start().await;
     let server = match started {
         Ok(server) => server,
         Err(error) => {

@@ -1,5 +1,5 @@
-//! What the machine must have before a scenario can run: its program, and
-//! the files it names. Loading a scenario never looks at the machine, so a
+//! What the machine must have before a scenario can run: its programs, and
+//! the files they name. Loading a scenario never looks at the machine, so a
 //! file reads the same everywhere; these checks come when it is about to run.
 
 use std::fmt;
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::runner::build;
 use crate::runner::command::off_the_workers;
-use crate::scenario::{Client, LoadErrors, Scenario};
+use crate::scenario::{Client, LoadErrors, Place, Scenario, Upstream};
 
 /// Why a loaded scenario cannot run on this machine.
 #[derive(Debug)]
@@ -35,8 +35,11 @@ impl fmt::Display for Unready {
 pub async fn prepare(scenario: &Scenario) -> Result<(), Unready> {
     if let Some(build) = &scenario.build {
         let owned = scenario.clone();
-        off_the_workers(move || installed(&owned, owned.build.as_deref().unwrap_or_default()))
-            .await?;
+        off_the_workers(move || {
+            let build = owned.build.as_deref().unwrap_or_default();
+            installed(&owned, owned.client_at, build)
+        })
+        .await?;
         build::once(build).await.map_err(|reason| {
             Unready::Broken(LoadErrors::one(&scenario.path, scenario.client_at, reason))
         })?;
@@ -45,14 +48,24 @@ pub async fn prepare(scenario: &Scenario) -> Result<(), Unready> {
     off_the_workers(move || check(&owned)).await
 }
 
-/// Checks that the scenario's program is installed and executable, and that
-/// the files its arguments name exist; the error is located at the client in
-/// the scenario file.
+/// Checks that the scenario's programs (its client's, and its upstream's
+/// when the runner starts one) are installed and executable, and that the
+/// files their arguments name exist; each error is located where the
+/// program is written in the scenario file.
 pub fn check(scenario: &Scenario) -> Result<(), Unready> {
-    let Client::Command(run) = &scenario.client else {
-        return Ok(());
-    };
-    installed(scenario, run)?;
+    if let Client::Command(run) = &scenario.client {
+        runnable(scenario, scenario.client_at, run)?;
+    }
+    if let Some(Upstream::Run { run, at }) = &scenario.upstream {
+        runnable(scenario, *at, run)?;
+    }
+    Ok(())
+}
+
+/// Checks that the program `run` starts is installed and that the files its
+/// arguments name exist; errors are located at `at`.
+fn runnable(scenario: &Scenario, at: Place, run: &[String]) -> Result<(), Unready> {
+    installed(scenario, at, run)?;
     let missing = run
         .iter()
         .skip(1)
@@ -61,7 +74,7 @@ pub fn check(scenario: &Scenario) -> Result<(), Unready> {
     match missing {
         Some(message) => Err(Unready::Broken(LoadErrors::one(
             &scenario.path,
-            scenario.client_at,
+            at,
             message,
         ))),
         None => Ok(()),
@@ -71,11 +84,11 @@ pub fn check(scenario: &Scenario) -> Result<(), Unready> {
 /// Checks that the program `command` starts is there and executable: a
 /// program looked up on `PATH` and not found is not installed; any other
 /// problem is the file's.
-fn installed(scenario: &Scenario, command: &[String]) -> Result<(), Unready> {
+fn installed(scenario: &Scenario, at: Place, command: &[String]) -> Result<(), Unready> {
     let Some(program) = command.first().filter(|p| !command_exists(p)) else {
         return Ok(());
     };
-    let errors = LoadErrors::one(&scenario.path, scenario.client_at, missing_command(program));
+    let errors = LoadErrors::one(&scenario.path, at, missing_command(program));
     if program.contains('/') || on_path(program).is_some() {
         Err(Unready::Broken(errors))
     } else {

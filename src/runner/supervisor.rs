@@ -1,5 +1,6 @@
-//! A supervisor between the runner and each client program, so that nothing
-//! the client starts can leave its tree, however it detaches.
+//! A supervisor between the runner and each program it starts (a client, or
+//! an upstream service), so that nothing the program starts can leave its
+//! tree, however it detaches. What follows says "the client" for either.
 //!
 //! The runner forks as usual; in that child, before exec, [`split`] forks
 //! once more. The grandchild execs the client program, in a process group of
@@ -54,9 +55,9 @@ impl Report {
         self.write = None;
     }
 
-    /// The client's exit status, once it has exited; `None` if the
+    /// The program's exit status, once it has exited; `None` if the
     /// supervisor died first (only SIGKILL can do that).
-    pub(crate) async fn client_exit(self) -> Option<ExitStatus> {
+    pub(crate) async fn exited(self) -> Option<ExitStatus> {
         use std::os::unix::process::ExitStatusExt;
         let mut receiver = pipe::Receiver::from_owned_fd(self.read).ok()?;
         let mut raw = [0u8; 4];

@@ -8,6 +8,7 @@ use toml::de::DeTable;
 
 use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::raw::{required, typed, unknown_keys};
+use crate::scenario::upstream::upstream_of;
 use crate::scenario::validate::{client_of, dns_of, expect_of, fault_of, tls_of};
 use crate::scenario::{Scenario, checks, deep, files};
 
@@ -20,6 +21,7 @@ const TOP_KEYS: &[&str] = &[
     "client",
     "expect",
     "surprise",
+    "upstream",
 ];
 
 /// Reads and checks the scenario file at `path`: a regular file of at most
@@ -91,6 +93,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         checks::across(&mut errors, top, fault, tls);
     }
     let dns = dns_of(&mut errors, top);
+    let upstream = match top.get("upstream") {
+        Some(value) => upstream_of(&mut errors, value).map(Some),
+        None => Some(None),
+    };
     let client = required(
         &mut errors,
         top,
@@ -109,12 +115,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             None
         }
     };
-    match (description, fault, tls, dns, client, expect, surprise) {
+    match (
+        description,
+        fault,
+        tls,
+        dns,
+        upstream,
+        client,
+        expect,
+        surprise,
+    ) {
         (
             Some(description),
             Some(fault),
             Some(tls),
             Ok(dns),
+            Some(upstream),
             Some(client),
             Some(expect),
             Some(surprise),
@@ -129,6 +145,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             build: client.build,
             surprise,
             dns,
+            upstream,
             deadline: client.deadline,
             expect,
         }),

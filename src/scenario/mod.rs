@@ -11,8 +11,9 @@
 //! `files` finds scenario files in folders and reads one (only a regular file,
 //! only up to a bound); `load` parses it and assembles the scenario from
 //! `raw` and `validate`; `checks` holds the checks across keys and of
-//! ranges; `error` locates each error by
-//! line and column; `deep` finds a key nested too deep to parse.
+//! ranges; `upstream` reads the real service behind the fault; `error`
+//! locates each error by line and column; `deep` finds a key nested too
+//! deep to parse.
 
 mod checks;
 mod claims;
@@ -23,6 +24,7 @@ mod files;
 mod load;
 mod observed;
 mod raw;
+mod upstream;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -40,6 +42,7 @@ pub use expect::Expect;
 pub use files::{MAX_FILE_BYTES, discover};
 pub use load::{load, parse};
 pub use observed::{ClientError, Observed, Outcome};
+pub use upstream::Upstream;
 
 use crate::dns::{DnsFault, Names};
 use crate::{ErrorClass, Fault};
@@ -73,6 +76,9 @@ pub struct Scenario {
     pub surprise: Option<String>,
     /// The name the client's URL uses, and what looking names up does.
     pub dns: Option<Dns>,
+    /// The real service the fault stands in front of, when there is one
+    /// (`upstream`): the fault then acts on the real exchange.
+    pub upstream: Option<Upstream>,
     /// When the client is killed and the scenario fails.
     pub deadline: Duration,
     /// What must happen.

@@ -963,6 +963,7 @@ fn explain_separates_variants_and_shows_retries() {
         [
             "  reset:",
             "  reset with body-bytes = 100, when = \"after-body-bytes\":",
+            "  reset with when = \"after-upstream\", in front of a real upstream:",
             "  reset with when = \"on-accept\":",
             "  reset, behind TLS:",
         ],

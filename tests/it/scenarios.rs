@@ -7,6 +7,8 @@ use outage::runner::{self, Verdict};
 use outage::scenario;
 use rstest::rstest;
 
+mod upstream;
+
 #[rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalogue_scenario_passes(#[files("scenarios/**/*.toml")] path: PathBuf) {
@@ -36,7 +38,7 @@ fn load_errors(file: &str) -> String {
 
 #[rstest]
 #[case::unknown_key("unknown_key.toml", "\
-fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, host, dns, client, expect, surprise
+fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, host, dns, client, expect, surprise, upstream
 fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect]; did you mean \"class\"?; expected one of error, class, status, attempts, gaps, duration, exit, output, hangs")]
 #[case::unknown_fault(
     "unknown_fault.toml",
@@ -156,6 +158,46 @@ fixtures/scenarios/invalid/key_nested_too_deep.toml:3:1: key \"expect.expect.exp
     "not_utf8.toml",
     "\
 fixtures/scenarios/invalid/not_utf8.toml:1:39: not UTF-8 text: byte 0xE9 cannot start a character here; a scenario file is TOML, which is UTF-8: check that this is the right file"
+)]
+#[case::upstream_not_a_string_or_table(
+    "upstream_not_a_string_or_table.toml",
+    "\
+fixtures/scenarios/invalid/upstream_not_a_string_or_table.toml:3:12: `upstream` must be the service's address, such as \"127.0.0.1:8080\", or { run = [...] } to start it, found a integer"
+)]
+#[case::upstream_not_an_address(
+    "upstream_not_an_address.toml",
+    "\
+fixtures/scenarios/invalid/upstream_not_an_address.toml:3:12: upstream \"localhost\" is not host:port with a port from 1 to 65535; give the service's address, such as \"127.0.0.1:8080\""
+)]
+#[case::upstream_without_run(
+    "upstream_without_run.toml",
+    "\
+fixtures/scenarios/invalid/upstream_without_run.toml:3:12: `upstream` needs `run`, the command that starts the service, such as run = [\"python3\", \"-m\", \"http.server\", \"{port}\"]"
+)]
+#[case::upstream_run_empty(
+    "upstream_run_empty.toml",
+    "\
+fixtures/scenarios/invalid/upstream_run_empty.toml:3:20: `run` in `upstream` is empty; give the program that serves and its arguments, \"{port}\" among them"
+)]
+#[case::upstream_run_not_a_list(
+    "upstream_run_not_a_list.toml",
+    "\
+fixtures/scenarios/invalid/upstream_run_not_a_list.toml:3:53: invalid type: integer `8080`, expected a string"
+)]
+#[case::upstream_run_without_port(
+    "upstream_run_without_port.toml",
+    "\
+fixtures/scenarios/invalid/upstream_run_without_port.toml:3:20: `run` in `upstream` never says where to listen; give \"{port}\" among its arguments, the free loopback port the fault forwards to"
+)]
+#[case::upstream_unknown_key(
+    "upstream_unknown_key.toml",
+    "\
+fixtures/scenarios/invalid/upstream_unknown_key.toml:3:64: unknown key \"bad-gateway\" in [upstream]; expected one of run"
+)]
+#[case::missing_upstream_command(
+    "missing_upstream_command.toml",
+    "\
+fixtures/scenarios/invalid/missing_upstream_command.toml:3:20: command \"no-such-upstream-program\" not found on PATH; install it or fix the name"
 )]
 fn broken_file_gives_every_error_with_its_location(#[case] file: &str, #[case] expected: &str) {
     // `{FAULTS}` stands for every fault's name, in the catalogue's order.
@@ -347,6 +389,10 @@ async fn the_deadline_kills_the_clients_whole_process_group() {
 #[case::a_compiler(
     "fixtures/scenarios/build/uninstalled-compiler.toml",
     "no-such-compiler"
+)]
+#[case::an_upstream(
+    "fixtures/scenarios/invalid/missing_upstream_command.toml",
+    "no-such-upstream-program"
 )]
 #[tokio::test]
 async fn a_client_not_installed_is_skipped_with_the_reason(
