@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::proxy::chain::Wiring;
+use crate::proxy::front::Front;
 use crate::proxy::link::{self, Ending, Meters};
 use crate::proxy::stats::Counters;
 use crate::toxic::stub::Peers;
@@ -21,6 +22,15 @@ pub(super) struct Shared {
     pub(super) toxics: Toxics,
     /// The proxy's counters.
     pub(super) counters: Counters,
+    /// The fault server of an `outage` toxic.
+    pub(super) front: Front,
+}
+
+/// Connects to the upstream, or to the fault server in front of it.
+async fn connect(shared: &Shared) -> std::io::Result<TcpStream> {
+    let target = shared.front.route(&shared.upstream, &shared.toxics).await;
+    let target = target.ok_or_else(|| std::io::Error::other("the outage fault did not start"))?;
+    TcpStream::connect(target).await
 }
 
 /// Proxies `client`, the proxy's connection number `index`, until it ends
@@ -34,7 +44,7 @@ pub(super) async fn forward(
 ) {
     let connected = tokio::select! {
         () = stop.cancelled() => return,
-        connected = TcpStream::connect(&shared.upstream) => connected,
+        connected = connect(&shared) => connected,
     };
     let Ok(server) = connected else { return };
     let _ = client.set_nodelay(true);

@@ -29,6 +29,7 @@
 
 mod chain;
 mod connection;
+mod front;
 mod link;
 mod stats;
 
@@ -41,8 +42,10 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::journal::Journal;
 use crate::toxic::Toxics;
 use connection::Shared;
+use front::Front;
 use stats::Counters;
 pub use stats::{DirectionStats, ProxyStats};
 
@@ -110,6 +113,7 @@ impl ToxicProxy {
                 upstream: upstream.into(),
                 toxics,
                 counters: Counters::default(),
+                front: Front::default(),
             }),
             connections: Arc::default(),
             running: None,
@@ -131,6 +135,13 @@ impl ToxicProxy {
     /// The proxy's toxics.
     pub fn toxics(&self) -> &Toxics {
         &self.shared.toxics
+    }
+
+    /// The journal of the fault of its `outage` toxic: every HTTP attempt
+    /// through it since that fault was set; `None` without one, or before a
+    /// connection has met it.
+    pub fn journal(&self) -> Option<Journal> {
+        self.shared.front.journal()
     }
 
     /// Bytes each way and connections, since the proxy was started.

@@ -81,7 +81,8 @@ impl Leaf {
                 delay,
             }),
             ToxicKind::LimitData { bytes } => Leaf::LimitData(LimitData { bytes }),
-            ToxicKind::Noop {} => Leaf::Noop(Noop),
+            // An outage fault acts in the fault server the proxy routes to.
+            ToxicKind::Noop {} | ToxicKind::Outage(_) => Leaf::Noop(Noop),
         }
     }
 

@@ -31,6 +31,8 @@ mod timeout;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+
+use crate::fault::Fault;
 use tokio::sync::watch;
 
 /// Which way the bytes a toxic acts on flow.
@@ -102,6 +104,11 @@ pub enum ToxicKind {
     },
     /// Does nothing.
     Noop {},
+    /// An outage fault acting on each HTTP/1.1 request in front of the
+    /// upstream, as `outage proxy --upstream` does; its attributes are the
+    /// fault as a scenario file writes it, `{"kind": "status", "code": 503}`.
+    /// A proxy takes one, whatever its stream; new connections meet it.
+    Outage(Fault),
 }
 
 impl ToxicKind {
@@ -116,6 +123,7 @@ impl ToxicKind {
             ToxicKind::Slicer { .. } => "slicer",
             ToxicKind::LimitData { .. } => "limit_data",
             ToxicKind::Noop {} => "noop",
+            ToxicKind::Outage(_) => "outage",
         }
     }
 }
@@ -179,6 +187,9 @@ pub enum ToxicError {
     /// No toxic has that name.
     #[error("toxic not found")]
     NotFound,
+    /// The proxy has an `outage` toxic already.
+    #[error("a proxy takes one outage toxic; combine faults with sequence, chance or routes")]
+    SecondOutage,
 }
 
 /// The live toxics of one proxy, shared by all its connections. Cloning is
@@ -239,12 +250,25 @@ impl Toxics {
         self.lock().iter().find(|t| t.name == name).cloned()
     }
 
-    /// Adds `toxic`, unless one of the same name exists.
+    /// The fault of the `outage` toxic, if there is one.
+    pub fn outage(&self) -> Option<Fault> {
+        self.lock().iter().find_map(|t| match &t.kind {
+            ToxicKind::Outage(fault) => Some(fault.clone()),
+            _ => None,
+        })
+    }
+
+    /// Adds `toxic`, unless one of the same name exists, or it is a second
+    /// `outage` toxic.
     pub fn add(&self, toxic: Toxic) -> Result<Toxic, ToxicError> {
         {
             let mut list = self.lock();
             if list.iter().any(|t| t.name == toxic.name) {
                 return Err(ToxicError::Exists);
+            }
+            let outage = |t: &Toxic| matches!(t.kind, ToxicKind::Outage(_));
+            if outage(&toxic) && list.iter().any(outage) {
+                return Err(ToxicError::SecondOutage);
             }
             list.push(toxic.clone());
         }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::Mutex;
 
+use crate::journal::Attempt;
 use crate::proxy::ProxyStats;
 use crate::toxic::Toxics;
 
@@ -124,6 +125,13 @@ impl Collection {
             entry.toxics.clear();
         }
         Ok(())
+    }
+
+    /// The attempts the `outage` toxic of the proxy called `name` saw.
+    pub(crate) async fn journal(&self, name: &str) -> Result<Vec<Attempt>, ApiError> {
+        let proxies = self.proxies.lock().await;
+        let entry = proxies.get(name).ok_or_else(ApiError::proxy_not_found)?;
+        Ok(entry.journal().map(|j| j.attempts()).unwrap_or_default())
     }
 
     /// Every proxy with what it has carried, for the metrics.

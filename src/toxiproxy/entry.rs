@@ -8,6 +8,7 @@
 
 use std::io;
 
+use crate::journal::Journal;
 use crate::proxy::{ProxyStats, ToxicProxy};
 use crate::toxic::Toxics;
 
@@ -64,6 +65,11 @@ impl Entry {
             .as_ref()
             .map(ToxicProxy::stats)
             .unwrap_or_default()
+    }
+
+    /// The journal of its `outage` toxic's fault, once a connection met it.
+    pub(crate) fn journal(&self) -> Option<Journal> {
+        self.running.as_ref().and_then(ToxicProxy::journal)
     }
 
     /// Starts listening, unless it is already.

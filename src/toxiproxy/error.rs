@@ -69,6 +69,7 @@ impl From<ToxicError> for ApiError {
         let status = match error {
             ToxicError::Exists => 409,
             ToxicError::NotFound => 404,
+            ToxicError::SecondOutage => 409,
         };
         ApiError::new(status, error.to_string())
     }

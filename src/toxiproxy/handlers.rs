@@ -39,6 +39,13 @@ pub(crate) async fn list_toxics(collection: &Collection, name: &str) -> Result<R
     collection.toxics(name).await.map(list)
 }
 
+/// `GET /proxies/{proxy}/journal`: the attempts of its `outage` toxic's
+/// fault, oldest first; `[]` without one.
+pub(crate) async fn journal(collection: &Collection, name: &str) -> Result<Reply, ApiError> {
+    let attempts = collection.journal(name).await?;
+    Ok(Reply::json(200, &attempts))
+}
+
 /// A proxy, 200.
 fn ok(proxy: ProxyJson) -> Reply {
     Reply::json(200, &proxy)

@@ -6,8 +6,8 @@ use http::Method;
 use super::collection::Collection;
 use super::error::ApiError;
 use super::handlers::{
-    create_proxy, create_toxic, delete_proxy, delete_toxic, list_proxies, list_toxics, populate,
-    reset, show_proxy, show_toxic, update_proxy, update_toxic, version,
+    create_proxy, create_toxic, delete_proxy, delete_toxic, journal, list_proxies, list_toxics,
+    populate, reset, show_proxy, show_toxic, update_proxy, update_toxic, version,
 };
 use super::metrics;
 use super::reply::Reply;
@@ -27,6 +27,8 @@ enum Route {
     Toxics(String),
     /// `/proxies/{proxy}/toxics/{toxic}`.
     Toxic(String, String),
+    /// `/proxies/{proxy}/journal`: the HTTP attempts its `outage` toxic saw.
+    Journal(String),
     /// `/version`.
     Version,
     /// `/metrics`, whatever the method.
@@ -64,6 +66,9 @@ fn parse(path: &str) -> Option<Route> {
         [proxies, name, toxics] if proxies == "proxies" && toxics == "toxics" => {
             Route::Toxics(name.clone())
         }
+        [proxies, name, journal] if proxies == "proxies" && journal == "journal" => {
+            Route::Journal(name.clone())
+        }
         [proxies, name, toxics, toxic] if proxies == "proxies" && toxics == "toxics" => {
             Route::Toxic(name.clone(), toxic.clone())
         }
@@ -96,6 +101,7 @@ async fn on(
         Route::Toxic(name, toxic) if *method == delete => {
             delete_toxic(collection, &name, &toxic).await
         }
+        Route::Journal(name) if *method == get => journal(collection, &name).await,
         Route::Version if *method == get => Ok(version()),
         Route::Metrics => Ok(metrics::reply(&collection.stats().await)),
         _ => return None,

@@ -3,10 +3,12 @@
 //! A toxic's attributes are read onto those of its kind: a new toxic's
 //! start at 0, an updated toxic's at their current values, and only the
 //! attributes given change. The kinds themselves come from
-//! [`ToxicKind`]'s serde form, so a new kind needs nothing here.
+//! [`ToxicKind`]'s serde form, so a new kind needs nothing here. An
+//! `outage` toxic is the exception: its attributes are a fault's table.
 
 use serde_json::{Value, json};
 
+use crate::fault::Fault;
 use crate::toxic::{Direction, Toxic, ToxicError, ToxicKind};
 
 use super::error::ApiError;
@@ -29,11 +31,17 @@ pub(crate) fn create(body: &[u8], taken: impl Fn(&str) -> bool) -> Result<Toxic,
         "" => format!("{type_name}_{stream}"),
         given => given.to_owned(),
     };
-    let zero = zero_kind(&type_name)?;
+    let zero = match type_name.as_str() {
+        OUTAGE => None,
+        _ => Some(zero_kind(&type_name)?),
+    };
     if taken(&name) {
         return Err(ToxicError::Exists.into());
     }
-    let kind = merged(&zero, attributes)?;
+    let kind = match zero {
+        Some(zero) => merged(&zero, attributes)?,
+        None => outage(fields.get("attributes"), None)?,
+    };
     Ok(Toxic::new(kind, direction).named(name).toxicity(toxicity))
 }
 
@@ -43,8 +51,53 @@ pub(crate) fn update(body: &[u8], toxic: &Toxic) -> Result<(ToxicKind, f32), Api
     let value = first_value(body)?;
     let fields = Fields::of(&value, "a toxic")?;
     let toxicity = fields.number("toxicity")?;
-    let kind = merged(&toxic.kind, attributes(&fields)?)?;
+    let kind = match &toxic.kind {
+        ToxicKind::Outage(fault) => outage(fields.get("attributes"), Some(fault))?,
+        kind => merged(kind, attributes(&fields)?)?,
+    };
     Ok((kind, toxicity.map_or(toxic.toxicity, |t| t as f32)))
+}
+
+/// The type of the toxics that carry an outage fault.
+const OUTAGE: &str = "outage";
+
+/// An `outage` toxic's fault: its attributes are the fault's table
+/// (`{"kind": "status", "code": 503}`), given whole, or for an update,
+/// merged onto the fault it has unless they name another `kind`.
+fn outage(given: Option<&Value>, current: Option<&Fault>) -> Result<ToxicKind, ApiError> {
+    let mut table = match current {
+        Some(fault) => serde_json::to_value(fault).map_err(ApiError::bad_body)?,
+        None => json!({}),
+    };
+    match (given, &mut table) {
+        (Some(Value::Object(new)), Value::Object(old)) => {
+            if new
+                .get("kind")
+                .is_some_and(|kind| Some(kind) != old.get("kind"))
+            {
+                old.clear();
+            }
+            old.extend(new.clone());
+        }
+        (Some(other), _) => {
+            let found = kind(other);
+            return Err(ApiError::bad_body(format!(
+                "attributes must be a fault's table, such as {{\"kind\": \"status\", \"code\": 503}}, not {found}"
+            )));
+        }
+        (None, _) => {}
+    }
+    let fault: Fault = serde_json::from_value(table)
+        .map_err(|e| ApiError::bad_body(format!("the outage fault: {e}")))?;
+    fault.validate().map_err(ApiError::bad_body)?;
+    if fault.is_listener_fault() {
+        let why = format!(
+            "{} shapes a listening socket, which a proxy's connections never meet; use the proxy's `enabled: false` or a `reset` fault",
+            fault.name()
+        );
+        return Err(ApiError::bad_body(why));
+    }
+    Ok(ToxicKind::Outage(fault))
 }
 
 fn attributes<'a>(fields: &Fields<'a>) -> Result<Fields<'a>, ApiError> {

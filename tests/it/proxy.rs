@@ -814,3 +814,43 @@ mod process {
         );
     }
 }
+
+#[tokio::test]
+async fn an_outage_toxic_puts_a_fault_in_front_of_a_tcp_proxys_upstream() {
+    use outage::proxy::ToxicProxy;
+    use outage::toxic::{Direction, Toxic, ToxicKind, Toxics};
+    let (service, _unused) = service_behind(Fault::ok(), "real").await;
+    let proxy = ToxicProxy::start(
+        "127.0.0.1:0".parse().unwrap(),
+        service.address().to_string(),
+        Toxics::default(),
+    )
+    .await
+    .unwrap();
+    let fault = Fault::sequence([Fault::status(503), Fault::ok()]);
+    let outage = Toxic::new(ToxicKind::Outage(fault), Direction::Downstream);
+    proxy.toxics().add(outage.clone()).unwrap();
+    let second = outage.named("another");
+    assert_eq!(
+        proxy.toxics().add(second),
+        Err(outage::toxic::ToxicError::SecondOutage)
+    );
+    let client = support::client(Timeouts::default());
+    let url = format!("http://{}/item", proxy.listen());
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 503);
+    assert_eq!(
+        client.get(&url).send().await.unwrap().text().await.unwrap(),
+        "real"
+    );
+    let journal = proxy.journal().expect("the fault's journal");
+    let attempts = journal.settled(2, Duration::from_secs(5)).await.unwrap();
+    assert!(attempts[0].upstream.is_none() && attempts[1].upstream.is_some());
+
+    proxy.toxics().remove("outage_downstream").unwrap();
+    assert_eq!(
+        client.get(&url).send().await.unwrap().text().await.unwrap(),
+        "real"
+    );
+    assert!(proxy.journal().is_none(), "no fault in front any more");
+    assert_eq!(seen_by(&service).await, 2);
+}

@@ -603,3 +603,113 @@ mod process {
         assert_eq!(stderr, expected);
     }
 }
+
+/// An upstream answering every HTTP request `200 real`, and closing.
+async fn http_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer =
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nreal";
+                let _ = stream.write_all(answer).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_outage_toxic_carries_any_fault_and_its_journal_is_served() {
+    let api = start().await;
+    let upstream = http_upstream().await;
+    let listen = listen_of(
+        &api.create("web", "127.0.0.1:0", &upstream.to_string())
+            .await,
+    );
+    let fault = json!({"kind": "sequence", "steps": [{"kind": "status", "code": 503}, "ok"]});
+    let created = api
+        .post(
+            "/proxies/web/toxics",
+            json!({"type": "outage", "attributes": fault}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.json()["name"], "outage_downstream");
+    assert_eq!(created.json()["attributes"]["kind"], "sequence");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(BOUND)
+        .build()
+        .expect("builds");
+    let url = format!("http://{listen}/item");
+    let first = client.get(&url).send().await.expect("answers");
+    assert_eq!(first.status(), 503);
+    let second = client.get(&url).send().await.expect("answers");
+    assert_eq!(second.text().await.expect("a body"), "real");
+
+    let journal = api.get("/proxies/web/journal").await;
+    let attempts = journal.json();
+    let attempts = attempts.as_array().expect("a list of attempts");
+    assert_eq!(attempts.len(), 2, "{}", journal.body);
+    assert!(
+        attempts[0]["upstream"].is_null(),
+        "the upstream never saw the first"
+    );
+    assert_eq!(attempts[1]["upstream"]["address"], upstream.to_string());
+
+    let changed = api
+        .patch(
+            "/proxies/web/toxics/outage_downstream",
+            json!({"attributes": {"kind": "status", "code": 418}}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let attributes = &changed.json()["attributes"];
+    assert_eq!(
+        (&attributes["kind"], &attributes["code"]),
+        (&json!("status"), &json!(418))
+    );
+    assert_eq!(
+        client.get(&url).send().await.expect("answers").status(),
+        418
+    );
+
+    let second_outage = api
+        .post(
+            "/proxies/web/toxics",
+            json!({"type": "outage", "name": "more", "attributes": {"kind": "hang"}}),
+        )
+        .await;
+    assert_eq!(second_outage.status, 409, "{}", second_outage.body);
+    let bad = api
+        .post("/proxies/web/toxics", json!({"type": "outage", "name": "bad", "attributes": {"kind": "truncate", "sent": 10, "length": 5}}))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("truncate"),
+        "{}",
+        bad.body
+    );
+    let unknown = api
+        .post(
+            "/proxies/web/toxics",
+            json!({"type": "outage", "name": "bad", "attributes": {"kind": "rest"}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    assert_eq!(api.get("/proxies/nope/journal").await.status, 404);
+}
