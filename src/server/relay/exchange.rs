@@ -273,12 +273,22 @@ async fn pass_final<W: AsyncWrite + Unpin>(
         response.status,
         describe(shape)
     ));
-    match shaped.head(to, &response.bytes).await {
+    let mut end = BodyEnd::new(framing);
+    let sent = match shape == Shape::PASS {
+        // The head and the body read with it leave in one write.
+        true => {
+            let first = from.body_buffered(&mut end);
+            shaped::send(to, &[&response.bytes[..], &first[..]].concat())
+                .await
+                .map(|()| Sent::Whole)
+        }
+        false => shaped.head(to, &response.bytes).await,
+    };
+    match sent {
         Ok(Sent::Whole) => {}
         Ok(Sent::Cut(close)) => return Flow::Ends(Bytes::new(), close),
         Err(ending) => return Flow::ClientGone(ending),
     }
-    let mut end = BodyEnd::new(framing);
     loop {
         let piece = match from.read_body(&mut end).await {
             Ok(Some(piece)) => piece,

@@ -202,11 +202,17 @@ impl UpstreamReader<'_> {
                 Err(e) => return Err(e.kind() == io::ErrorKind::ConnectionReset),
             }
         }
+        Ok(Some(self.body_buffered(end)))
+    }
+
+    /// The part of the body that `end` follows already read, without
+    /// waiting for more.
+    pub(crate) fn body_buffered(&mut self, end: &mut BodyEnd) -> Bytes {
         let used = end.scan(self.buffered).unwrap_or_else(|_| {
             end.stop();
             self.buffered.len()
         });
-        Ok(Some(self.buffered.split_to(used).freeze()))
+        self.buffered.split_to(used).freeze()
     }
 
     /// Takes every byte read but not yet passed on.
