@@ -31,4 +31,6 @@ mod support;
 mod tls;
 #[cfg(feature = "toxiproxy-api")]
 mod toxiproxy_api;
+#[cfg(feature = "cli")]
+mod toxiproxy_clients;
 mod virtual_time;
