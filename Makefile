@@ -32,7 +32,7 @@ OUTAGE_BIN := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/outage
 # Scenarios run `python3` from the virtual environment, with the Python clients in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test python-test browser-test chromium matrix lint clients bench soak fuzz fuzz-tools capture
+.PHONY: demo test python-test browser-test chromium matrix lint clients bench soak fuzz fuzz-tools capture compat
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -73,6 +73,15 @@ python-test: $(VENV)/.python-installed
 $(VENV)/.python-installed: $(CLIENTS_STAMP) python/pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ./python $(PYTEST)
 	touch $@
+
+## `outage proxy` against the real Toxiproxy 2.12.0, built here from its
+## source (TOXIPROXY_GIT_DIR, a git directory of github.com/Shopify/toxiproxy;
+## or TOXIPROXY_SERVER, a server already built): the same API calls and the
+## same traffic through the same toxics, answers and effects compared. Not
+## part of `make test`: it needs Toxiproxy's source, which CI does not have.
+compat:
+	$(CARGO) build --quiet --features cli
+	OUTAGE_BIN=$(OUTAGE_BIN) .ci/compat
 
 ## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
 ## Installs wrk where missing; the catalogue figure runs the clients.
