@@ -9,6 +9,24 @@
 //!
 //! [`Toxics`] is the live set of one proxy's toxics, shared by its
 //! connections: a change applies to connections already open.
+//!
+//! The code of each toxic is a leaf of its own (`latency`, `bandwidth`,
+//! `slow_close`, `timeout`, `reset_peer`, `slicer`, `limit_data`; `noop` in
+//! `leaf`), implementing one `Pipe` method over the chunks of one direction
+//! of one connection, as Toxiproxy's toxics do; `stub` is what they act on,
+//! `leaf` the one dispatch from a [`ToxicKind`] to its code, and `draw` the
+//! reproducible random draws (toxicity, jitter, slice sizes).
+
+mod bandwidth;
+pub(crate) mod draw;
+mod latency;
+pub(crate) mod leaf;
+mod limit_data;
+mod reset_peer;
+mod slicer;
+mod slow_close;
+pub(crate) mod stub;
+mod timeout;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -175,6 +193,8 @@ struct Shared {
     list: Mutex<Vec<Toxic>>,
     /// Bumped on every change, so links see a new set.
     changed: watch::Sender<u64>,
+    /// The seed of every random draw of these toxics.
+    seed: u64,
 }
 
 impl std::fmt::Debug for Toxics {
@@ -184,6 +204,23 @@ impl std::fmt::Debug for Toxics {
 }
 
 impl Toxics {
+    /// An empty set whose random draws (toxicity, jitter, slice sizes) come
+    /// from `seed`: the same seed replays the same draws on the same
+    /// connections. [`Toxics::default`] uses seed 0.
+    pub fn with_seed(seed: u64) -> Toxics {
+        Toxics {
+            shared: Arc::new(Shared {
+                seed,
+                ..Shared::default()
+            }),
+        }
+    }
+
+    /// The seed of the random draws.
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<Toxic>> {
         self.shared.list.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -251,7 +288,6 @@ impl Toxics {
     }
 
     /// A receiver that wakes on every change.
-    #[allow(dead_code, reason = "the links of the proxy watch it")]
     pub(crate) fn watch(&self) -> watch::Receiver<u64> {
         self.shared.changed.subscribe()
     }

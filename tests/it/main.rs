@@ -29,6 +29,7 @@ mod routes;
 mod scenarios;
 mod support;
 mod tls;
+mod toxics;
 #[cfg(feature = "toxiproxy-api")]
 mod toxiproxy_api;
 #[cfg(feature = "cli")]
