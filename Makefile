@@ -15,8 +15,15 @@ FUZZ_FLAGS_scenario := -dict=target/scenario.dict
 # The Python clients the probes drive, pinned so that the catalogue's
 # expectations meet the versions they were written for.
 PYTHON_CLIENTS := requests==2.34.2 urllib3==2.8.0 httpx==0.28.1 aiohttp==3.14.5
+# Toxiproxy's Python client (with its one dependency requests does not
+# bring), which tests/it/toxiproxy_clients.rs drives against `outage proxy`.
+TOXIPROXY_PYTHON := toxiproxy-python==0.1.1 future==1.0.0
 # The stamp is named after the pins, so a .venv made with other pins is updated.
-CLIENTS_STAMP := $(VENV)/.installed-$(shell echo '$(PYTHON_CLIENTS)' | cksum | cut -d' ' -f1)
+CLIENTS_STAMP := $(VENV)/.installed-$(shell echo '$(PYTHON_CLIENTS) $(TOXIPROXY_PYTHON)' | cksum | cut -d' ' -f1)
+# Toxiproxy's Node client, pinned by the package-lock.json there; the stamp
+# goes when `npm ci` empties node_modules, and is older than a changed pin.
+TOXIPROXY_NODE := fixtures/toxiproxy-clients/node
+TOXIPROXY_NODE_STAMP := $(TOXIPROXY_NODE)/node_modules/.installed
 # Pinned for the Python package's tests (python/tests).
 PYTEST := pytest==9.2.0
 # Where `cargo build` puts the CLI that those tests run.
@@ -25,7 +32,7 @@ OUTAGE_BIN := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/outage
 # Scenarios run `python3` from the virtual environment, with the Python clients in it.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test python-test browser-test chromium matrix lint clients bench soak fuzz fuzz-tools capture
+.PHONY: demo test python-test browser-test chromium matrix lint clients bench soak fuzz fuzz-tools capture compat
 
 ## Run the scenario catalogue and show the table of results.
 demo: clients
@@ -66,6 +73,15 @@ python-test: $(VENV)/.python-installed
 $(VENV)/.python-installed: $(CLIENTS_STAMP) python/pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e ./python $(PYTEST)
 	touch $@
+
+## `outage proxy` against the real Toxiproxy 2.12.0, built here from its
+## source (TOXIPROXY_GIT_DIR, a git directory of github.com/Shopify/toxiproxy;
+## or TOXIPROXY_SERVER, a server already built): the same API calls and the
+## same traffic through the same toxics, answers and effects compared. Not
+## part of `make test`: it needs Toxiproxy's source, which CI does not have.
+compat:
+	$(CARGO) build --quiet --features cli
+	OUTAGE_BIN=$(OUTAGE_BIN) .ci/compat
 
 ## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
 ## Installs wrk where missing; the catalogue figure runs the clients.
@@ -111,9 +127,10 @@ lint:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
 ## The clients the catalogue runs: Python requests, httpx, aiohttp and
-## urllib3, curl, Node, Go and Java; tcpdump for `make capture`. The Go and
-## Java probes are built by the scenarios that run them.
-clients: $(CLIENTS_STAMP)
+## urllib3, curl, Node, Go and Java; tcpdump for `make capture`; and
+## Toxiproxy's Python and Node clients. The Go and Java probes are built by
+## the scenarios that run them.
+clients: $(CLIENTS_STAMP) $(TOXIPROXY_NODE_STAMP)
 	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }
 	@command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
@@ -122,6 +139,11 @@ clients: $(CLIENTS_STAMP)
 
 $(CLIENTS_STAMP):
 	test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_CLIENTS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_CLIENTS) $(TOXIPROXY_PYTHON)
 	rm -f $(VENV)/.installed*
+	touch $@
+
+$(TOXIPROXY_NODE_STAMP): $(TOXIPROXY_NODE)/package.json $(TOXIPROXY_NODE)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }
+	npm ci --prefix $(TOXIPROXY_NODE) --no-audit --no-fund --loglevel=error
 	touch $@

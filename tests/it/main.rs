@@ -32,4 +32,6 @@ mod tls;
 mod toxics;
 #[cfg(feature = "toxiproxy-api")]
 mod toxiproxy_api;
+#[cfg(feature = "cli")]
+mod toxiproxy_clients;
 mod virtual_time;
