@@ -60,8 +60,13 @@ async fn lookup(name: &str, port: u16) -> Result<IpAddr, String> {
         .ok_or_else(|| format!("lookup {name}: no such host"))
 }
 
-/// Splits `host:port` as Go's `net.SplitHostPort` does.
+/// Splits `host:port` as Go's `net.SplitHostPort` does; an empty address,
+/// which Go's `net.Listen` takes for every interface and any port, is both
+/// left empty.
 fn split(address: &str) -> Result<(&str, u16), String> {
+    if address.is_empty() {
+        return Ok(("", 0));
+    }
     let fail = |why: &str| format!("address {address}: {why}");
     let (host, port) = if let Some(rest) = address.strip_prefix('[') {
         let (host, after) = rest
@@ -106,6 +111,12 @@ mod tests {
         assert_eq!(
             every.bind_v4().map(|a| a.to_string()).as_deref(),
             Some("0.0.0.0:5")
+        );
+        let nothing = resolve("").await.unwrap();
+        assert_eq!(
+            nothing.bind().to_string(),
+            "[::]:0",
+            "every interface, any port"
         );
     }
 

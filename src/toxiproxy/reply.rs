@@ -16,6 +16,9 @@ pub(crate) struct Reply {
     pub(crate) nosniff: bool,
     /// The body.
     pub(crate) body: Vec<u8>,
+    /// False for the router's own 404 and 405, which Toxiproxy sends
+    /// before its request-id middleware runs.
+    pub(crate) routed: bool,
 }
 
 /// Go's `http.Error` type, which Toxiproxy's errors are sent with.
@@ -30,6 +33,7 @@ impl Reply {
                 content_type: Some("application/json"),
                 nosniff: false,
                 body,
+                routed: true,
             },
             Err(error) => Reply::error(&ApiError::internal(error.to_string())),
         }
@@ -50,6 +54,7 @@ impl Reply {
             content_type: Some(PLAIN),
             nosniff: true,
             body: format!("{text}\n").into_bytes(),
+            routed: true,
         }
     }
 
@@ -60,6 +65,7 @@ impl Reply {
             content_type: None,
             nosniff: false,
             body: Vec::new(),
+            routed: true,
         }
     }
 
@@ -70,6 +76,17 @@ impl Reply {
             content_type: Some(content_type),
             nosniff: false,
             body: body.into_bytes(),
+            routed: true,
+        }
+    }
+}
+
+impl Reply {
+    /// The same reply, from the router itself: it carries no request id.
+    pub(crate) fn unrouted(self) -> Reply {
+        Reply {
+            routed: false,
+            ..self
         }
     }
 }

@@ -43,11 +43,11 @@ pub(crate) async fn answer(
     body: &[u8],
 ) -> Reply {
     let Some(route) = parse(path) else {
-        return Reply::text(404, "404 page not found");
+        return Reply::text(404, "404 page not found").unrouted();
     };
     match on(collection, route, method, body).await {
         Some(result) => result.into(),
-        None => Reply::empty(405),
+        None => Reply::empty(405).unrouted(),
     }
 }
 

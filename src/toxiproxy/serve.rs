@@ -79,11 +79,11 @@ async fn handle(
     request: Request<Incoming>,
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let id = shared.ids.next();
     let reply = reply(request, &shared.collection).await;
-    let mut response = Response::builder()
-        .status(reply.status)
-        .header("X-Toxiproxy-Request-Id", id);
+    let mut response = Response::builder().status(reply.status);
+    if reply.routed {
+        response = response.header("X-Toxiproxy-Request-Id", shared.ids.next());
+    }
     if let Some(content_type) = reply.content_type {
         response = response.header(http::header::CONTENT_TYPE, content_type);
     }
