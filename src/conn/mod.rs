@@ -60,6 +60,18 @@ impl Meter {
         }
     }
 
+    /// Takes what was counted for an attempt after the next request's head,
+    /// of `head_len` bytes, was already read: the head's bytes stay counted,
+    /// for the attempt it begins.
+    pub(crate) fn take_before_head(&self, head_len: u64) -> Traffic {
+        let traffic = self.take();
+        self.add_received(head_len.min(traffic.received));
+        Traffic {
+            received: traffic.received.saturating_sub(head_len),
+            ..traffic
+        }
+    }
+
     /// Bytes received since the meter was last taken, leaving the count as it is.
     pub(crate) fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use crate::conn::Exchange;
 use crate::conn::{Conn, Meter, client_error_ending};
 use crate::fault::{Acts, Body, Fault, Request};
-use crate::journal::{AttemptLog, Ending, Traffic};
+use crate::journal::{AttemptLog, Ending};
 use crate::request::RequestHead;
 use crate::server::Site;
 use crate::server::accept::misbehave;
@@ -73,17 +73,10 @@ impl Connection {
         if current.1 {
             // hyper read this head before asking for an answer, so its bytes
             // sit in the meter; move them from the previous attempt to this one.
-            let head_len = estimated_len(head);
-            let traffic = self.meter.take();
+            let answered = self.meter.take_before_head(estimated_len(head));
             let previous =
                 std::mem::replace(&mut current.0, self.site.journal.begin(self.id, self.peer));
-            let received = traffic.received;
-            let answered = Traffic {
-                received: received.saturating_sub(head_len),
-                ..traffic
-            };
             previous.finish(Ending::KeptAlive, answered);
-            self.meter.add_received(head_len.min(received));
         }
         current.1 = true;
         current.0.request(head);

@@ -161,17 +161,7 @@ mod tests {
     use http::Method;
 
     use super::*;
-    use crate::toxiproxy::routes::answer;
-
-    async fn call(
-        collection: &Collection,
-        method: Method,
-        path: &str,
-        body: &str,
-    ) -> (u16, String) {
-        let reply = answer(collection, &method, path, body.as_bytes()).await;
-        (reply.status, String::from_utf8(reply.body).unwrap())
-    }
+    use crate::toxiproxy::routes::call;
 
     #[tokio::test]
     async fn a_proxy_and_its_toxics_go_through_their_lifecycle() {

@@ -132,19 +132,21 @@ fn decode(segment: &str) -> String {
     String::from_utf8_lossy(&decoded).into_owned()
 }
 
+/// The status and body of `method` on `path` with `body`, for tests.
+#[cfg(test)]
+pub(crate) async fn call(
+    collection: &Collection,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let reply = answer(collection, &method, path, body.as_bytes()).await;
+    (reply.status, String::from_utf8(reply.body).unwrap())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn call(
-        collection: &Collection,
-        method: Method,
-        path: &str,
-        body: &str,
-    ) -> (u16, String) {
-        let reply = answer(collection, &method, path, body.as_bytes()).await;
-        (reply.status, String::from_utf8(reply.body).unwrap())
-    }
 
     #[test]
     fn paths_name_their_proxy_and_toxic_with_escapes_decoded() {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::conn::{Conn, Exchange, NoRequest};
 use crate::fault::{Acts, Misbehave};
-use crate::journal::{AttemptLog, Ending, Traffic, UpstreamConnection, UpstreamLeg};
+use crate::journal::{AttemptLog, Ending, UpstreamConnection, UpstreamLeg};
 use crate::request::RequestHead;
 use crate::server::Site;
 use crate::server::accept::misbehave;
@@ -143,19 +143,9 @@ impl<'a> Relay<'a> {
     /// Ends the answered attempt kept alive, and begins the next one with
     /// the `head_len` bytes of its head.
     fn begin_next(&self, log: &mut AttemptLog, head_len: u64) {
-        let meter = self.conn.meter();
-        let traffic = meter.take();
+        let answered = self.conn.meter().take_before_head(head_len);
         let next = self.site.journal.begin(self.id, self.peer);
-        let previous = std::mem::replace(log, next);
-        let received = traffic.received.saturating_sub(head_len);
-        previous.finish(
-            Ending::KeptAlive,
-            Traffic {
-                received,
-                ..traffic
-            },
-        );
-        meter.add_received(head_len.min(traffic.received));
+        std::mem::replace(log, next).finish(Ending::KeptAlive, answered);
     }
 
     /// The upstream connection for this attempt: the last one, or a new one.
