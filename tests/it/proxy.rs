@@ -854,3 +854,33 @@ async fn an_outage_toxic_puts_a_fault_in_front_of_a_tcp_proxys_upstream() {
     assert!(proxy.journal().is_none(), "no fault in front any more");
     assert_eq!(seen_by(&service).await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_alive_connections_stay_open_under_concurrent_clients() {
+    let upstream = support::start(Fault::ok()).await;
+    let proxy = FaultServer::builder(Fault::ok())
+        .upstream(upstream.addr().to_string())
+        .start()
+        .await
+        .unwrap();
+    let url = proxy.url();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let client = support::pooled_client();
+                for _ in 0..150 {
+                    support::fetch(&client, &url).await.expect("an answer");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    assert_eq!(
+        proxy.journal().connections(),
+        4,
+        "each client kept its one connection"
+    );
+}

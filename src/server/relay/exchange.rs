@@ -161,6 +161,9 @@ async fn race(
     let mut body = None;
     loop {
         tokio::select! {
+            // The body first: a bodyless request's is sent at its first poll,
+            // and must count as sent even when the answer is ready as early.
+            biased;
             sent = &mut request, if body.is_none() => {
                 if let RequestBody::ClientGone(ending) = sent {
                     return (Some(sent), Flow::ClientGone(ending));
