@@ -5,8 +5,10 @@
 //! binary are expected.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod load;
 pub mod serve;
+pub mod wrk;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -16,6 +18,10 @@ use std::time::Duration;
 /// The environment variable that makes a benchmark binary run one server
 /// instead of the benchmark (see [`serve_if_asked`]).
 const SERVE: &str = "OUTAGE_BENCH_SERVE";
+
+/// The environment variable that gives a proxy kind its upstream (see
+/// [`Served::start_with`]).
+const UPSTREAM: &str = "OUTAGE_BENCH_UPSTREAM";
 
 /// Runs a server and never returns when this process was started by
 /// [`Served::start`]; otherwise returns at once. Call it first in `main`.
@@ -42,8 +48,22 @@ pub struct Served {
 impl Served {
     /// Starts the server `kind` (see [`serve::run`]) and waits for its address.
     pub fn start(kind: &'static str) -> Served {
+        Served::spawn(kind, None)
+    }
+
+    /// Starts the proxy kind `kind` (see [`serve::run`]) in front of
+    /// `upstream` and waits for its address.
+    pub fn start_with(kind: &'static str, upstream: SocketAddr) -> Served {
+        Served::spawn(kind, Some(upstream))
+    }
+
+    fn spawn(kind: &'static str, upstream: Option<SocketAddr>) -> Served {
         let exe = std::env::current_exe().expect("the benchmark knows its own path");
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        if let Some(upstream) = upstream {
+            command.env(UPSTREAM, upstream.to_string());
+        }
+        let mut child = command
             .env(SERVE, kind)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -96,6 +116,12 @@ impl Served {
     pub fn rss_mib(&self) -> f64 {
         rss_kib(self.child.id()) as f64 / 1024.0
     }
+
+    /// Anonymous resident memory of the server process (its heap and
+    /// stacks, not its binary's pages), in MiB.
+    pub fn rss_anon_mib(&self) -> f64 {
+        rss_anon_kib(self.child.id()) as f64 / 1024.0
+    }
 }
 
 impl Drop for Served {
@@ -107,10 +133,21 @@ impl Drop for Served {
 
 /// `VmRSS` of process `pid`, from `/proc/<pid>/status`.
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// `RssAnon` of process `pid`: its resident memory less the pages mapped
+/// from files (its binary and libraries).
+pub fn rss_anon_kib(pid: u32) -> u64 {
+    status_kib(pid, "RssAnon:")
+}
+
+/// A figure in kB of `/proc/<pid>/status`, such as `VmRSS:`.
+fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }

@@ -1,13 +1,14 @@
 //! The servers the benchmarks compare, each run in its own process.
 //!
 //! Every server answers `200` with the body `ok\n` (after a delay, or never,
-//! for the timing and holding kinds). Each runs on a multi-threaded tokio
-//! runtime with one worker per core, except wiremock-rs, which always serves
-//! from a thread and runtime of its own.
+//! for the timing and holding kinds), or forwards each connection to the
+//! upstream its parent names (the proxy kinds). Each runs on a
+//! multi-threaded tokio runtime with one worker per core, except
+//! wiremock-rs, which always serves from a thread and runtime of its own.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::BufRead;
+use std::io::{self, BufRead};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,7 +21,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use outage::fault::SlowHeaders;
+use outage::proxy::ToxicProxy;
+use outage::toxic::{Direction, Toxic, ToxicKind, Toxics};
 use outage::{Fault, FaultServer, FaultServerBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -48,6 +53,15 @@ type CountFn = Box<dyn Fn() -> Pin<Box<dyn Future<Output = u64> + Send>> + Send>
 /// Kinds: `outage-ok`, `outage-ok-journal-100` (a journal that stores 100
 /// attempts), `outage-slow-headers`, `outage-hang`, `hyper-ok`,
 /// `hyper-delay`, `hyper-hang`, `wiremock-ok`, `wiremock-delay`, `wiremock-hang`.
+///
+/// Proxy kinds, in front of the upstream given to [`super::Served::start_with`],
+/// counting connections rather than requests: `copy-forward` (a bare
+/// `copy_bidirectional`), `copy-forward-1000` (1,000 of them, each on its
+/// own listener), `sleep-forward` (a bare forwarder that sleeps `DELAY`
+/// before writing each chunk back to the client), `toxic-proxy` (a
+/// `ToxicProxy` with no toxic), `toxic-proxy-1000`, `toxic-proxy-latency`
+/// (a `DELAY` downstream `latency` toxic), and `outage-proxy` (the
+/// HTTP-aware proxy, fault `ok`, counting requests).
 pub fn run(kind: &str) {
     super::raise_open_files();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -77,6 +91,20 @@ pub fn run(kind: &str) {
         "wiremock-hang" => wiremock(
             &runtime,
             ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)),
+        ),
+        "copy-forward" => forwarders(&runtime, 1, Forward::Copy),
+        "copy-forward-1000" => forwarders(&runtime, 1000, Forward::Copy),
+        "sleep-forward" => forwarders(&runtime, 1, Forward::SleepDownstream),
+        "toxic-proxy" => toxic_proxies(&runtime, 1, None),
+        "toxic-proxy-1000" => toxic_proxies(&runtime, 1000, None),
+        "toxic-proxy-latency" => {
+            let latency = DELAY.as_millis() as i64;
+            let lag = ToxicKind::Latency { latency, jitter: 0 };
+            toxic_proxies(&runtime, 1, Some(Toxic::new(lag, Direction::Downstream)))
+        }
+        "outage-proxy" => outage(
+            &runtime,
+            FaultServer::builder(Fault::ok()).upstream(upstream().to_string()),
         ),
         other => panic!("unknown server kind {other:?}"),
     };
@@ -164,4 +192,128 @@ fn wiremock(runtime: &tokio::runtime::Runtime, template: ResponseTemplate) -> St
         })
     });
     (addr, count, Box::new(server))
+}
+
+/// The upstream of a proxy kind, as its parent passed it.
+fn upstream() -> SocketAddr {
+    std::env::var(super::UPSTREAM)
+        .ok()
+        .and_then(|addr| addr.parse().ok())
+        .expect("a proxy kind is started with Served::start_with")
+}
+
+/// A count of connections, as a [`CountFn`].
+fn counter(seen: Arc<AtomicU64>) -> CountFn {
+    Box::new(move || {
+        let n = seen.load(Ordering::Relaxed);
+        Box::pin(async move { n })
+    })
+}
+
+/// What a bare forwarder does with the bytes.
+#[derive(Clone, Copy)]
+enum Forward {
+    /// `tokio::io::copy_bidirectional`: the floor of a TCP proxy.
+    Copy,
+    /// Sleeps `DELAY` before writing each chunk from the upstream to the
+    /// client: the floor of a `latency` toxic.
+    SleepDownstream,
+}
+
+/// `count` bare forwarders to the upstream, each on a listener of its own.
+fn forwarders(runtime: &tokio::runtime::Runtime, count: usize, forward: Forward) -> Started {
+    let upstream = upstream();
+    let seen = Arc::new(AtomicU64::new(0));
+    let mut first = None;
+    for _ in 0..count {
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("loopback binds");
+        first.get_or_insert(
+            listener
+                .local_addr()
+                .expect("a bound socket has an address"),
+        );
+        runtime.spawn(forward_each(listener, upstream, forward, seen.clone()));
+    }
+    let addr = first.expect("a kind has at least one forwarder");
+    (addr, counter(seen), Box::new(()))
+}
+
+async fn forward_each(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    forward: Forward,
+    seen: Arc<AtomicU64>,
+) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
+        seen.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let Ok(mut server) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            // As `ToxicProxy` does, so that each chunk leaves at once.
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let _ = match forward {
+                Forward::Copy => tokio::io::copy_bidirectional(&mut client, &mut server)
+                    .await
+                    .map(drop),
+                Forward::SleepDownstream => sleep_downstream(client, server).await,
+            };
+        });
+    }
+}
+
+/// Copies the client to the upstream, and each chunk of the upstream to the
+/// client `DELAY` after it was read.
+async fn sleep_downstream(client: TcpStream, server: TcpStream) -> io::Result<()> {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let up = async {
+        tokio::io::copy(&mut client_read, &mut server_write).await?;
+        server_write.shutdown().await
+    };
+    let down = async {
+        let mut buffer = vec![0; 32 * 1024];
+        loop {
+            let n = server_read.read(&mut buffer).await?;
+            if n == 0 {
+                return client_write.shutdown().await;
+            }
+            tokio::time::sleep(DELAY).await;
+            client_write.write_all(&buffer[..n]).await?;
+        }
+    };
+    tokio::try_join!(up, down).map(drop)
+}
+
+/// `count` `ToxicProxy`s to the upstream, each with `toxic` if given.
+fn toxic_proxies(runtime: &tokio::runtime::Runtime, count: usize, toxic: Option<Toxic>) -> Started {
+    let upstream = upstream().to_string();
+    let proxies: Vec<ToxicProxy> = (0..count)
+        .map(|_| {
+            let toxics = Toxics::default();
+            if let Some(toxic) = &toxic {
+                toxics
+                    .add(toxic.clone())
+                    .expect("a first toxic has a free name");
+            }
+            let listen = "127.0.0.1:0".parse().expect("a literal address parses");
+            runtime
+                .block_on(ToxicProxy::start(listen, upstream.clone(), toxics))
+                .expect("the proxy listens")
+        })
+        .collect();
+    let addr = proxies[0].listen();
+    let proxies = Arc::new(proxies);
+    let shared = proxies.clone();
+    let count: CountFn = Box::new(move || {
+        let n = shared[0].stats().connections;
+        Box::pin(async move { n })
+    });
+    (addr, count, Box::new(proxies))
 }
