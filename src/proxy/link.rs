@@ -3,14 +3,18 @@
 //! that passes what comes out of it to the destination, then the end: a FIN
 //! when the source closed, the close of the whole connection when a toxic
 //! closed it or a socket failed.
+//!
+//! While the direction has no toxic, the link copies each chunk straight
+//! from the source to the destination, as a bare forwarder does; the first
+//! toxic to arrive starts the chain between two chunks, and the chain stays.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use socket2::SockRef;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::proxy::chain::{CHUNKS_IN_FLIGHT, Chain, Wiring};
 use crate::toxic::stub::Chunk;
@@ -58,6 +62,21 @@ pub(super) async fn run(
             .filter(|t| t.stream == direction)
             .collect()
     };
+    if of_direction(toxics).is_empty() {
+        let plain = Plain {
+            source,
+            destination,
+            closing: &closing,
+            meters: &meters,
+        };
+        let has_toxics = || !of_direction(toxics).is_empty();
+        tokio::select! {
+            () = stop.cancelled() => return Ending::Closed,
+            ended = plain.copy(&mut changes, has_toxics) => if let Some(ending) = ended {
+                return ending;
+            },
+        }
+    }
     let (input, chain_input) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let (chain_output, output) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let mut chain = Chain::start(wiring, of_direction(toxics), chain_input, chain_output);
@@ -81,6 +100,51 @@ pub(super) async fn run(
                 }
             }
             Ok(()) = changes.changed() => chain.update(of_direction(toxics)).await,
+        }
+    }
+}
+
+/// A link while its direction has no toxic: each chunk goes straight from
+/// the source to the destination, with no chain to cross.
+struct Plain<'a> {
+    source: &'a TcpStream,
+    destination: &'a TcpStream,
+    closing: &'a AtomicBool,
+    meters: &'a Meters<'a>,
+}
+
+impl Plain<'_> {
+    /// Copies until the source ends, or until a change makes `has_toxics`
+    /// true (`None`): that is seen only between two chunks, so nothing is in
+    /// flight when the chain takes over.
+    async fn copy(
+        &self,
+        changes: &mut watch::Receiver<u64>,
+        has_toxics: impl Fn() -> bool,
+    ) -> Option<Ending> {
+        let mut buf = vec![0; READ_SIZE];
+        loop {
+            let read = tokio::select! {
+                read = read_some(self.source, &mut buf) => read,
+                Ok(()) = changes.changed() => match has_toxics() {
+                    true => return None,
+                    false => continue,
+                },
+            };
+            let n = match read {
+                Ok(0) if !self.closing.load(Ordering::Acquire) => {
+                    return Some(finish(self.destination));
+                }
+                Ok(0) | Err(_) => return Some(Ending::Closed),
+                Ok(n) => n,
+            };
+            self.meters.received.fetch_add(n as u64, Ordering::Relaxed);
+            if write_all(self.destination, &buf[..n], self.meters.sent)
+                .await
+                .is_err()
+            {
+                return Some(Ending::Closed);
+            }
         }
     }
 }
@@ -131,17 +195,22 @@ async fn write(
     sent: &AtomicU64,
 ) -> io::Result<()> {
     while let Some(chunk) = output.recv().await {
-        let mut data = &chunk.data[..];
-        while !data.is_empty() {
-            destination.writable().await?;
-            match destination.try_write(data) {
-                Ok(n) => {
-                    data = &data[n..];
-                    sent.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+        write_all(destination, &chunk.data, sent).await?;
+    }
+    Ok(())
+}
+
+/// Writes all of `data`, counting what leaves.
+async fn write_all(destination: &TcpStream, mut data: &[u8], sent: &AtomicU64) -> io::Result<()> {
+    while !data.is_empty() {
+        destination.writable().await?;
+        match destination.try_write(data) {
+            Ok(n) => {
+                data = &data[n..];
+                sent.fetch_add(n as u64, Ordering::Relaxed);
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
         }
     }
     Ok(())
