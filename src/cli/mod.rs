@@ -211,17 +211,28 @@ pub fn run() -> Result<ExitCode> {
 /// `outage proxy --upstream HOST:PORT [FAULT ...]`: `outage serve` with an
 /// upstream, the fault `ok` unless one is given.
 fn proxy_upstream(args: proxy::ProxyArgs, upstream: String) -> Result<ExitCode> {
-    let mut fault = args.fault.into_iter();
+    // `--bad-gateway` may also follow FAULT, like `serve`'s own options.
+    let bad_gateway = args.bad_gateway || args.fault.iter().any(|a| a == "--bad-gateway");
+    let mut rest = args
+        .fault
+        .into_iter()
+        .filter(|a| a != "--bad-gateway")
+        .peekable();
+    // With FAULT left out, what follows are `ok`'s options and `serve`'s.
+    let fault = match rest.peek() {
+        Some(first) if !first.starts_with('-') => rest.next(),
+        _ => None,
+    };
     let serve = ServeArgs {
         port: args.port,
         tls: false,
         write_ca: None,
         journal: None,
         help: false,
-        fault: Some(fault.next().unwrap_or_else(|| "ok".to_owned())),
-        options: fault.collect(),
+        fault: Some(fault.unwrap_or_else(|| "ok".to_owned())),
+        options: rest.collect(),
     };
-    serve_command(serve, Some((upstream, args.bad_gateway)))
+    serve_command(serve, Some((upstream, bad_gateway)))
 }
 
 fn serve_command(args: ServeArgs, upstream: Option<(String, bool)>) -> Result<ExitCode> {

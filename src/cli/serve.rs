@@ -188,7 +188,8 @@ fn start_error(error: ServerError, port: u16) -> anyhow::Error {
         ServerError::Bind { .. }
         | ServerError::Listener { .. }
         | ServerError::InvalidFault(_)
-        | ServerError::Certificates(_) => "",
+        | ServerError::Certificates(_)
+        | ServerError::Upstream { .. } => "",
     };
     anyhow::anyhow!("{error}{hint}")
 }

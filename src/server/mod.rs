@@ -66,6 +66,14 @@ pub enum ServerError {
     /// The throwaway TLS certificates could not be made.
     #[error("cannot make TLS certificates: {0}")]
     Certificates(String),
+    /// The upstream of a proxy is no `HOST:PORT`.
+    #[error("invalid upstream {address:?}: {reason}")]
+    Upstream {
+        /// The address given.
+        address: String,
+        /// What is wrong with it and what to give instead.
+        reason: String,
+    },
 }
 
 impl std::fmt::Debug for ServerError {
@@ -236,6 +244,9 @@ impl FaultServerBuilder {
     pub async fn start(self) -> Result<FaultServer, ServerError> {
         let fault = self.fault;
         fault.validate()?;
+        if let Some(upstream) = &self.upstream {
+            relay::check_address(&upstream.address)?;
+        }
         if let Some(why) = fault.why_not_behind_tls().filter(|_| self.tls) {
             let reason = format!("tls(true) does not apply: {why}; leave tls off");
             return Err(InvalidFault::new(fault.name(), reason).into());

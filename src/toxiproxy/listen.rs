@@ -60,12 +60,12 @@ async fn lookup(name: &str, port: u16) -> Result<IpAddr, String> {
         .ok_or_else(|| format!("lookup {name}: no such host"))
 }
 
-/// Splits `host:port` as Go's `net.SplitHostPort` does; an empty address,
-/// which Go's `net.Listen` takes for every interface and any port, is both
-/// left empty.
+/// Splits `host:port` as Go's `net.SplitHostPort` does. An empty address
+/// (a proxy given no `listen`, or a misspelt one) is any port on loopback,
+/// where Toxiproxy's Go takes every interface: a typo never exposes a proxy.
 fn split(address: &str) -> Result<(&str, u16), String> {
     if address.is_empty() {
-        return Ok(("", 0));
+        return Ok(("127.0.0.1", 0));
     }
     let fail = |why: &str| format!("address {address}: {why}");
     let (host, port) = if let Some(rest) = address.strip_prefix('[') {
@@ -115,8 +115,8 @@ mod tests {
         let nothing = resolve("").await.unwrap();
         assert_eq!(
             nothing.bind().to_string(),
-            "[::]:0",
-            "every interface, any port"
+            "127.0.0.1:0",
+            "loopback, any port"
         );
     }
 

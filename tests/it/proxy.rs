@@ -105,13 +105,13 @@ async fn truncate_cuts_the_real_body_short() {
     assert_eq!(classify(&error), ErrorClass::IncompleteBody);
     assert_eq!(seen_by(&service).await, 1);
     let attempts = settled(&proxy, 1).await;
+    let action = &attempts[0].action;
     assert!(
-        attempts[0]
-            .action
-            .contains("cut it after at most 100 body bytes"),
-        "{}",
-        attempts[0].action
+        action.contains("cut it after at most 100 body bytes"),
+        "{action}"
     );
+    assert!(action.contains("the cut fell after "), "{action}");
+    assert!(action.ends_with(", 100 of them body"), "{action}");
 }
 
 #[tokio::test]
@@ -777,6 +777,59 @@ mod process {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn fault_may_be_left_out_and_proxy_options_may_follow_it() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let journal = dir.path().join("attempts.jsonl");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let down = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        let journal_arg = journal.to_str().unwrap();
+        let mut outage = Outage::spawn(&[
+            "proxy",
+            "--upstream",
+            &down,
+            "--journal",
+            journal_arg,
+            "--bad-gateway",
+        ]);
+        let url = outage.first_line();
+        let output = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+                &url,
+            ])
+            .output()
+            .expect("curl runs");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "502",
+            "ok, with --bad-gateway after it"
+        );
+        outage.signal("TERM");
+        let (status, _, stderr) = outage.finish();
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        let lines = std::fs::read_to_string(&journal).expect("the journal file");
+        assert!(lines.contains("\"refused\""), "{lines}");
+    }
+
+    #[test]
+    fn an_upstream_url_is_refused_with_what_to_give() {
+        let (status, stdout, stderr) =
+            Outage::spawn(&["proxy", "--upstream", "http://127.0.0.1:8080"]).finish();
+        assert_eq!((status.code(), stdout.as_str()), (Some(2), ""));
+        assert!(
+            stderr.contains("not a URL: leave out the scheme; give HOST:PORT"),
+            "{stderr}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn outage_proxy_cuts_a_real_servers_answer_then_passes_it_whole() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         std::fs::write(dir.path().join("item.txt"), "the real file, whole\n").unwrap();
@@ -882,5 +935,59 @@ async fn kept_alive_connections_stay_open_under_concurrent_clients() {
         proxy.journal().connections(),
         4,
         "each client kept its one connection"
+    );
+}
+
+#[rstest::rstest]
+#[case::a_url("http://127.0.0.1:8080", "a proxy's upstream is an address, not a URL")]
+#[case::no_port("127.0.0.1", "no port")]
+#[case::port_zero("127.0.0.1:0", "\"0\" is no port from 1 to 65535")]
+#[case::no_host(":8080", "no host")]
+#[tokio::test]
+async fn an_upstream_that_is_no_host_and_port_is_refused_at_start(
+    #[case] address: &str,
+    #[case] why: &str,
+) {
+    let error = FaultServer::builder(Fault::ok())
+        .upstream(address)
+        .start()
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("invalid upstream {address:?}: {why}")),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("give HOST:PORT, such as 127.0.0.1:8080"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_the_stop_cuts_short_still_says_the_upstream_had_it() {
+    let body = "d".repeat(50);
+    let (_service, proxy) =
+        service_behind(fault("{ kind = \"drip\", interval = \"1s\" }"), &body).await;
+    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+    client
+        .write_all(b"GET /item HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    client.read_exact(&mut head).await.unwrap();
+    let journal = proxy.journal().clone();
+    tokio::time::timeout(Duration::from_secs(5), proxy.shutdown())
+        .await
+        .expect("stops in time");
+    let attempts = journal.attempts();
+    assert_eq!(attempts[0].ending, Some(outage::Ending::ServerStopped));
+    let leg = attempts[0]
+        .upstream
+        .as_ref()
+        .expect("the upstream had the request");
+    assert!(
+        matches!(leg.connection, UpstreamConnection::Opened(_)),
+        "{leg:?}"
     );
 }

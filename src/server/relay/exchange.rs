@@ -29,7 +29,7 @@ enum RequestBody {
 }
 
 /// What became of the response.
-enum Flow {
+pub(super) enum Flow {
     /// It is complete; the upstream's connection can carry another request
     /// when `reusable`.
     Complete { reusable: bool },
@@ -59,6 +59,9 @@ impl<'a> Relay<'a> {
             Ok(up) => up,
             Err(failure) => return self.unreachable(log, failure).await,
         };
+        // Journaled now, so that an attempt the server's stop cuts short
+        // still says the upstream had the request.
+        log.upstream(up.leg());
         let (body, flow) = self.exchange(log, head, bytes, shape, &mut up).await;
         let next = self.finish(log, head, shape, body, &flow, &mut up).await;
         log.upstream(up.take_leg());
@@ -274,7 +277,7 @@ async fn pass_final<W: AsyncWrite + Unpin>(
     log.action(format!(
         "passed to the upstream, which answered {}; {}",
         response.status,
-        describe(shape)
+        describe(shape, framing == Framing::Chunked)
     ));
     let mut end = BodyEnd::new(framing);
     let sent = match shape == Shape::PASS {
@@ -289,7 +292,7 @@ async fn pass_final<W: AsyncWrite + Unpin>(
     };
     match sent {
         Ok(Sent::Whole) => {}
-        Ok(Sent::Cut(close)) => return Flow::Ends(Bytes::new(), close),
+        Ok(Sent::Cut(close)) => return shaped.cut(log, close),
         Err(ending) => return Flow::ClientGone(ending),
     }
     loop {
@@ -304,7 +307,7 @@ async fn pass_final<W: AsyncWrite + Unpin>(
         shaped.first_chunk(end.first_chunk());
         match shaped.body(to, &piece).await {
             Ok(Sent::Whole) => {}
-            Ok(Sent::Cut(close)) => return Flow::Ends(Bytes::new(), close),
+            Ok(Sent::Cut(close)) => return shaped.cut(log, close),
             Err(ending) => return Flow::ClientGone(ending),
         }
     }
@@ -347,7 +350,7 @@ fn close_like(reset: bool) -> Close {
 }
 
 /// What a shape did, in words.
-fn describe(shape: Shape) -> String {
+fn describe(shape: Shape, chunked: bool) -> String {
     let wait = |d| humantime::format_duration(d).to_string();
     let mut parts = Vec::new();
     if !shape.head_delay.is_zero() {
@@ -365,8 +368,11 @@ fn describe(shape: Shape) -> String {
     match shape.cut {
         Cut::Never => {}
         Cut::BodyBytes(n) => parts.push(format!("cut it after at most {n} body bytes (FIN)")),
-        Cut::InFirstChunk(n) => parts.push(format!(
+        Cut::InFirstChunk(n) if chunked => parts.push(format!(
             "cut it inside its first chunk, after at most {n} data bytes (FIN)"
+        )),
+        Cut::InFirstChunk(n) => parts.push(format!(
+            "cut it after at most {n} body bytes, as its body is not chunked (FIN)"
         )),
         Cut::Bytes(n) => parts.push(format!("cut it after {n} bytes (FIN)")),
         Cut::ResetAfterBody(n) => parts.push(format!("reset after at most {n} body bytes (RST)")),

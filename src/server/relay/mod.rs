@@ -22,8 +22,8 @@ use crate::conn::{Conn, Exchange, NoRequest};
 use crate::fault::{Acts, Misbehave};
 use crate::journal::{AttemptLog, Ending, UpstreamConnection, UpstreamLeg};
 use crate::request::RequestHead;
-use crate::server::Site;
 use crate::server::accept::misbehave;
+use crate::server::{ServerError, Site};
 use upstream::Upstream;
 
 /// Where a proxy's requests go, and what a client meets when they cannot.
@@ -34,6 +34,29 @@ pub(crate) struct UpstreamSettings {
     /// Answer `502 Bad Gateway` when the upstream cannot be reached, rather
     /// than closing the client's connection at once.
     pub(crate) bad_gateway: bool,
+}
+
+/// Checks that `address` is a `HOST:PORT` a proxy can connect to; the host
+/// is looked up only when a connection needs it.
+pub(crate) fn check_address(address: &str) -> Result<(), ServerError> {
+    let refuse = |reason: &str| {
+        Err(ServerError::Upstream {
+            address: address.to_owned(),
+            reason: format!("{reason}; give HOST:PORT, such as 127.0.0.1:8080"),
+        })
+    };
+    if address.contains("://") {
+        return refuse("a proxy's upstream is an address, not a URL: leave out the scheme");
+    }
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return refuse("no port");
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match port.parse::<u16>() {
+        _ if host.is_empty() => refuse("no host"),
+        Ok(1..) => Ok(()),
+        _ => refuse(&format!("{port:?} is no port from 1 to 65535")),
+    }
 }
 
 /// What became of one attempt.

@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::conn::client_error_ending;
 use crate::fault::{Cut, Pace, Shape};
-use crate::journal::Ending;
+use crate::journal::{AttemptLog, Ending};
+use crate::server::relay::exchange::Flow;
 
 /// How often a rate-limited response leaves in slices.
 const RATE_TICK: Duration = Duration::from_millis(20);
@@ -97,6 +99,15 @@ impl Shaped {
     ) -> Result<Sent, Ending> {
         let room = self.body_room();
         self.write(to, bytes, room, true).await
+    }
+
+    /// Journals where a cut fell, and says how the connection ends.
+    pub(crate) fn cut(&self, log: &AttemptLog, close: Close) -> Flow {
+        log.also(format!(
+            "the cut fell after {} bytes of the response, {} of them body",
+            self.sent, self.body_sent
+        ));
+        Flow::Ends(Bytes::new(), close)
     }
 
     /// What the response's end does: nothing, or the slow close's wait.

@@ -87,15 +87,22 @@ impl Upstream {
         })
     }
 
-    /// The leg so far, counts restarting from zero; the next is `Reused`.
-    pub(crate) fn take_leg(&mut self) -> UpstreamLeg {
-        let connection = std::mem::replace(&mut self.connection, UpstreamConnection::Reused);
+    /// The leg so far.
+    pub(crate) fn leg(&self) -> UpstreamLeg {
         UpstreamLeg {
             address: self.address.clone(),
-            connection,
-            bytes_sent: std::mem::take(&mut self.sent),
-            bytes_received: std::mem::take(&mut self.received),
+            connection: self.connection.clone(),
+            bytes_sent: self.sent,
+            bytes_received: self.received,
         }
+    }
+
+    /// The leg so far, counts restarting from zero; the next is `Reused`.
+    pub(crate) fn take_leg(&mut self) -> UpstreamLeg {
+        let leg = self.leg();
+        (self.sent, self.received) = (0, 0);
+        self.connection = UpstreamConnection::Reused;
+        leg
     }
 
     /// Its reading and writing sides, to use at the same time.
