@@ -4,13 +4,14 @@ VENV := .venv
 RUNS ?= 20
 STRESS ?= 0
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := scenario request_head probe_output server
+FUZZ_TARGETS := scenario request_head probe_output server proxy
 # Seed inputs: the catalogue and the invalid fixtures for scenarios, small samples
 # otherwise; and every input a target failed on, under fixtures/fuzz-regressions/.
 FUZZ_SEEDS_scenario := scenarios fixtures/scenarios
 FUZZ_SEEDS_request_head := fuzz/seeds/request_head
 FUZZ_SEEDS_probe_output := fuzz/seeds/probe_output
 FUZZ_SEEDS_server := fuzz/seeds/server
+FUZZ_SEEDS_proxy := fuzz/seeds/proxy
 FUZZ_FLAGS_scenario := -dict=target/scenario.dict
 # The Python clients the probes drive, pinned so that the catalogue's
 # expectations meet the versions they were written for.

@@ -4,10 +4,15 @@
 //! `fixtures/fuzz-regressions/<target>/`. Not part of the API.
 
 mod fault;
+mod proxy;
 mod server;
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::request::{self, HeadError, MAX_HEAD_BYTES};
 use crate::runner::{ClientError, Observed, Outcome, probe};
@@ -138,6 +143,31 @@ pub fn server(data: &[u8]) {
     server::check(data);
 }
 
+/// A proxy for a fault built from the input, in front of a raw upstream
+/// that answers with bytes from the input, to a client that sends more of
+/// them: served without a panic, stopped within a bound, every attempt
+/// ended, and every upstream leg's counts consistent with what went each way.
+pub fn proxy(data: &[u8]) {
+    proxy::check(data);
+}
+
+/// The runtime the targets that serve on loopback share, one per process.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let runtime = Runtime::new().expect("a tokio runtime");
+        // A Rust `main` ignores SIGPIPE; libFuzzer's `main` does not, and a
+        // vectored write (`writev`, which has no MSG_NOSIGNAL) to a peer
+        // that has left then kills the whole fuzzer. Once tokio listens for
+        // a signal, its handler stays installed for the life of the process,
+        // so SIGPIPE is harmless here as it is in any Rust program.
+        let _pipe = runtime
+            .block_on(async { signal(SignalKind::pipe()) })
+            .expect("a SIGPIPE handler");
+        runtime
+    })
+}
+
 /// Probe output: any text a client prints gives an outcome, none, or a
 /// malformed probe line quoted with its reason; output after the last probe
 /// line that is not a probe line changes nothing.
@@ -174,6 +204,7 @@ mod tests {
                 "request_head" => super::request_head,
                 "probe_output" => super::probe_output,
                 "server" => super::server,
+                "proxy" => super::proxy,
                 other => panic!("{}: no fuzz target named {other:?}", root.display()),
             };
             for input in std::fs::read_dir(&target).unwrap() {

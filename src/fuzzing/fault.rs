@@ -4,7 +4,7 @@
 use toml::{Table, Value};
 
 use crate::fault;
-use crate::fault::parameters;
+use crate::fault::{Fault, parameters};
 
 /// How deep faults nest (a sequence of chances of routes ...).
 const DEPTH: usize = 2;
@@ -26,8 +26,29 @@ impl Picks<'_> {
     }
 }
 
+/// Fault number `kind`, its parameters picked, when it loads and validates;
+/// `None` when it is refused, which must come with a reason.
+pub(super) fn valid_fault(kind: u8, picks: &mut Picks) -> Option<Fault> {
+    let fault: Fault = match Value::Table(fault_table(kind, picks)).try_into() {
+        Ok(fault) => fault,
+        Err(error) => {
+            assert!(!error.message().is_empty(), "refused without a reason");
+            return None;
+        }
+    };
+    if let Err(invalid) = fault.validate() {
+        assert!(
+            !invalid.reason.is_empty(),
+            "{} refused without a reason",
+            fault.name()
+        );
+        return None;
+    }
+    Some(fault)
+}
+
 /// The TOML table of fault number `kind`, its parameters picked.
-pub(super) fn fault_table(kind: u8, picks: &mut Picks) -> Table {
+fn fault_table(kind: u8, picks: &mut Picks) -> Table {
     table_at(kind, picks, DEPTH)
 }
 
@@ -154,7 +175,13 @@ const HEADERS: &[(&str, &str)] = &[
     ("Content-Length", "99"),
 ];
 
-const WHENS: &[&str] = &["after-request", "on-accept", "after-body-bytes", "never"];
+const WHENS: &[&str] = &[
+    "after-request",
+    "on-accept",
+    "after-body-bytes",
+    "never",
+    "after-upstream",
+];
 
 /// Paths of routes and requests: httpbin's routes at and past their limits.
 pub(super) const PATHS: &[&str] = &[

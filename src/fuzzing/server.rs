@@ -10,17 +10,14 @@
 //! own picks from the same run. Running out of picks leaves the rest at
 //! their defaults, so a two-byte input is a fault with its defaults.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::runtime::Runtime;
-use tokio::signal::unix::{SignalKind, signal};
-use toml::Value;
 
 use crate::fault::Fault;
-use crate::fuzzing::fault::{PATHS, Picks, fault_table};
+use crate::fuzzing::fault::{PATHS, Picks, valid_fault};
+use crate::fuzzing::runtime;
 use crate::{FaultServer, ServerError};
 
 /// How long the client reads the answer before it leaves.
@@ -43,23 +40,9 @@ pub fn check(data: &[u8]) {
         return;
     };
     let (picks, material) = rest.split_at(usize::from(*count).min(rest.len()));
-    let mut picks = Picks(picks.iter());
-    let table = fault_table(*kind, &mut picks);
-    let fault: Fault = match Value::Table(table).try_into() {
-        Ok(fault) => fault,
-        Err(error) => {
-            assert!(!error.message().is_empty(), "refused without a reason");
-            return;
-        }
-    };
-    if let Err(invalid) = fault.validate() {
-        assert!(
-            !invalid.reason.is_empty(),
-            "{} refused without a reason",
-            fault.name()
-        );
+    let Some(fault) = valid_fault(*kind, &mut Picks(picks.iter())) else {
         return;
-    }
+    };
     let client = Client {
         request: request(*mode, material),
         half_close: mode & 0x80 != 0,
@@ -91,22 +74,6 @@ fn request(mode: u8, material: &[u8]) -> Vec<u8> {
             get(&format!("/{path}"))
         }
     }
-}
-
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let runtime = Runtime::new().expect("a tokio runtime");
-        // A Rust `main` ignores SIGPIPE; libFuzzer's `main` does not, and a
-        // vectored write (`writev`, which has no MSG_NOSIGNAL) to a client
-        // that has left then kills the whole fuzzer. Once tokio listens for
-        // a signal, its handler stays installed for the life of the process,
-        // so SIGPIPE is harmless here as it is in any Rust program.
-        let _pipe = runtime
-            .block_on(async { signal(SignalKind::pipe()) })
-            .expect("a SIGPIPE handler");
-        runtime
-    })
 }
 
 /// Serves `fault`, lets the client in, and stops.

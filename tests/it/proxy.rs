@@ -281,9 +281,11 @@ async fn a_chunked_answer_passes_byte_for_byte() {
 }
 
 #[tokio::test]
-async fn an_upgrade_becomes_a_tunnel() {
+async fn an_upgrade_becomes_a_tunnel_whose_bytes_count_in_the_upstream_leg() {
     const SWITCH: &[u8] =
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    const UPGRADE: &[u8] =
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     let upstream = raw_service(SWITCH, true).await;
     let proxy = FaultServer::builder(Fault::ok())
         .upstream(&upstream)
@@ -291,12 +293,7 @@ async fn an_upgrade_becomes_a_tunnel() {
         .await
         .unwrap();
     let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
-    client
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    client.write_all(UPGRADE).await.unwrap();
     let mut head = vec![0u8; SWITCH.len()];
     tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut head))
         .await
@@ -310,6 +307,15 @@ async fn an_upgrade_becomes_a_tunnel() {
         .unwrap()
         .unwrap();
     assert_eq!(&echoed, b"frames both ways");
+    drop(client);
+    let attempts = settled(&proxy, 1).await;
+    let leg = attempts[0].upstream.as_ref().expect("an upstream leg");
+    assert_eq!(
+        (leg.bytes_sent, leg.bytes_received),
+        (UPGRADE.len() as u64 + 16, SWITCH.len() as u64 + 16),
+        "the frames each way count too"
+    );
+    assert_eq!(attempts[0].bytes_sent, leg.bytes_received);
 }
 
 #[tokio::test]

@@ -147,7 +147,7 @@ impl<'a> Relay<'a> {
         }
         let to_upstream = self.conn.take_buffered();
         let _ = up.split().1.send(&to_upstream).await;
-        match tokio::io::copy_bidirectional(&mut self.conn, &mut up.stream).await {
+        match tokio::io::copy_bidirectional(&mut self.conn, up).await {
             Ok(_) => Next::Ended(Ending::ClientFin),
             Err(e) => Next::Ended(client_error_ending(&e)),
         }

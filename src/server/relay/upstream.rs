@@ -2,10 +2,12 @@
 //! response head as sent, and the response body piece by piece.
 
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::time::Instant;
@@ -25,7 +27,7 @@ const MAX_HEADERS: usize = 256;
 
 pub(crate) struct Upstream {
     address: String,
-    pub(crate) stream: TcpStream,
+    stream: TcpStream,
     buffered: BytesMut,
     /// Bytes each way since the leg was last taken.
     sent: u64,
@@ -118,6 +120,50 @@ impl Upstream {
             sent: &mut self.sent,
         };
         (reader, writer)
+    }
+}
+
+/// The upstream as one byte stream, for a tunnel: what passes through it
+/// counts in the leg as the relay's own reads and writes do.
+impl AsyncRead for Upstream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        // Buffered bytes were counted when they were read.
+        if !this.buffered.is_empty() {
+            let n = this.buffered.len().min(buf.remaining());
+            buf.put_slice(&this.buffered.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
+        this.received += (buf.filled().len() - before) as u64;
+        poll
+    }
+}
+
+impl AsyncWrite for Upstream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = poll {
+            self.sent += n as u64;
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
