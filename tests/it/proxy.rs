@@ -33,6 +33,20 @@ async fn service_behind(fault: Fault, body: &str) -> (MockServer, FaultServer) {
     (service, proxy)
 }
 
+/// A proxy for `fault` in front of `upstream`.
+async fn proxy_to(fault: Fault, upstream: impl Into<String>) -> FaultServer {
+    FaultServer::builder(fault)
+        .upstream(upstream)
+        .start()
+        .await
+        .expect("the proxy starts")
+}
+
+/// GETs `/item` through `proxy`.
+async fn item(client: &reqwest::Client, proxy: &FaultServer) -> reqwest::Result<reqwest::Response> {
+    client.get(format!("{}/item", proxy.url())).send().await
+}
+
 async fn seen_by(service: &MockServer) -> usize {
     service.received_requests().await.map_or(0, |r| r.len())
 }
@@ -41,11 +55,7 @@ async fn seen_by(service: &MockServer) -> usize {
 async fn ok_passes_the_real_answer_through() {
     let (service, proxy) = service_behind(Fault::ok(), "from the real service").await;
     let client = support::client(Timeouts::default());
-    let response = client
-        .get(format!("{}/item", proxy.url()))
-        .send()
-        .await
-        .unwrap();
+    let response = item(&client, &proxy).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-from"], "upstream");
     assert_eq!(response.text().await.unwrap(), "from the real service");
@@ -91,11 +101,7 @@ async fn truncate_cuts_the_real_body_short() {
     let (service, proxy) =
         service_behind(fault("{ kind = \"truncate\", sent = 100 }"), &body).await;
     let client = support::client(Timeouts::default());
-    let response = client
-        .get(format!("{}/item", proxy.url()))
-        .send()
-        .await
-        .unwrap();
+    let response = item(&client, &proxy).await.unwrap();
     assert_eq!(
         response.headers()["content-length"],
         "4096",
@@ -119,11 +125,7 @@ async fn a_reset_after_the_upstream_answered_hides_that_it_did() {
     let reset = Reset::default().when(ResetWhen::AfterUpstream);
     let (service, proxy) = service_behind(reset.into(), "done").await;
     let client = support::client(Timeouts::default());
-    let error = client
-        .get(format!("{}/item", proxy.url()))
-        .send()
-        .await
-        .unwrap_err();
+    let error = item(&client, &proxy).await.unwrap_err();
     assert_eq!(classify(&error), ErrorClass::Reset);
     assert_eq!(
         seen_by(&service).await,
@@ -160,11 +162,7 @@ async fn an_upstream_that_is_down_closes_the_client_or_answers_502() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let down = closed.local_addr().unwrap().to_string();
     drop(closed);
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(&down)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), &down).await;
     let client = support::client(Timeouts::default());
     let error = client.get(proxy.url()).send().await.unwrap_err();
     assert!(
@@ -246,11 +244,7 @@ async fn raw_service(answer: &'static [u8], echo: bool) -> String {
 /// Sends `request` through a proxy for `ok` in front of `upstream`, and
 /// reads until `expected.len()` bytes came back or the proxy closed.
 async fn through_ok(upstream: &str, request: &[u8], expected: usize) -> Vec<u8> {
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(upstream)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), upstream).await;
     let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
     client.write_all(request).await.unwrap();
     let mut got = Vec::new();
@@ -287,11 +281,7 @@ async fn an_upgrade_becomes_a_tunnel_whose_bytes_count_in_the_upstream_leg() {
     const UPGRADE: &[u8] =
         b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     let upstream = raw_service(SWITCH, true).await;
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(&upstream)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), &upstream).await;
     let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
     client.write_all(UPGRADE).await.unwrap();
     let mut head = vec![0u8; SWITCH.len()];
@@ -325,11 +315,7 @@ async fn expect_continue_waits_for_the_upstream() {
     let upstream = raw_service(ANSWER, false).await;
     let request =
         b"PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(&upstream)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), &upstream).await;
     let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
     client.write_all(request).await.unwrap();
     let mut interim = [0u8; 25];
@@ -432,11 +418,7 @@ impl hyper::body::Body for Download {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_megabytes_pass_each_way_intact_on_one_connection() {
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(hashing_service().await)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), hashing_service().await).await;
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(120))
@@ -479,11 +461,7 @@ async fn limit_data_and_reset_cut_the_real_response_where_they_say() {
     let (_service, proxy) =
         service_behind(fault("{ kind = \"limit-data\", bytes = 20 }"), &body).await;
     let client = support::client(Timeouts::default());
-    let error = client
-        .get(format!("{}/item", proxy.url()))
-        .send()
-        .await
-        .unwrap_err();
+    let error = item(&client, &proxy).await.unwrap_err();
     assert_eq!(
         classify(&error),
         ErrorClass::EmptyReply,
@@ -493,11 +471,7 @@ async fn limit_data_and_reset_cut_the_real_response_where_they_say() {
 
     let reset = fault("{ kind = \"reset\", when = \"after-body-bytes\", body-bytes = 10 }");
     let (_service, proxy) = service_behind(reset, &body).await;
-    let response = client
-        .get(format!("{}/item", proxy.url()))
-        .send()
-        .await
-        .unwrap();
+    let response = item(&client, &proxy).await.unwrap();
     let error = response.bytes().await.unwrap_err();
     assert_eq!(classify(&error), ErrorClass::Reset, "{error:?}");
     assert_eq!(
@@ -511,11 +485,7 @@ async fn cut_chunk_ends_inside_the_first_real_chunk() {
     const ANSWER: &[u8] =
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
     let upstream = raw_service(ANSWER, false).await;
-    let proxy = FaultServer::builder(fault("{ kind = \"cut-chunk\", sent = 4 }"))
-        .upstream(&upstream)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(fault("{ kind = \"cut-chunk\", sent = 4 }"), &upstream).await;
     let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
     client
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -590,11 +560,7 @@ async fn echo_service() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_answering_while_it_reads_never_waits_on_the_proxy() {
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(echo_service().await)
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), echo_service().await).await;
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
@@ -633,11 +599,7 @@ async fn routes_pick_per_path_and_tls_wraps_the_client_side() {
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let item = client
-        .get(format!("{}/item", proxy.url()))
-        .send()
-        .await
-        .unwrap();
+    let item = item(&client, &proxy).await.unwrap();
     assert_eq!(item.text().await.unwrap(), "real");
     let down = client
         .get(format!("{}/down", proxy.url()))
@@ -680,11 +642,7 @@ async fn a_broken_upstream_answer_is_passed_on_and_journaled() {
     ];
     for (answer, journaled) in answers {
         let upstream = raw_service(answer, false).await;
-        let proxy = FaultServer::builder(Fault::ok())
-            .upstream(&upstream)
-            .start()
-            .await
-            .unwrap();
+        let proxy = proxy_to(Fault::ok(), &upstream).await;
         let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
         client
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -917,11 +875,7 @@ async fn an_outage_toxic_puts_a_fault_in_front_of_a_tcp_proxys_upstream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_alive_connections_stay_open_under_concurrent_clients() {
     let upstream = support::start(Fault::ok()).await;
-    let proxy = FaultServer::builder(Fault::ok())
-        .upstream(upstream.addr().to_string())
-        .start()
-        .await
-        .unwrap();
+    let proxy = proxy_to(Fault::ok(), upstream.addr().to_string()).await;
     let url = proxy.url();
     let clients: Vec<_> = (0..4)
         .map(|_| {
