@@ -87,8 +87,19 @@ fn outage(given: Option<&Value>, current: Option<&Fault>) -> Result<ToxicKind, A
         }
         (None, _) => {}
     }
-    let fault: Fault = serde_json::from_value(table)
-        .map_err(|e| ApiError::bad_body(format!("the outage fault: {e}")))?;
+    let kind = table.get("kind").and_then(Value::as_str).map(str::to_owned);
+    let fault: Fault = match serde_json::from_value(table) {
+        Ok(fault) => fault,
+        Err(error) => {
+            let hint = kind
+                .filter(|kind| Fault::named(kind).is_err())
+                .and_then(|kind| crate::fault::nearest_name(&kind))
+                .map(|near| format!(" (did you mean {near:?}?)"))
+                .unwrap_or_default();
+            let why = format!("the outage fault: {error}{hint}");
+            return Err(ApiError::bad_body(why));
+        }
+    };
     fault.validate().map_err(ApiError::bad_body)?;
     if fault.is_listener_fault() {
         let why = format!(

@@ -720,5 +720,10 @@ async fn an_outage_toxic_carries_any_fault_and_its_journal_is_served() {
         )
         .await;
     assert_eq!(unknown.status, 400, "{}", unknown.body);
+    let message = unknown.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.ends_with("(did you mean \"reset\"?)"), "{message}");
     assert_eq!(api.get("/proxies/nope/journal").await.status, 404);
 }
