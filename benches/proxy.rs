@@ -192,7 +192,7 @@ fn judge_pass_through(busy: &[Vec<Run>], added: &[(f64, f64)]) {
         "pass-through at least 0.6x direct at 32 connections",
         toxic >= 0.6 && aware >= 0.6,
         &format!(
-            "ToxicProxy {toxic:.2}x, HTTP-aware {aware:.2}x direct; the floor, a bare copy_bidirectional, reaches {floor:.2}x: on two cores shared by wrk, the upstream and the proxy, a hop costs two reads and two writes per request, as much kernel work as the upstream's own; against that floor ToxicProxy is {:.2}x (each chunk is copied into a new Bytes and crosses two channels and the chain's tail task), HTTP-aware {:.2}x (a head parsed and a journal entry per request, and a new connection each way after each close counted below)",
+            "ToxicProxy {toxic:.2}x, HTTP-aware {aware:.2}x direct; the floor, a bare copy_bidirectional, reaches {floor:.2}x: on two cores shared by wrk, the upstream and the proxy, a hop costs two reads and two writes per request, as much kernel work as the upstream's own; against that floor ToxicProxy is {:.2}x (with no toxic, a link copies as the floor does), HTTP-aware {:.2}x (a head parsed, a response head read and a journal entry per request)",
             ratio(2, 1),
             ratio(3, 1)
         ),
