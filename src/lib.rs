@@ -60,6 +60,16 @@
 //! [`Journal::settled`] before asserting on it: a client can see its error a
 //! moment before the server has recorded the close.
 //!
+//! # Proxies
+//!
+//! [`FaultServerBuilder::upstream`] puts a fault in front of a real service:
+//! `ok` passes HTTP/1.1 through byte for byte, the faults that shape a
+//! response act on the service's real one, the others answer in its place,
+//! and each attempt's [`UpstreamLeg`] says how the service was reached.
+//! [`proxy::ToxicProxy`] is a TCP proxy with Toxiproxy's toxics
+//! ([`toxic`]), for any protocol; the `toxiproxy-api` feature serves
+//! Toxiproxy's HTTP API over such proxies, for Toxiproxy's own clients.
+//!
 //! # Error classes
 //!
 //! [`ErrorClass`] names a failure the same way whatever the client, and
@@ -80,6 +90,9 @@
 //! - [`dns`]: DNS faults, answered in process for reqwest and by a loopback
 //!   responder for other programs;
 //! - [`journal`]: attempts and how they ended;
+//! - [`proxy`]: `ToxicProxy`, a TCP proxy whose toxics change the bytes each way;
+//! - [`toxic`]: Toxiproxy's toxics, one module each, and the live set of a proxy;
+//! - `toxiproxy` (feature `toxiproxy-api`): Toxiproxy's HTTP API over `ToxicProxy`s;
 //! - [`request`]: the request head as read from the client;
 //! - [`schedule`]: retry schedules checked against a journal;
 //! - `scenario` (feature `runner`): scenario files, loaded with every error located;
@@ -88,7 +101,8 @@
 //! - `toxiproxy` (feature `toxiproxy-api`): Toxiproxy's HTTP API, served over
 //!   the TCP proxies;
 //! - `cli` (feature `cli`): the `outage` command line;
-//! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw connection;
+//! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw
+//!   connection, and the relay of a server with an upstream;
 //! - `tls` (private): the throwaway CA and certificates of https servers.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
