@@ -86,7 +86,10 @@ pub(super) async fn run(
     let mut reading = true;
     loop {
         tokio::select! {
+            // A change before the next read, as in the plain copy.
+            biased;
             () = stop.cancelled() => return Ending::Closed,
+            Ok(()) = changes.changed() => chain.update(of_direction(toxics)).await,
             written = &mut writer => {
                 return match written {
                     Ok(()) if !closing.load(Ordering::Acquire) => finish(destination),
@@ -99,7 +102,6 @@ pub(super) async fn run(
                     closing.store(true, Ordering::Release);
                 }
             }
-            Ok(()) = changes.changed() => chain.update(of_direction(toxics)).await,
         }
     }
 }
@@ -125,11 +127,14 @@ impl Plain<'_> {
         let mut buf = vec![0; READ_SIZE];
         loop {
             let read = tokio::select! {
-                read = read_some(self.source, &mut buf) => read,
+                // A change first: bytes that arrive after it meet its toxics,
+                // as Toxiproxy promises once its API has answered.
+                biased;
                 Ok(()) = changes.changed() => match has_toxics() {
                     true => return None,
                     false => continue,
                 },
+                read = read_some(self.source, &mut buf) => read,
             };
             let n = match read {
                 Ok(0) if !self.closing.load(Ordering::Acquire) => {

@@ -590,3 +590,26 @@ async fn a_toxic_added_mid_stream_takes_over_without_losing_or_reordering_a_byte
     assert_eq!(back.len(), expected.len());
     assert!(back == expected, "every byte, in order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_toxic_acts_on_the_next_bytes_of_an_open_connection_once_added() {
+    let echo = echo().await;
+    let proxy = proxy(&echo, &[]).await;
+    let mut client = connect(&proxy).await;
+    for round in 0..30 {
+        // Toxiproxy's promise: once the change returns, the open
+        // connection's next bytes meet the toxic.
+        proxy.toxics().add(up(latency(50))).unwrap();
+        let with = round_trip(&mut client, b"x").await;
+        assert!(
+            with >= ms(50),
+            "round {round}: {with:?} with the toxic just added"
+        );
+        proxy.toxics().remove("latency_upstream").unwrap();
+        let without = round_trip(&mut client, b"y").await;
+        assert!(
+            without < ms(50),
+            "round {round}: {without:?} after the toxic's removal"
+        );
+    }
+}
