@@ -1,5 +1,5 @@
 //! TCP toxics, as Toxiproxy defines them: protocol-agnostic changes to the
-//! bytes flowing one way through a [`ToxicProxy`](crate::proxy::ToxicProxy).
+//! bytes flowing one way through a TCP proxy (`ToxicProxy`).
 //!
 //! A [`Toxic`] has a name, a [`Direction`] (`upstream`: client to server;
 //! `downstream`: server to client), a `toxicity` (the probability that it
