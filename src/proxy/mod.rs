@@ -43,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::journal::Journal;
+use crate::server::accept_each;
 use crate::toxic::Toxics;
 use connection::Shared;
 use front::Front;
@@ -216,9 +217,6 @@ fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(1024)
 }
 
-/// The wait after a failed accept.
-const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(10);
-
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -226,27 +224,14 @@ async fn accept_loop(
     stop: CancellationToken,
     tasks: TaskTracker,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            () = stop.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((client, _peer)) => {
-                let index = connections.fetch_add(1, Ordering::Relaxed);
-                tasks.spawn(connection::forward(
-                    client,
-                    index,
-                    shared.clone(),
-                    stop.clone(),
-                ));
-            }
-            // Out of descriptors, say: waiting a moment keeps the loop from
-            // spinning while connections close.
-            Err(_) => tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-            },
-        }
-    }
+    accept_each(&listener, &stop, |client, _peer| {
+        let index = connections.fetch_add(1, Ordering::Relaxed);
+        tasks.spawn(connection::forward(
+            client,
+            index,
+            shared.clone(),
+            stop.clone(),
+        ));
+    })
+    .await;
 }

@@ -40,17 +40,29 @@ pub(crate) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 pub(crate) async fn accept_loop(listener: TcpListener, site: Arc<Site>) {
+    accept_each(&listener, &site.stop, |stream, peer| {
+        site.tasks.spawn(guarded(stream, peer, site.clone()));
+    })
+    .await;
+}
+
+/// Accepts connections until `stop`, handing each to `serve`. A failed
+/// accept (out of file descriptors, say) waits a moment before the next, so
+/// that a persistent failure does not spin.
+pub(crate) async fn accept_each(
+    listener: &TcpListener,
+    stop: &CancellationToken,
+    mut serve: impl FnMut(TcpStream, SocketAddr),
+) {
     loop {
         let accepted = tokio::select! {
-            () = site.stop.cancelled() => return,
+            () = stop.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => {
-                site.tasks.spawn(guarded(stream, peer, site.clone()));
-            }
+            Ok((stream, peer)) => serve(stream, peer),
             Err(_) => tokio::select! {
-                () = site.stop.cancelled() => return,
+                () = stop.cancelled() => return,
                 () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
             },
         }

@@ -35,6 +35,7 @@ pub use panic::PanicAt;
 use crate::fault::{Acts, Fault, InvalidFault};
 use crate::journal::{self, Attempt, Journal};
 use crate::tls::Certificates;
+pub(crate) use accept::accept_each;
 use relay::UpstreamSettings;
 use routes::RouteCounts;
 

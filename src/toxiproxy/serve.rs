@@ -17,6 +17,8 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+use crate::server::accept_each;
 use tokio_util::task::TaskTracker;
 
 use super::collection::Collection;
@@ -52,15 +54,10 @@ pub(crate) async fn accept_loop(
     stop: CancellationToken,
     tasks: TaskTracker,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            () = stop.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        if let Ok((stream, _peer)) = accepted {
-            tasks.spawn(connection(stream, shared.clone(), stop.clone()));
-        }
-    }
+    accept_each(&listener, &stop, |stream, _peer| {
+        tasks.spawn(connection(stream, shared.clone(), stop.clone()));
+    })
+    .await;
 }
 
 /// Serves one connection; at `stop`, lets the request in progress finish.
