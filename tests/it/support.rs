@@ -94,3 +94,25 @@ pub fn skip(reason: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED {reason}");
 }
+
+/// An upstream on `127.0.0.1:0` that sends every byte back on its
+/// connection. Its tasks end with the test's runtime.
+#[cfg_attr(not(feature = "toxiproxy-api"), allow(dead_code))]
+pub async fn echo_upstream() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("the echo server binds");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut read, mut write) = stream.split();
+                // An error only ends this one connection, as a peer's reset should.
+                let _ = tokio::io::copy(&mut read, &mut write).await;
+            });
+        }
+    });
+    addr
+}

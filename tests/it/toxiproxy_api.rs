@@ -12,6 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
+use crate::support::echo_upstream;
+
 /// The longest any single wait in these tests may take.
 const BOUND: Duration = Duration::from_secs(5);
 
@@ -99,21 +101,6 @@ impl Api {
         assert_eq!(created.status, 201, "{}", created.body);
         created.json()
     }
-}
-
-/// An upstream that echoes what it reads, on `127.0.0.1:0`.
-async fn echo_upstream() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let addr = listener.local_addr().expect("has an address");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut read, mut write) = stream.split();
-                let _ = tokio::io::copy(&mut read, &mut write).await;
-            });
-        }
-    });
-    addr
 }
 
 /// Connects to `listen` and checks that `ping` comes back through it.

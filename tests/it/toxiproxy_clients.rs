@@ -6,18 +6,16 @@
 //! the calls, and those the library lacks). A library that is not installed
 //! is SKIPPED, loudly, as the catalogue's probes are.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use rstest::rstest;
-use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio::time::timeout;
 
 use crate::cli::Outage;
-use crate::support::skip;
+use crate::support::{echo_upstream, skip};
 
 /// The longest a client's whole program may run: a few seconds of checks,
 /// with room for an interpreter that starts slowly on busy cores.
@@ -37,27 +35,6 @@ const PROXY_VARIABLES: [&str; 8] = [
     "no_proxy",
     "NO_PROXY",
 ];
-
-/// An upstream on `127.0.0.1:0` that sends every byte back on its
-/// connection. Its tasks end with the test's runtime.
-async fn echo_upstream() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("the echo server binds");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut read, mut write) = stream.split();
-                // An error only ends this one connection, as a peer's reset should.
-                let _ = tokio::io::copy(&mut read, &mut write).await;
-            });
-        }
-    });
-    addr
-}
 
 #[rstest]
 #[case::python(".venv/bin/python", "fixtures/toxiproxy-clients/python/drive.py")]
