@@ -11,6 +11,8 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
+use crate::journal::Http2Code;
+
 /// What went wrong with a TLS connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -55,6 +57,13 @@ pub enum ErrorClass {
     HttpStatus(u16),
     /// The client followed too many redirects.
     TooManyRedirects,
+    /// Over HTTP/2, the server refused the stream (RST_STREAM with
+    /// REFUSED_STREAM): the request was not processed, so it is safe to retry.
+    StreamRefused,
+    /// Over HTTP/2, the server reset the stream (RST_STREAM) with this code.
+    StreamReset(Http2Code),
+    /// Over HTTP/2, the server's GOAWAY said the stream was not processed.
+    GoAway,
     /// The body arrived but could not be decoded.
     Decode,
     /// The URL could not be used.
@@ -74,6 +83,8 @@ const PLAIN: &[(&str, ErrorClass)] = &[
     ("incomplete-body", ErrorClass::IncompleteBody),
     ("malformed-response", ErrorClass::MalformedResponse),
     ("too-many-redirects", ErrorClass::TooManyRedirects),
+    ("stream-refused", ErrorClass::StreamRefused),
+    ("goaway", ErrorClass::GoAway),
     ("decode", ErrorClass::Decode),
     ("invalid-url", ErrorClass::InvalidUrl),
     ("other", ErrorClass::Other),
@@ -92,6 +103,7 @@ impl fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorClass::HttpStatus(code) => write!(f, "http-status({code})"),
+            ErrorClass::StreamReset(code) => write!(f, "stream-reset({code})"),
             ErrorClass::Tls(kind) => {
                 let name = TLS.iter().find(|(_, k)| k == kind).map_or("?", |(n, _)| n);
                 write!(f, "tls({name})")
@@ -108,7 +120,7 @@ impl fmt::Display for ErrorClass {
 
 /// A string that names no error class.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown error class {0:?}{hint}; expected one of {list}, http-status(CODE) or tls(KIND)", hint = nearest_class(.0), list = PLAIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+#[error("unknown error class {0:?}{hint}; expected one of {list}, http-status(CODE), stream-reset(HTTP/2 CODE) or tls(KIND)", hint = nearest_class(.0), list = PLAIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
 pub struct UnknownClass(pub String);
 
 /// "; did you mean …?" for a class name close to a known one.
@@ -140,6 +152,12 @@ impl FromStr for ErrorClass {
             return code
                 .parse()
                 .map(ErrorClass::HttpStatus)
+                .map_err(|_| unknown());
+        }
+        if let Some(code) = argument("stream-reset(") {
+            return code
+                .parse()
+                .map(ErrorClass::StreamReset)
                 .map_err(|_| unknown());
         }
         if let Some(kind) = argument("tls(") {
@@ -324,6 +342,9 @@ fn classify_cause(cause: &(dyn StdError + 'static), in_body: bool) -> Option<Err
             _ => None,
         };
     }
+    if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+        return http2_class(h2);
+    }
     if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
         if hyper.is_parse() || hyper.is_parse_status() || hyper.is_parse_too_large() {
             return Some(ErrorClass::MalformedResponse);
@@ -343,6 +364,23 @@ fn classify_cause(cause: &(dyn StdError + 'static), in_body: bool) -> Option<Err
         return Some(ErrorClass::Dns);
     }
     None
+}
+
+/// The class of an HTTP/2 error: what the server's RST_STREAM or GOAWAY
+/// said, or a frame the client's HTTP/2 could not accept.
+fn http2_class(error: &h2::Error) -> Option<ErrorClass> {
+    let reason = error.reason()?;
+    if error.is_remote() && error.is_reset() {
+        return Some(match reason {
+            h2::Reason::REFUSED_STREAM => ErrorClass::StreamRefused,
+            reason => ErrorClass::StreamReset(Http2Code(u32::from(reason))),
+        });
+    }
+    if error.is_remote() && error.is_go_away() {
+        return Some(ErrorClass::GoAway);
+    }
+    // The client's own HTTP/2 refused what the server sent.
+    (error.is_library() && reason != h2::Reason::NO_ERROR).then_some(ErrorClass::MalformedResponse)
 }
 
 #[cfg(test)]
@@ -373,6 +411,8 @@ mod tests {
         let mut classes: Vec<ErrorClass> = PLAIN.iter().map(|(_, c)| *c).collect();
         classes.extend(TLS.iter().map(|(_, k)| ErrorClass::Tls(*k)));
         classes.push(ErrorClass::HttpStatus(503));
+        classes.push(ErrorClass::StreamReset(Http2Code::CANCEL));
+        classes.push(ErrorClass::StreamReset(Http2Code(99)));
         for class in classes {
             assert_eq!(class.to_string().parse::<ErrorClass>(), Ok(class));
         }

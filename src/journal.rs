@@ -21,6 +21,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::request::RequestHead;
+pub use http2::{Http2Code, Http2Frame, Http2Stream, UnknownCode};
+
+mod http2;
 
 /// How many attempts a journal stores unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -57,6 +60,15 @@ pub enum Ending {
     /// The response was complete and the connection stayed open for the next
     /// request, which is a new attempt.
     KeptAlive,
+    /// Over HTTP/2: the server ended the stream (END_STREAM) with its
+    /// response complete; the connection may carry other streams.
+    StreamEnded,
+    /// Over HTTP/2: the server reset the stream (RST_STREAM; the code is in
+    /// [`Http2Stream::frames_sent`]).
+    ServerStreamReset,
+    /// Over HTTP/2: the client reset the stream (RST_STREAM; the code is in
+    /// [`Http2Stream::reset_by_client`]).
+    ClientStreamReset,
 }
 
 impl Ending {
@@ -75,6 +87,9 @@ impl fmt::Display for Ending {
             Ending::ServerRst => "server reset (RST)",
             Ending::ServerStopped => "server stopped",
             Ending::KeptAlive => "kept alive",
+            Ending::StreamEnded => "stream ended",
+            Ending::ServerStreamReset => "server reset the stream",
+            Ending::ClientStreamReset => "client reset the stream",
         })
     }
 }
@@ -192,6 +207,10 @@ pub struct Attempt {
     /// For a proxy, the upstream leg: `None` when the fault answered in the
     /// upstream's place, so the upstream never saw the request.
     pub upstream: Option<UpstreamLeg>,
+    /// Over HTTP/2, the stream the attempt was; `None` over HTTP/1 and for a
+    /// connection that ended before its first stream. Its byte counts are
+    /// then the stream's DATA, and its status the `:status` sent.
+    pub http2: Option<Http2Stream>,
     /// When the attempt ended, measured from server start: for one kept
     /// alive, when its response was complete, not when the connection's
     /// next request began. In JSON, in seconds.
@@ -241,6 +260,9 @@ impl fmt::Display for Attempt {
         )?;
         if let Some(leg) = &self.upstream {
             write!(f, ", {leg}")?;
+        }
+        if let Some(stream) = &self.http2 {
+            write!(f, ", {stream}")?;
         }
         if let Some(ending) = self.ending {
             write!(f, ", {ending}")?;
@@ -323,6 +345,9 @@ impl Entry {
             + a.upstream
                 .as_ref()
                 .map_or(0, |u| u.address.capacity() + ALLOCATION)
+            + a.http2.as_ref().map_or(0, |s| {
+                s.frames_sent.capacity() * std::mem::size_of::<Http2Frame>() + ALLOCATION
+            })
             + self.head_bytes
     }
 }
@@ -511,6 +536,7 @@ impl Journal {
                     status_sent: None,
                     action: String::new(),
                     upstream: None,
+                    http2: None,
                     ended: None,
                     ending: None,
                 },
@@ -759,6 +785,35 @@ impl AttemptLog {
     pub(crate) fn upstream(&self, leg: UpstreamLeg) {
         self.journal
             .update(self.index, |e| e.attempt.upstream = Some(leg));
+    }
+
+    /// Records that the attempt is HTTP/2 stream `id`.
+    pub(crate) fn stream(&self, id: u32) {
+        let stream = Http2Stream {
+            id,
+            frames_sent: Vec::new(),
+            reset_by_client: None,
+        };
+        self.journal
+            .update(self.index, |e| e.attempt.http2 = Some(stream));
+    }
+
+    /// Records a frame sent on the attempt's stream or its connection.
+    pub(crate) fn sent_frame(&self, frame: Http2Frame) {
+        self.journal.update(self.index, |e| {
+            if let Some(stream) = &mut e.attempt.http2 {
+                stream.frames_sent.push(frame);
+            }
+        });
+    }
+
+    /// Records that the client reset the attempt's stream with `code`.
+    pub(crate) fn client_reset(&self, code: Http2Code) {
+        self.journal.update(self.index, |e| {
+            if let Some(stream) = &mut e.attempt.http2 {
+                stream.reset_by_client = Some(code);
+            }
+        });
     }
 
     /// Records that the response is complete: on a connection kept alive for

@@ -141,7 +141,10 @@ mod words;
 
 pub use classify::{ErrorClass, TlsKind, UnknownClass, classify};
 pub use fault::Fault;
-pub use journal::{Attempt, Ending, Journal, NotSettled, UpstreamConnection, UpstreamLeg};
+pub use journal::{
+    Attempt, Ending, Http2Code, Http2Frame, Http2Stream, Journal, NotSettled, UpstreamConnection,
+    UpstreamLeg,
+};
 pub use request::RequestHead;
 pub use schedule::{Jitter, Retries, RetryMismatch};
 #[doc(hidden)]

@@ -79,6 +79,24 @@ impl RequestHead {
     }
 }
 
+impl RequestHead {
+    /// The head of an HTTP/2 request: its path as the target, as in an
+    /// HTTP/1 request line, and `:authority` as a `host` header.
+    pub(crate) fn from_http2<B>(request: &http::Request<B>) -> Self {
+        let mut head = RequestHead::from_hyper(request);
+        head.target = request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), ToString::to_string);
+        head.version = "HTTP/2".to_owned();
+        if let Some(authority) = request.uri().authority() {
+            head.headers
+                .insert(0, ("host".to_owned(), authority.to_string()));
+        }
+        head
+    }
+}
+
 impl fmt::Display for RequestHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.request_line())

@@ -62,8 +62,9 @@ pub(crate) struct Certificates {
 }
 
 impl Certificates {
-    /// A new CA, and a leaf of each kind in `leaves`.
-    pub(crate) fn new(leaves: &[Leaf]) -> Result<Certificates, CertificateError> {
+    /// A new CA, and a leaf of each kind in `leaves`, for a server that
+    /// offers HTTP/2 in ALPN or not.
+    pub(crate) fn new(leaves: &[Leaf], http2: bool) -> Result<Certificates, CertificateError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         // The first random bytes a process draws seed aws-lc's generator,
         // which takes tens of milliseconds in a debug build. Draw them now,
@@ -91,7 +92,7 @@ impl Certificates {
                 }
                 _ => params.signed_by(&key, &ca)?,
             };
-            let acceptor = acceptor(provider.clone(), cert.der().clone(), &key)?;
+            let acceptor = acceptor(provider.clone(), cert.der().clone(), &key, http2)?;
             acceptors.push((leaf, acceptor));
         }
         Ok(Certificates {
@@ -172,13 +173,17 @@ fn acceptor(
     provider: Arc<CryptoProvider>,
     cert: CertificateDer<'static>,
     key: &KeyPair,
+    http2: bool,
 ) -> Result<TlsAcceptor, rustls::Error> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)?;
-    // hyper serves HTTP/1.1 only; say so, so that no client tries HTTP/2.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Offer HTTP/2 only where it is served, so that no client tries it elsewhere.
+    config.alpn_protocols = match http2 {
+        true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        false => vec![b"http/1.1".to_vec()],
+    };
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

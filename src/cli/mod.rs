@@ -78,7 +78,7 @@ enum Command {
     /// as here. `outage serve FAULT --help` lists the fault's options.
     #[command(
         disable_help_flag = true,
-        override_usage = "outage serve [--port N] [--tls] [--write-ca FILE] [--journal FILE] FAULT [--KEY VALUE]...",
+        override_usage = "outage serve [--port N] [--tls] [--http2] [--write-ca FILE] [--journal FILE] FAULT [--KEY VALUE]...",
         after_help = "Examples:\n  \
             outage serve status --code 503 --header 'Retry-After: 2' --body busy\n  \
             outage serve reset --when after-body-bytes --body-bytes 10\n  \
@@ -149,6 +149,10 @@ struct ServeArgs {
     /// Serve the fault behind TLS, on an https URL; may also follow the fault.
     #[arg(long)]
     tls: bool,
+    /// Serve HTTP/2 as well: prior knowledge on http, ALPN h2 with --tls
+    /// (the h2-* faults always do); may also follow the fault.
+    #[arg(long)]
+    http2: bool,
     /// Write the server's CA certificate (PEM) to FILE before printing the
     /// URL, for https servers; may also follow the fault.
     #[arg(long, value_name = "FILE")]
@@ -226,6 +230,7 @@ fn proxy_upstream(args: proxy::ProxyArgs, upstream: String) -> Result<ExitCode> 
     let serve = ServeArgs {
         port: args.port,
         tls: false,
+        http2: false,
         write_ca: None,
         journal: None,
         help: false,
@@ -272,6 +277,7 @@ fn serve_command(args: ServeArgs, upstream: Option<(String, bool)>) -> Result<Ex
         serve::Settings {
             port,
             tls,
+            http2: args.http2 || after.http2,
             write_ca,
             journal,
             upstream,
@@ -288,6 +294,8 @@ struct After {
     port: Option<u16>,
     /// True when `--tls` was given after FAULT.
     tls: bool,
+    /// True when `--http2` was given after FAULT.
+    http2: bool,
     /// `--write-ca FILE`, when given after FAULT.
     write_ca: Option<PathBuf>,
     /// `--journal FILE`, when given after FAULT.
@@ -302,18 +310,20 @@ impl After {
             fault: Vec::new(),
             port: None,
             tls: false,
+            http2: false,
             write_ca: None,
             journal: None,
             help: false,
         };
-        // `--help` and `--tls` take no value, so split the options around them first.
+        // `--help`, `--tls` and `--http2` take no value, so split the options around them first.
         let is_help = |arg: &String| arg == "--help" || arg == "-h";
-        let is_flag = |arg: &String| is_help(arg) || arg == "--tls";
+        let is_flag = |arg: &String| is_help(arg) || arg == "--tls" || arg == "--http2";
         for part in args.split(is_flag) {
             after.fault.extend(options::pairs(part)?);
         }
         after.help = args.iter().any(is_help);
         after.tls = args.iter().any(|arg| arg == "--tls");
+        after.http2 = args.iter().any(|arg| arg == "--http2");
         if let Some(at) = after.fault.iter().position(|pair| pair.key == "write-ca") {
             let pair = after.fault.remove(at);
             if after.fault.iter().any(|pair| pair.key == "write-ca") {

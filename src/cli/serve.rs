@@ -39,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) port: u16,
     /// Serve the fault behind TLS.
     pub(crate) tls: bool,
+    /// Serve HTTP/2 as well.
+    pub(crate) http2: bool,
     /// Where to write the CA certificate of an https server.
     pub(crate) write_ca: Option<PathBuf>,
     /// Where to write one JSON line per attempt.
@@ -125,6 +127,7 @@ async fn run(fault: Fault, settings: Settings) -> Result<ExitCode> {
     let server = builder
         .port(port)
         .tls(settings.tls)
+        .http2(settings.http2)
         .on_attempt(move |attempt| {
             lines.send(format!("{attempt}\n"));
             if let Some(json) = &json {

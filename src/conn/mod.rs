@@ -19,6 +19,7 @@
 
 mod exchange;
 pub(crate) mod framing;
+pub(crate) mod http2;
 #[cfg(test)]
 mod mock;
 mod stream;
@@ -191,6 +192,19 @@ impl Conn {
         self.stream.tcp().set_nodelay(true)
     }
 
+    /// True when the connection speaks TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// True when the TLS handshake agreed on HTTP/2 (ALPN `h2`).
+    pub(crate) fn agreed_http2(&self) -> bool {
+        match &self.stream {
+            Stream::Tls(tls) => tls.get_ref().1.alpn_protocol() == Some(b"h2"),
+            _ => false,
+        }
+    }
+
     /// Reads until a complete request head is buffered, and consumes it.
     pub(crate) async fn read_head(&mut self) -> Result<RequestHead, NoRequest> {
         self.read_head_bytes().await.map(|(head, _)| head)
@@ -252,6 +266,26 @@ impl Conn {
         let mut joined = BytesMut::from(&bytes[..]);
         joined.extend_from_slice(&self.buffered);
         self.buffered = joined;
+    }
+
+    /// Reads until the bytes received either begin with HTTP/2's connection
+    /// preface or cannot, and keeps them buffered for whoever reads next.
+    pub(crate) async fn starts_with_http2_preface(&mut self) -> Result<bool, Ending> {
+        let preface = http2::frame::PREFACE;
+        loop {
+            let n = self.buffered.len().min(preface.len());
+            if self.buffered[..n] != preface[..n] {
+                return Ok(false);
+            }
+            if n == preface.len() {
+                return Ok(true);
+            }
+            match self.fill().await {
+                Ok(0) => return Err(Ending::ClientFin),
+                Ok(_) => {}
+                Err(e) => return Err(client_error_ending(&e)),
+            }
+        }
     }
 
     /// Takes every byte read but not yet consumed.

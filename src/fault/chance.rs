@@ -138,6 +138,10 @@ impl FaultLeaf for Chance {
     fn is_tls(&self) -> bool {
         self.fault.is_tls() || self.otherwise.is_tls()
     }
+
+    fn is_http2(&self) -> bool {
+        self.fault.is_http2() || self.otherwise.is_http2()
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,14 @@ mod cut_chunk;
 mod drip;
 mod empty_reply;
 mod garbage;
+mod h2_garbage_frame;
+mod h2_goaway;
+mod h2_max_streams;
+mod h2_ping_silence;
+mod h2_refused_stream;
+mod h2_reset_stream;
+mod h2_settings_stall;
+mod h2_window_stall;
 mod hang;
 mod hang_on_accept;
 mod httpbin;
@@ -93,6 +101,14 @@ pub use cut_chunk::CutChunk;
 pub use drip::Drip;
 pub use empty_reply::EmptyReply;
 pub use garbage::Garbage;
+pub use h2_garbage_frame::{GarbageFrame, H2GarbageFrame};
+pub use h2_goaway::{GoawayClose, H2Goaway};
+pub use h2_max_streams::H2MaxStreams;
+pub use h2_ping_silence::H2PingSilence;
+pub use h2_refused_stream::H2RefusedStream;
+pub use h2_reset_stream::{H2ResetStream, StreamResetWhen};
+pub use h2_settings_stall::{H2SettingsStall, Withhold};
+pub use h2_window_stall::H2WindowStall;
 pub use hang::Hang;
 pub use hang_on_accept::HangOnAccept;
 pub use limit_data::LimitData;
@@ -120,6 +136,7 @@ pub use truncate::Truncate;
 pub use wrong_port::WrongPort;
 
 use crate::conn::Exchange;
+use crate::conn::http2::StreamExchange;
 use crate::journal::Ending;
 use crate::request::RequestHead;
 use crate::tls::Leaf;
@@ -155,6 +172,34 @@ pub(crate) struct Request<'a> {
 pub(crate) trait Misbehave: Send + Sync {
     /// Misbehaves on `exchange` and says how the connection ended.
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending>;
+}
+
+/// A fault that acts on one HTTP/2 stream, and through it may act on the
+/// stream's connection.
+pub(crate) trait StreamFault: Send + Sync {
+    /// The SETTINGS of a connection whose first stream meets this fault.
+    fn settings(&self) -> Http2Settings {
+        Http2Settings::default()
+    }
+
+    /// Acts on `stream`.
+    fn act<'a>(&'a self, stream: &'a mut StreamExchange) -> BoxFuture<'a, Acted>;
+}
+
+/// What a [`StreamFault`] did with its stream.
+pub(crate) enum Acted {
+    /// It ended the stream.
+    Ended(Ending),
+    /// It leaves the stream to be answered like `ok`.
+    AnswerOk,
+}
+
+/// The SETTINGS a server's side of an HTTP/2 connection starts with, beyond
+/// the `h2` crate's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Http2Settings {
+    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) initial_window_size: Option<u32>,
 }
 
 /// What each fault's own type says about itself: how the server meets it,
@@ -196,6 +241,11 @@ pub(crate) trait FaultLeaf {
     fn is_tls(&self) -> bool {
         self.presents().is_some() || self.breaks_handshake()
     }
+
+    /// True when it, or any fault it may apply, acts on HTTP/2.
+    fn is_http2(&self) -> bool {
+        matches!(self.handling(), Handling::Stream(_))
+    }
 }
 
 /// How one attempt is handled once a fault is chosen for it.
@@ -208,6 +258,8 @@ pub(crate) enum Handling<'a> {
     Listener(&'a dyn Listen),
     /// One of several faults, picked per attempt (`sequence`, `chance`).
     Pick(&'a dyn Pick),
+    /// Acts on an HTTP/2 stream.
+    Stream(&'a dyn StreamFault),
 }
 
 /// A fault made by the listening socket itself: the kernel fails each
@@ -243,7 +295,7 @@ pub(crate) enum Tls {
 }
 
 /// The answer of the certificate faults once a handshake succeeds: `ok`'s.
-static HEALTHY: LazyLock<Healthy> = LazyLock::new(Healthy::default);
+pub(crate) static HEALTHY: LazyLock<Healthy> = LazyLock::new(Healthy::default);
 
 /// A fault's name and what it does, as listed by `outage list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,6 +505,38 @@ faults! {
         wire: "Accepts the TCP connection on an https URL, reads the ClientHello, and closes with a FIN without answering.",
         clients: "a TLS protocol error (the peer closed during the handshake); requests raises SSLError (EOF in violation of protocol), curl exits 35.",
         handle: "Retry with backoff: nothing was sent yet. A lasting failure means a TLS terminator that rejects the client (SNI, versions, ciphers).";
+    H2RefusedStream(H2RefusedStream) = "h2-refused-stream",
+        wire: "Over HTTP/2, resets each stream with RST_STREAM(REFUSED_STREAM) before reading its request.",
+        clients: "a stream error REFUSED_STREAM, class stream-refused; reqwest (hyper) retries it on its own, curl exits 92 (HTTP/2 stream error).",
+        handle: "Safe to retry any request, a POST too: RFC 9113 says the server did not process it.";
+    H2ResetStream(H2ResetStream) = "h2-reset-stream",
+        wire: "Over HTTP/2, resets each stream with RST_STREAM and a chosen code (default INTERNAL_ERROR): before the response, after its headers, or after some body bytes.",
+        clients: "a stream error with that code, class stream-reset(CODE); curl exits 92; no client retries it on its own.",
+        handle: "The server may have processed the request: retry only idempotent requests, and never use a body cut short.";
+    H2Goaway(H2Goaway) = "h2-goaway",
+        wire: "Over HTTP/2, sends GOAWAY with a chosen last-stream-id (default 0: nothing processed) and code (default NO_ERROR), after N streams of a connection (default 0); then closes gracefully or at once.",
+        clients: "streams above the last-stream-id fail unprocessed, class goaway; reqwest retries them on a new connection when the code is NO_ERROR.",
+        handle: "Retry the unprocessed streams on a new connection; a pool must stop handing out a connection that said GOAWAY.";
+    H2WindowStall(H2WindowStall) = "h2-window-stall",
+        wire: "Over HTTP/2, a stream window of 0 that never grows (no WINDOW_UPDATE) and headers with no DATA after them.",
+        clients: "a read timeout, or a hang where none is set; an upload never leaves the client.",
+        handle: "Set a read timeout or a total deadline: flow control can stall a stream while the connection looks alive.";
+    H2MaxStreams(H2MaxStreams) = "h2-max-streams",
+        wire: "Over HTTP/2, SETTINGS_MAX_CONCURRENT_STREAMS = N (default 1), with each stream held (default 1s) before its answer.",
+        clients: "requests past N queue on the connection (or on another one), or are refused with REFUSED_STREAM when the client ignores the setting.",
+        handle: "Expect queueing under a server's stream limit: time requests from their start, and size pools for it.";
+    H2SettingsStall(H2SettingsStall) = "h2-settings-stall",
+        wire: "Over HTTP/2, reads the client's preface and never sends the server's SETTINGS (or never acknowledges the client's): the connection never becomes usable.",
+        clients: "a read timeout, or a hang where none is set.",
+        handle: "Bound the whole request with a deadline; a connection can be open and useless.";
+    H2PingSilence(H2PingSilence) = "h2-ping-silence",
+        wire: "Over HTTP/2, answers each stream like ok but never answers a PING on the connection.",
+        clients: "clients with HTTP/2 keep-alive PINGs drop the connection when their PING timeout fires; others never notice.",
+        handle: "Turn on keep-alive PINGs with a timeout for long-lived connections, so a dead peer is found before a request waits on it.";
+    H2GarbageFrame(H2GarbageFrame) = "h2-garbage-frame",
+        wire: "Over HTTP/2, sends a frame no peer may accept on stream 0 (a PING of 7 bytes by default) when a stream arrives.",
+        clients: "a connection error (FRAME_SIZE_ERROR or PROTOCOL_ERROR): the client sends GOAWAY and fails every stream, class malformed-response.",
+        handle: "A server or proxy bug: retrying on a new connection may help once; report it.";
     Sequence(Sequence) = "sequence",
         wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
         clients: "whatever each step produces; the building block of every retry test.",
@@ -714,6 +798,12 @@ impl Fault {
         self.leaf().is_tls()
     }
 
+    /// True when the fault, or any fault it may apply, acts on HTTP/2
+    /// streams (the `h2-*` faults): its server speaks HTTP/2.
+    pub fn is_http2(&self) -> bool {
+        self.leaf().is_http2()
+    }
+
     /// Why this fault cannot also be served behind TLS (`tls = true`,
     /// `--tls`), or `None` when it can.
     pub fn why_not_behind_tls(&self) -> Option<&'static str> {
@@ -767,6 +857,7 @@ impl Fault {
                 }
                 Handling::Route(routes) => return Chosen::new(fault, Acts::Route(routes)),
                 Handling::Listener(listen) => return Chosen::new(fault, Acts::Listener(listen)),
+                Handling::Stream(stream) => return Chosen::new(fault, Acts::Stream(stream)),
             }
         }
     }
@@ -787,6 +878,8 @@ pub(crate) enum Acts<'a> {
     /// Once the request head is read, its path chooses again.
     Route(&'a Routes),
     Listener(&'a dyn Listen),
+    /// Acts on an HTTP/2 stream.
+    Stream(&'a dyn StreamFault),
 }
 
 impl<'a> Chosen<'a> {
@@ -810,6 +903,14 @@ impl<'a> Chosen<'a> {
     /// How the connection meets TLS before this fault acts on it.
     pub(crate) fn tls(self, https: bool) -> Tls {
         self.fault.tls(https)
+    }
+
+    /// The SETTINGS of an HTTP/2 connection whose first stream meets it.
+    pub(crate) fn http2_settings(self) -> Http2Settings {
+        match self.acts {
+            Acts::Stream(fault) => fault.settings(),
+            _ => Http2Settings::default(),
+        }
     }
 }
 

@@ -150,7 +150,7 @@ impl Route {
 /// Checks that `fault` can act after a request head was read.
 fn routable(fault: &Fault) -> Result<(), String> {
     let acts_before_request = match fault {
-        Fault::HangOnAccept(_) => true,
+        Fault::HangOnAccept(_) | Fault::H2SettingsStall(_) => true,
         Fault::Reset(reset) => reset.when == ResetWhen::OnAccept,
         Fault::Routes(_) => {
             return Err(
@@ -194,6 +194,10 @@ impl FaultLeaf for Routes {
             }
         }
         routable(&self.fallback).map_err(|e| format!("fallback: {e}"))
+    }
+
+    fn is_http2(&self) -> bool {
+        self.routes.iter().any(|route| route.fault.is_http2()) || self.fallback.is_http2()
     }
 
     fn seed(&self) -> Option<u64> {

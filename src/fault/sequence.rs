@@ -81,6 +81,10 @@ impl FaultLeaf for Sequence {
     fn is_tls(&self) -> bool {
         self.steps.iter().any(Fault::is_tls)
     }
+
+    fn is_http2(&self) -> bool {
+        self.steps.iter().any(Fault::is_http2)
+    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,9 @@ pub async fn run(scenario: &Scenario) -> Report {
 /// Runs a scenario whose machine is ready, its fault in front of `upstream`
 /// when it has one.
 async fn run_prepared(scenario: &Scenario, upstream: Option<&str>) -> Report {
-    let mut builder = FaultServer::builder(scenario.fault.clone()).tls(scenario.tls);
+    let mut builder = FaultServer::builder(scenario.fault.clone())
+        .tls(scenario.tls)
+        .http2(scenario.http2);
     if let Some(address) = upstream {
         builder = builder.upstream(address);
     }
@@ -117,7 +119,8 @@ async fn run_prepared(scenario: &Scenario, upstream: Option<&str>) -> Report {
     let began = Instant::now();
     let (outcome, exit, output) = match &scenario.client {
         Client::Reqwest(settings) => {
-            let client = reqwest_client::run(settings, &url, server.ca_pem(), names);
+            let http2 = scenario.http2 || scenario.fault.is_http2();
+            let client = reqwest_client::run(settings, &url, server.ca_pem(), names, http2);
             let outcome = tokio::time::timeout(scenario.deadline, client)
                 .await
                 .unwrap_or(Outcome::Killed {

@@ -16,13 +16,16 @@ struct Failure {
 /// Requests `url` as the settings say, retrying as the policy allows. When
 /// the server speaks TLS, its CA (`ca_pem`) is the only one trusted; with
 /// `names`, host names are looked up in that table instead of the system's.
+/// When the server speaks HTTP/2, so does the client: by ALPN over TLS,
+/// with prior knowledge without it.
 pub(crate) async fn run(
     settings: &ReqwestSettings,
     url: &str,
     ca_pem: Option<&str>,
     names: Option<Names>,
+    http2: bool,
 ) -> Outcome {
-    let client = match build(settings, ca_pem, names) {
+    let client = match build(settings, ca_pem, names, http2 && ca_pem.is_none()) {
         Ok(client) => client,
         Err(error) => return Outcome::Error(describe(&error)),
     };
@@ -52,8 +55,12 @@ fn build(
     settings: &ReqwestSettings,
     ca_pem: Option<&str>,
     names: Option<Names>,
+    prior_knowledge: bool,
 ) -> reqwest::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder().no_proxy();
+    if prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
     if let Some(pem) = ca_pem {
         // Only this CA: the system's trust store plays no part, so what the
         // client meets is the fault's certificate and nothing else.

@@ -263,6 +263,25 @@ pub(crate) fn factor(errors: &mut Errors, value: &Value, what: &str, factor: f64
     fine
 }
 
+/// HTTP/2 (`http2 = true`, or an `h2-*` fault) where the fault stands in
+/// front of an upstream, which is served HTTP/1.1 only.
+pub(crate) fn http2_with_upstream(errors: &mut Errors, top: &DeTable, fault: &Fault, http2: bool) {
+    let (key, what) = match (http2, fault.is_http2()) {
+        (true, _) => ("http2", "http2 = true".to_owned()),
+        (false, true) => ("fault", format!("{:?} acts on HTTP/2", fault.name())),
+        (false, false) => return,
+    };
+    if let Some(value) = top.get(key) {
+        errors.at(
+            value.span(),
+            format!(
+                "{what}, but a fault in front of an upstream is served over HTTP/1.1 only; \
+                 remove the upstream, or serve an HTTP/1.1 fault"
+            ),
+        );
+    }
+}
+
 /// What `fault` and `tls` (both valid) allow elsewhere in the file `top`:
 /// `tls = true` only on a fault that can be served behind TLS, and `{ca}` in
 /// `run` only for an https server.

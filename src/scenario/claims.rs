@@ -155,6 +155,7 @@ mod tests {
             status_sent: status,
             action: String::new(),
             upstream: None,
+            http2: None,
             ended: Some(Duration::from_millis(1)),
             ending: Some(ending),
         }

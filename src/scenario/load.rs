@@ -9,13 +9,14 @@ use toml::de::DeTable;
 use crate::scenario::error::{Errors, LoadErrors};
 use crate::scenario::raw::{required, typed, unknown_keys};
 use crate::scenario::upstream::upstream_of;
-use crate::scenario::validate::{client_of, dns_of, expect_of, fault_of, tls_of};
+use crate::scenario::validate::{client_of, dns_of, expect_of, fault_of, flag_of};
 use crate::scenario::{Scenario, checks, deep, files};
 
 const TOP_KEYS: &[&str] = &[
     "description",
     "fault",
     "tls",
+    "http2",
     "host",
     "dns",
     "client",
@@ -86,7 +87,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
     )
     .and_then(|v| fault_of(&mut errors, v));
     let tls = match top.get("tls") {
-        Some(value) => tls_of(&mut errors, value),
+        Some(value) => flag_of(&mut errors, value, "tls", "serve the fault behind TLS"),
+        None => Some(false),
+    };
+    let http2 = match top.get("http2") {
+        Some(value) => flag_of(&mut errors, value, "http2", "serve HTTP/2 as well"),
         None => Some(false),
     };
     if let (Some(fault), Some(tls)) = (&fault, tls) {
@@ -97,6 +102,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         Some(value) => upstream_of(&mut errors, value).map(Some),
         None => Some(None),
     };
+    if let (Some(Some(_)), Some(fault), Some(http2)) = (&upstream, &fault, http2) {
+        checks::http2_with_upstream(&mut errors, top, fault, http2);
+    }
     let client = required(
         &mut errors,
         top,
@@ -118,7 +126,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
     match (
         description,
         fault,
-        tls,
+        (tls, http2),
         dns,
         upstream,
         client,
@@ -128,7 +136,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         (
             Some(description),
             Some(fault),
-            Some(tls),
+            (Some(tls), Some(http2)),
             Ok(dns),
             Some(upstream),
             Some(client),
@@ -139,6 +147,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
             description,
             fault,
             tls,
+            http2,
             client: client.client,
             client_at: client.at,
             label: client.label,

@@ -61,6 +61,9 @@ pub struct Scenario {
     pub fault: Fault,
     /// Serve the fault behind TLS, on an `https` URL (`tls = true`).
     pub tls: bool,
+    /// Serve HTTP/2 as well (`http2 = true`; the `h2-*` faults always do),
+    /// and have the built-in client speak it.
+    pub http2: bool,
     /// The client under test.
     pub client: Client,
     /// Where the client is written in the file, for the runner's checks

@@ -47,18 +47,24 @@ pub(super) fn fault_of(errors: &mut Errors, value: &Value) -> Option<Fault> {
     Some(fault)
 }
 
-pub(super) fn tls_of(errors: &mut Errors, value: &Value) -> Option<bool> {
-    let tls = value.get_ref().as_bool();
-    if tls.is_none() {
+/// A `true` or `false` under `key`, which turns on what `meaning` says.
+pub(super) fn flag_of(
+    errors: &mut Errors,
+    value: &Value,
+    key: &str,
+    meaning: &str,
+) -> Option<bool> {
+    let flag = value.get_ref().as_bool();
+    if flag.is_none() {
         errors.at(
             value.span(),
             format!(
-                "`tls` must be true (serve the fault behind TLS) or false, found a {}",
+                "`{key}` must be true ({meaning}) or false, found a {}",
                 value.get_ref().type_str()
             ),
         );
     }
-    tls
+    flag
 }
 
 /// Checks each route of a `routes` fault on its own, so that an error points

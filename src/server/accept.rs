@@ -18,7 +18,7 @@ use crate::fault::{Acts, Misbehave, Tls};
 use crate::journal::{Ending, Traffic};
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
-use crate::server::{Site, http, relay};
+use crate::server::{Site, http, http2, relay};
 
 /// Pending connections the kernel queues before the server accepts them.
 const BACKLOG: u32 = 1024;
@@ -94,14 +94,26 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
             Err(ending) => return log.finish(ending, Traffic::default()),
         },
     };
-    let conn = Conn::new(stream);
+    let mut conn = Conn::new(stream);
     if let Some(upstream) = &site.upstream {
         return relay::serve(conn, log, connection, peer, &site, upstream).await;
     }
     match chosen.acts() {
         // hyper reads the request head; a transport fault chosen by it (a
         // route's) takes the raw connection back.
-        Acts::Respond(_) | Acts::Route(_) => http::serve(conn, log, connection, peer, &site).await,
+        Acts::Respond(_) | Acts::Route(_) | Acts::Stream(_) => {
+            match speaks_http2(&mut conn, &site).await {
+                Ok(true) => {
+                    let settings = chosen.http2_settings();
+                    http2::serve(conn, log, connection, peer, &site, settings).await;
+                }
+                Ok(false) => http::serve(conn, log, connection, peer, &site).await,
+                Err(ending) => {
+                    log.action("client left before sending a full request");
+                    log.finish(ending, conn.meter().take());
+                }
+            }
+        }
         Acts::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site).await,
         Acts::Listener(_) => {
             // Validation keeps listener faults out of sequences, and servers
@@ -111,6 +123,20 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
             log.action("no connection fault to apply");
             log.finish(Ending::ServerFin, meter.take());
         }
+    }
+}
+
+/// True when the connection is to be served over HTTP/2: on a server that
+/// speaks it, the TLS handshake agreed on `h2` (ALPN), or, without TLS, the
+/// client began with HTTP/2's preface (prior knowledge). Any other client
+/// is served HTTP/1.1.
+async fn speaks_http2(conn: &mut Conn, site: &Site) -> Result<bool, Ending> {
+    if !site.http2 {
+        return Ok(false);
+    }
+    match conn.is_tls() {
+        true => Ok(conn.agreed_http2()),
+        false => conn.starts_with_http2_preface().await,
     }
 }
 

@@ -20,7 +20,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::conn::Exchange;
@@ -31,6 +30,7 @@ use crate::request::RequestHead;
 use crate::server::Site;
 use crate::server::accept::misbehave;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
+use crate::server::slot::Slot;
 
 /// Most headers hyper reads in a request head (its default, kept because a
 /// higher one costs an allocation per request).
@@ -96,7 +96,7 @@ pub(crate) async fn serve(
     site: &Arc<Site>,
 ) {
     let meter = conn.meter();
-    let slot = Slot(Arc::new(Mutex::new(Some(conn))));
+    let slot = Slot::new(conn);
     let (takeover, mut takeovers) = mpsc::channel(1);
     let shared = Arc::new(Connection {
         site: site.clone(),
@@ -170,6 +170,16 @@ async fn answer(
                 }
             })
         }
+        Acts::Stream(_) => {
+            let mut body = request.into_body();
+            while let Some(Ok(_)) = body.frame().await {}
+            log.action(format!(
+                "{} needs HTTP/2, and the client spoke {}; answered 505",
+                chosen.fault().name(),
+                head.version
+            ));
+            Ok(needs_http2())
+        }
         Acts::Misbehave(_) | Acts::Route(_) | Acts::Listener(_) => {
             // The receiver lives until hyper is dropped, which happens only
             // after it has taken this message; then this future is dropped too.
@@ -193,6 +203,21 @@ fn failed() -> http::Response<Body> {
         .body(
             Full::new(Bytes::from_static(
                 b"outage: the fault failed; see the journal\n",
+            ))
+            .boxed(),
+        )
+        .expect("a response with a fixed valid status and headers always builds")
+}
+
+/// The answer of an HTTP/2 fault to an HTTP/1 request.
+fn needs_http2() -> http::Response<Body> {
+    http::Response::builder()
+        .status(505)
+        .header("content-type", "text/plain")
+        .body(
+            Full::new(Bytes::from_static(
+                b"outage: this fault acts on HTTP/2 streams; use HTTP/2 prior knowledge \
+                  (curl --http2-prior-knowledge) on http, or ALPN h2 on https\n",
             ))
             .boxed(),
         )
@@ -312,69 +337,4 @@ fn estimated_len(head: &RequestHead) -> u64 {
         .map(|(n, v)| n.len() + v.len() + 4)
         .sum();
     (line + headers + 2) as u64
-}
-
-/// The connection, lent to hyper one read or write at a time so that it can be
-/// taken back after hyper is dropped.
-#[derive(Clone)]
-struct Slot(Arc<Mutex<Option<Conn>>>);
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, Option<Conn>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn take(&self) -> Option<Conn> {
-        self.lock().take()
-    }
-
-    fn with<T>(
-        &self,
-        f: impl FnOnce(Pin<&mut Conn>) -> Poll<io::Result<T>>,
-    ) -> Poll<io::Result<T>> {
-        match self.lock().as_mut() {
-            Some(conn) => f(Pin::new(conn)),
-            None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-        }
-    }
-}
-
-impl AsyncRead for Slot {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.with(|conn| conn.poll_read(cx, buf))
-    }
-}
-
-impl AsyncWrite for Slot {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.with(|conn| conn.poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.with(|conn| conn.poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.with(|conn| conn.poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.with(|conn| conn.poll_shutdown(cx))
-    }
 }

@@ -17,9 +17,11 @@
 mod accept;
 mod handshake;
 mod http;
+mod http2;
 mod panic;
 mod relay;
 mod routes;
+mod slot;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -89,6 +91,8 @@ pub(crate) struct Site {
     /// True when the URL is `https`: every fault that does not shape TLS
     /// itself runs behind a valid certificate.
     https: bool,
+    /// True when the server speaks HTTP/2 to a client that offers it.
+    http2: bool,
     /// The server's CA and the certificates it presents, when it speaks TLS.
     certificates: Option<Arc<Certificates>>,
     journal: Journal,
@@ -149,6 +153,7 @@ pub struct FaultServerBuilder {
     fault: Fault,
     port: u16,
     tls: bool,
+    http2: bool,
     journal_capacity: usize,
     journal_bytes: usize,
     observer: Option<journal::Observer>,
@@ -168,6 +173,30 @@ impl FaultServerBuilder {
     /// family are always `https`).
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Serves HTTP/2 as well as HTTP/1.1 (default: false; the `h2-*` faults
+    /// always do): without TLS, to a client that starts with HTTP/2's
+    /// preface (prior knowledge, as `curl --http2-prior-knowledge` does);
+    /// with TLS, to one that offers `h2` in ALPN. Any other client is
+    /// served HTTP/1.1, and an `h2-*` fault answers it
+    /// `505 HTTP Version Not Supported`. Each HTTP/2 stream is an attempt.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use outage::{Fault, FaultServer};
+    ///
+    /// let refused_once = Fault::sequence([Fault::named("h2-refused-stream")?, Fault::ok()]);
+    /// let server = FaultServer::builder(refused_once).http2(true).start().await?;
+    /// let client = reqwest::Client::builder().http2_prior_knowledge().build()?;
+    /// // reqwest retries a refused stream on its own: the journal shows both.
+    /// assert_eq!(client.get(server.url()).send().await?.status(), 200);
+    /// assert_eq!(server.journal().count(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn http2(mut self, http2: bool) -> Self {
+        self.http2 = http2;
         self
     }
 
@@ -255,9 +284,14 @@ impl FaultServerBuilder {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let bind_error = |source| ServerError::Bind { addr, source };
         let https = self.tls || fault.is_tls();
+        let http2 = self.http2 || fault.is_http2();
+        if http2 && self.upstream.is_some() {
+            let reason = "a proxy serves HTTP/1.1 only; leave http2 off, or serve the fault without an upstream";
+            return Err(InvalidFault::new(fault.name(), reason).into());
+        }
         let certificates = match https {
             true => Some(Arc::new(
-                Certificates::new(&fault.leaves(https))
+                Certificates::new(&fault.leaves(https), http2)
                     .map_err(|e| ServerError::Certificates(e.to_string()))?,
             )),
             false => None,
@@ -271,6 +305,7 @@ impl FaultServerBuilder {
             let site = Arc::new(Site {
                 fault,
                 https,
+                http2,
                 certificates: certificates.clone(),
                 journal: journal.clone(),
                 stop: stop.clone(),
@@ -348,6 +383,7 @@ impl FaultServer {
             fault: fault.into(),
             port: 0,
             tls: false,
+            http2: false,
             journal_capacity: journal::DEFAULT_CAPACITY,
             journal_bytes: journal::DEFAULT_MAX_BYTES,
             observer: None,

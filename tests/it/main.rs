@@ -15,6 +15,7 @@ mod dns;
 #[cfg(feature = "dns-responder")]
 mod dns_responder;
 mod faults;
+mod http2;
 mod http_faults;
 mod httpbin;
 mod junk;

@@ -156,7 +156,7 @@ impl<'a> Relay<'a> {
             (Some(shape), _) => self.forward(log, &head, &bytes, shape).await,
             (None, Acts::Respond(responder)) => self.answer(log, &head, responder).await,
             (None, Acts::Misbehave(fault)) => Next::HandOver(fault, head),
-            (None, Acts::Route(_) | Acts::Listener(_)) => {
+            (None, Acts::Route(_) | Acts::Listener(_) | Acts::Stream(_)) => {
                 log.action("no fault to apply; closed");
                 Next::Ended(self.conn.close_fin().await)
             }

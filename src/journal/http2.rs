@@ -1,0 +1,176 @@
+//! What the journal keeps of an HTTP/2 stream: its id, the frames a fault
+//! sent on it or its connection, and the error codes those frames carry.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An HTTP/2 error code (RFC 9113 §7), as RST_STREAM and GOAWAY frames carry
+/// it. Written in kebab-case (`refused-stream`, `internal-error`); a code the
+/// RFC does not name is written as its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Http2Code(pub u32);
+
+/// The codes RFC 9113 names, in the order of their numbers.
+const NAMES: &[&str] = &[
+    "no-error",
+    "protocol-error",
+    "internal-error",
+    "flow-control-error",
+    "settings-timeout",
+    "stream-closed",
+    "frame-size-error",
+    "refused-stream",
+    "cancel",
+    "compression-error",
+    "connect-error",
+    "enhance-your-calm",
+    "inadequate-security",
+    "http-1-1-required",
+];
+
+impl Http2Code {
+    /// NO_ERROR: a graceful shutdown.
+    pub const NO_ERROR: Http2Code = Http2Code(0);
+    /// PROTOCOL_ERROR.
+    pub const PROTOCOL_ERROR: Http2Code = Http2Code(1);
+    /// INTERNAL_ERROR.
+    pub const INTERNAL_ERROR: Http2Code = Http2Code(2);
+    /// REFUSED_STREAM: the stream was not processed, so it is safe to retry.
+    pub const REFUSED_STREAM: Http2Code = Http2Code(7);
+    /// CANCEL: the stream is no longer needed.
+    pub const CANCEL: Http2Code = Http2Code(8);
+
+    /// Its name in kebab-case, when RFC 9113 names it.
+    pub fn name(self) -> Option<&'static str> {
+        NAMES.get(self.0 as usize).copied()
+    }
+
+    /// The names a code may be given by, for error messages.
+    pub(crate) fn names() -> String {
+        NAMES.join(", ")
+    }
+}
+
+impl fmt::Display for Http2Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// A string that names no HTTP/2 error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown HTTP/2 error code {0:?}; expected a number or one of {names}", names = Http2Code::names())]
+pub struct UnknownCode(pub String);
+
+impl FromStr for Http2Code {
+    type Err = UnknownCode;
+
+    fn from_str(s: &str) -> Result<Self, UnknownCode> {
+        if let Some(position) = NAMES.iter().position(|name| *name == s) {
+            return Ok(Http2Code(position as u32));
+        }
+        let number = match s.strip_prefix("0x") {
+            Some(hex) => u32::from_str_radix(hex, 16),
+            None => s.parse(),
+        };
+        number.map(Http2Code).map_err(|_| UnknownCode(s.to_owned()))
+    }
+}
+
+impl serde::Serialize for Http2Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Http2Code {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A frame a fault sent beyond a stream's HEADERS and DATA.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "frame")]
+#[non_exhaustive]
+pub enum Http2Frame {
+    /// RST_STREAM on this stream, with its code.
+    RstStream {
+        /// The error code.
+        code: Http2Code,
+    },
+    /// GOAWAY on the connection: streams above `last_stream_id` were not
+    /// processed.
+    GoAway {
+        /// The last stream the server says it processed (0: none).
+        last_stream_id: u32,
+        /// The error code.
+        code: Http2Code,
+    },
+    /// A frame no HTTP/2 peer may accept, in words.
+    Garbage {
+        /// What is wrong with it.
+        what: String,
+    },
+}
+
+impl fmt::Display for Http2Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Http2Frame::RstStream { code } => write!(f, "RST_STREAM({code})"),
+            Http2Frame::GoAway {
+                last_stream_id,
+                code,
+            } => write!(f, "GOAWAY(last-stream-id {last_stream_id}, {code})"),
+            Http2Frame::Garbage { what } => write!(f, "garbage frame ({what})"),
+        }
+    }
+}
+
+/// The HTTP/2 stream an attempt was: over HTTP/2 each stream is an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Http2Stream {
+    /// The stream's id on its connection (1, 3, 5 ... for a client's streams).
+    pub id: u32,
+    /// The frames the fault sent on the stream or its connection while the
+    /// stream was open, beyond HEADERS and DATA.
+    pub frames_sent: Vec<Http2Frame>,
+    /// The code of the client's RST_STREAM, when the client reset the stream.
+    pub reset_by_client: Option<Http2Code>,
+}
+
+impl fmt::Display for Http2Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stream {}", self.id)?;
+        for frame in &self.frames_sent {
+            write!(f, ", sent {frame}")?;
+        }
+        if let Some(code) = self.reset_by_client {
+            write!(f, ", client sent RST_STREAM({code})")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_read_by_name_or_number_and_print_by_name() {
+        assert_eq!("refused-stream".parse(), Ok(Http2Code::REFUSED_STREAM));
+        assert_eq!("8".parse(), Ok(Http2Code::CANCEL));
+        assert_eq!(
+            "0xb".parse::<Http2Code>().unwrap().to_string(),
+            "enhance-your-calm"
+        );
+        assert_eq!(Http2Code(0x1f).to_string(), "31");
+        let error = "refused".parse::<Http2Code>().unwrap_err().to_string();
+        assert!(error.contains("no-error, protocol-error"), "{error}");
+    }
+}

@@ -1,0 +1,313 @@
+//! Connections served over HTTP/2, each stream its own attempt.
+//!
+//! The `h2` crate speaks the protocol through a tap (`conn::http2`) that can
+//! add frames of a fault's own. Each stream is picked a fault like an HTTP/1
+//! request: a responder's answer is sent on the stream with flow control, an
+//! `h2-*` fault acts on the stream and its connection, and a transport fault
+//! takes the raw connection back from h2, ending every stream on it.
+
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::RecvStream;
+use h2::server::{Connection, SendResponse};
+use http_body_util::BodyExt;
+use tokio::sync::{mpsc, watch};
+use tokio_util::task::TaskTracker;
+
+use crate::conn::http2::{Link, StreamExchange, Tap, TapControl};
+use crate::conn::{Conn, Exchange, client_error_ending};
+use crate::fault::{Acted, Acts, Fault, HEALTHY, Http2Settings, Request, Respond};
+use crate::journal::{AttemptLog, Ending, Http2Code};
+use crate::request::RequestHead;
+use crate::server::Site;
+use crate::server::accept::misbehave;
+use crate::server::panic::CatchUnwind;
+use crate::server::slot::Slot;
+
+/// Longest a client may take to send its preface and SETTINGS.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After a graceful GOAWAY whose streams are all answered, how long the
+/// server waits for the client to close before it closes itself.
+const LINGER: Duration = Duration::from_secs(5);
+
+/// A stream whose fault takes the raw connection back.
+struct Takeover {
+    fault: Fault,
+    head: RequestHead,
+    log: AttemptLog,
+}
+
+/// What the stream tasks of one connection share with it.
+struct Shared {
+    site: Arc<Site>,
+    peer: SocketAddr,
+    link: Arc<Link>,
+    /// How the connection ended, once it has: the ending of every stream
+    /// still open then.
+    ended: watch::Sender<Option<Ending>>,
+    takeover: mpsc::Sender<Takeover>,
+}
+
+pub(crate) async fn serve(
+    conn: Conn,
+    first: AttemptLog,
+    id: u64,
+    peer: SocketAddr,
+    site: &Arc<Site>,
+    settings: Http2Settings,
+) {
+    let meter = conn.meter();
+    let slot = Slot::new(conn);
+    let control = Arc::new(TapControl::default());
+    let connection = tokio::select! {
+        () = site.stop.cancelled() => Err(Ending::ServerStopped),
+        shaken = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&slot, &control, settings)) => match shaken {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => {
+                first.action(format!("HTTP/2 handshake failed ({error}); closed"));
+                Err(lost(&error))
+            }
+            Err(_) => {
+                first.action("no HTTP/2 preface and SETTINGS within 10s; closed");
+                Err(Ending::ServerFin)
+            }
+        },
+    };
+    let mut connection = match connection {
+        Ok(connection) => connection,
+        Err(ending) => {
+            drop(slot.take());
+            return first.finish(ending, meter.take());
+        }
+    };
+    let (takeover, mut takeovers) = mpsc::channel(1);
+    let shared = Arc::new(Shared {
+        site: site.clone(),
+        peer,
+        link: Arc::new(Link::new(control)),
+        ended: watch::Sender::new(None),
+        takeover,
+    });
+    let streams = TaskTracker::new();
+    let mut first = Some(first);
+    let mut linger = pin!(tokio::time::sleep(Duration::MAX));
+    let mut lingering = false;
+    let ending = loop {
+        tokio::select! {
+            biased;
+            () = site.stop.cancelled() => break Ending::ServerStopped,
+            Some(taken) = takeovers.recv() => {
+                drop(connection);
+                shared.ended.send_replace(Some(Ending::ServerFin));
+                // What h2 counted belongs to the streams; the fault's bytes start here.
+                meter.take();
+                if let Some(conn) = slot.take() {
+                    take_over(conn, taken, site).await;
+                }
+                streams.close();
+                streams.wait().await;
+                return;
+            }
+            () = shared.link.closing(), if !lingering => {
+                if !shared.link.closes_at_once() {
+                    lingering = true;
+                    linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                    continue;
+                }
+                break Ending::ServerFin;
+            }
+            () = &mut linger => break Ending::ServerFin,
+            accepted = connection.accept() => match accepted {
+                Some(Ok((request, respond))) => {
+                    let log = first.take().unwrap_or_else(|| site.journal.begin(id, peer));
+                    streams.spawn(stream(request, respond, log, shared.clone()));
+                }
+                Some(Err(error)) => break lost(&error),
+                None => break Ending::ClientFin,
+            },
+        }
+    };
+    drop(connection);
+    drop(slot.take());
+    shared.ended.send_replace(Some(ending));
+    streams.close();
+    streams.wait().await;
+    if let Some(first) = first {
+        first.action("no HTTP/2 stream before the connection ended");
+        first.finish(ending, meter.take());
+    }
+}
+
+/// The server's side of the HTTP/2 preface, with the fault's SETTINGS.
+async fn handshake(
+    slot: &Slot,
+    control: &Arc<TapControl>,
+    settings: Http2Settings,
+) -> Result<Connection<Tap<Slot>, Bytes>, h2::Error> {
+    let mut builder = h2::server::Builder::new();
+    if let Some(streams) = settings.max_concurrent_streams {
+        builder.max_concurrent_streams(streams);
+    }
+    if let Some(window) = settings.initial_window_size {
+        builder.initial_window_size(window);
+    }
+    builder
+        .handshake(Tap::new(slot.clone(), control.clone()))
+        .await
+}
+
+/// Answers one stream, ending its attempt when the stream or its
+/// connection ends.
+async fn stream(
+    request: http::Request<RecvStream>,
+    respond: SendResponse<Bytes>,
+    log: AttemptLog,
+    shared: Arc<Shared>,
+) {
+    let mut exchange = StreamExchange::new(request, respond, shared.link.clone(), log);
+    let (link, id) = (shared.link.clone(), exchange.id);
+    let mut ended = shared.ended.subscribe();
+    let outcome = tokio::select! {
+        outcome = act(&mut exchange, &shared) => outcome,
+        () = link.abandons(id) => {
+            exchange.log().also("not processed: above the GOAWAY's last-stream-id".to_owned());
+            None
+        }
+        _ = ended.wait_for(Option::is_some) => None,
+    };
+    let ending = match outcome {
+        Some(Outcome::Ended(ending)) => ending,
+        Some(Outcome::TakenOver) => return,
+        None => {
+            let ending = ended.wait_for(Option::is_some).await.ok().and_then(|e| *e);
+            ending.unwrap_or(Ending::ServerFin)
+        }
+    };
+    exchange.finish(ending);
+}
+
+/// What became of a stream.
+enum Outcome {
+    Ended(Ending),
+    /// A transport fault took the connection, and the attempt with it.
+    TakenOver,
+}
+
+async fn act(exchange: &mut StreamExchange, shared: &Shared) -> Option<Outcome> {
+    let chosen = shared.site.for_request(exchange.log(), &exchange.head);
+    let acted = match chosen.acts() {
+        Acts::Respond(responder) => {
+            let log = exchange.log().clone();
+            log.action(responder.action(&request(exchange, shared.peer)));
+            return Some(Outcome::Ended(
+                answer(exchange, responder, shared.peer).await,
+            ));
+        }
+        Acts::Stream(fault) => CatchUnwind(pin!(fault.act(exchange))).await,
+        Acts::Misbehave(_) => {
+            let (head, log) = exchange.hand_over();
+            let fault = chosen.fault().clone();
+            let _ = shared.takeover.send(Takeover { fault, head, log }).await;
+            return Some(Outcome::TakenOver);
+        }
+        Acts::Route(_) | Acts::Listener(_) => {
+            exchange.did("no fault to apply; reset the stream");
+            return Some(Outcome::Ended(exchange.reset(Http2Code::INTERNAL_ERROR)));
+        }
+    };
+    Some(Outcome::Ended(match acted {
+        Ok(Acted::Ended(ending)) => ending,
+        Ok(Acted::AnswerOk) => answer(exchange, &*HEALTHY, shared.peer).await,
+        Err(panic) => {
+            exchange.did(format!("the fault panicked ({panic}); reset the stream"));
+            exchange.reset(Http2Code::INTERNAL_ERROR)
+        }
+    }))
+}
+
+fn request<'a>(exchange: &'a StreamExchange, peer: SocketAddr) -> Request<'a> {
+    Request {
+        head: &exchange.head,
+        attempt: exchange.log().index(),
+        peer,
+    }
+}
+
+/// Answers the stream with `responder`'s response, sent as flow control allows.
+async fn answer(
+    exchange: &mut StreamExchange,
+    responder: &dyn Respond,
+    peer: SocketAddr,
+) -> Ending {
+    if let Err(ending) = exchange.drain_body().await {
+        return ending;
+    }
+    let response = {
+        let asked = request(exchange, peer);
+        CatchUnwind(pin!(responder.respond(&asked))).await
+    };
+    let response = match response {
+        Ok(response) => response,
+        Err(panic) => {
+            exchange.did(format!("the fault panicked ({panic}); reset the stream"));
+            return exchange.reset(Http2Code::INTERNAL_ERROR);
+        }
+    };
+    match send(exchange, response).await {
+        Ok(()) => Ending::StreamEnded,
+        Err(ending) => ending,
+    }
+}
+
+async fn send(
+    exchange: &mut StreamExchange,
+    response: http::Response<crate::fault::Body>,
+) -> Result<(), Ending> {
+    let (mut parts, mut body) = response.into_parts();
+    // HTTP/2 has no connection-specific headers (RFC 9113 §8.2.2).
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        parts.headers.remove(name);
+    }
+    let empty = hyper::body::Body::is_end_stream(&body);
+    exchange.send_head(http::Response::from_parts(parts, ()), empty)?;
+    while let Some(Ok(frame)) = body.frame().await {
+        match frame.into_data() {
+            Ok(data) => exchange.send_data(data, false).await?,
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    return exchange.send_trailers(trailers);
+                }
+            }
+        }
+    }
+    exchange.send_data(Bytes::new(), true).await
+}
+
+/// Hands the raw connection to the transport fault a stream chose.
+async fn take_over(conn: Conn, taken: Takeover, site: &Site) {
+    let Takeover { fault, head, log } = taken;
+    log.also("took over the HTTP/2 connection".to_owned());
+    // The fault is a transport fault's own, so it acts on any attempt.
+    if let Acts::Misbehave(fault) = fault.for_attempt(0).acts() {
+        misbehave(fault, Exchange::new(conn, Some(head), log), site).await;
+    }
+}
+
+/// How a connection ended when h2 failed with `error`.
+fn lost(error: &h2::Error) -> Ending {
+    match error.get_io() {
+        Some(io) => client_error_ending(io),
+        None => Ending::ClientFin,
+    }
+}
