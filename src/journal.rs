@@ -852,6 +852,16 @@ impl AttemptLog {
         self.preface = Some(outcome.into());
     }
 
+    /// Records `what` happened first, and keeps it before every later
+    /// action, after how the TLS handshake went.
+    pub(crate) fn preface(&mut self, what: &str) {
+        let preface = match &self.preface {
+            Some(preface) => format!("{preface}; {what}"),
+            None => what.to_owned(),
+        };
+        self.handshake(preface);
+    }
+
     pub(crate) fn finish(self, ending: Ending, traffic: Traffic) {
         let ended = self.journal.elapsed();
         let preface = self.preface.as_deref();

@@ -102,8 +102,10 @@ pub(crate) async fn serve(
             biased;
             () = site.stop.cancelled() => break Ending::ServerStopped,
             Some(taken) = takeovers.recv() => {
-                drop(connection);
+                // The streams learn how the connection ended before h2
+                // fails them for its going.
                 shared.ended.send_replace(Some(Ending::ServerFin));
+                drop(connection);
                 // What h2 counted belongs to the streams; the fault's bytes start here.
                 meter.take();
                 if let Some(conn) = slot.take() {
@@ -132,9 +134,9 @@ pub(crate) async fn serve(
             },
         }
     };
+    shared.ended.send_replace(Some(ending));
     drop(connection);
     drop(slot.take());
-    shared.ended.send_replace(Some(ending));
     streams.close();
     streams.wait().await;
     if let Some(first) = first {
@@ -173,12 +175,13 @@ async fn stream(
     let (link, id) = (shared.link.clone(), exchange.id);
     let mut ended = shared.ended.subscribe();
     let outcome = tokio::select! {
+        biased;
+        _ = ended.wait_for(Option::is_some) => None,
         outcome = act(&mut exchange, &shared) => outcome,
         () = link.abandons(id) => {
             exchange.log().also("not processed: above the GOAWAY's last-stream-id".to_owned());
             None
         }
-        _ = ended.wait_for(Option::is_some) => None,
     };
     let ending = match outcome {
         Some(Outcome::Ended(ending)) => ending,
@@ -296,8 +299,12 @@ async fn send(
 
 /// Hands the raw connection to the transport fault a stream chose.
 async fn take_over(conn: Conn, taken: Takeover, site: &Site) {
-    let Takeover { fault, head, log } = taken;
-    log.also("took over the HTTP/2 connection".to_owned());
+    let Takeover {
+        fault,
+        head,
+        mut log,
+    } = taken;
+    log.preface("took over the HTTP/2 connection");
     // The fault is a transport fault's own, so it acts on any attempt.
     if let Acts::Misbehave(fault) = fault.for_attempt(0).acts() {
         misbehave(fault, Exchange::new(conn, Some(head), log), site).await;

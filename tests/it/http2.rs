@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use outage::fault::{GoawayClose, H2Goaway, H2ResetStream, StreamResetWhen};
+use outage::fault::{
+    GarbageFrame, GoawayClose, H2GarbageFrame, H2Goaway, H2MaxStreams, H2ResetStream,
+    StreamResetWhen,
+};
 use outage::{Ending, ErrorClass, Fault, FaultServer, Http2Code, Http2Frame, classify};
 
 use crate::support::{fault, settled};
@@ -129,4 +132,227 @@ async fn an_http1_client_of_an_h2_fault_is_answered_505() {
         .unwrap();
     let response = reqwest::get(server.url()).await.unwrap();
     assert_eq!(response.status(), 505);
+}
+
+#[tokio::test]
+async fn a_window_stall_ends_only_with_the_clients_timeout() {
+    let server = h2_server(Fault::named("h2-window-stall").unwrap()).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let response = client.get(server.url()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let error = response.bytes().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Timeout);
+    let attempts = settled(&server, 1).await;
+    // Giving up, the client cancels the stream.
+    assert_eq!(attempts[0].ending, Some(Ending::ClientStreamReset));
+    assert_eq!(
+        attempts[0].http2.as_ref().unwrap().reset_by_client,
+        Some(Http2Code::CANCEL)
+    );
+    assert_eq!(
+        (attempts[0].status_sent, attempts[0].bytes_sent),
+        (Some(200), 0)
+    );
+}
+
+#[tokio::test]
+async fn max_streams_makes_a_client_queue_its_requests() {
+    let hold = Duration::from_millis(300);
+    let fault = H2MaxStreams::default().streams(1).hold(hold);
+    let server = h2_server(fault.into()).await;
+    let client = h2_client();
+    let requests = (0..3).map(|_| {
+        let client = client.clone();
+        let url = server.url();
+        tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        assert_eq!(request.await.unwrap().unwrap(), 200);
+    }
+    let attempts = settled(&server, 3).await;
+    assert!(attempts.iter().all(|a| a.connection == 0), "{attempts:#?}");
+    // One stream at a time: each began once the one before was answered.
+    for pair in attempts.windows(2) {
+        assert!(pair[1].started >= pair[0].started + hold, "{attempts:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_settings_stall_never_lets_a_request_through() {
+    let server = h2_server(Fault::named("h2-settings-stall").unwrap()).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let error = client.get(server.url()).send().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Timeout);
+    drop(client);
+    let attempts = settled(&server, 1).await;
+    assert_eq!(attempts[0].action, "never sent the server's SETTINGS");
+    assert_eq!(attempts[0].bytes_sent, 0);
+    assert!(attempts[0].http2.is_none());
+}
+
+#[tokio::test]
+async fn unanswered_pings_make_a_keep_alive_client_drop_the_connection() {
+    let server = h2_server(Fault::named("h2-ping-silence").unwrap()).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .http2_keep_alive_interval(Duration::from_millis(50))
+        .http2_keep_alive_timeout(Duration::from_millis(100))
+        .http2_keep_alive_while_idle(true)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    let attempts = settled(&server, 2).await;
+    assert_eq!((attempts[0].connection, attempts[1].connection), (0, 1));
+}
+
+#[tokio::test]
+async fn answered_pings_keep_the_connection() {
+    let server = h2_server(Fault::ok()).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .http2_keep_alive_interval(Duration::from_millis(50))
+        .http2_keep_alive_timeout(Duration::from_millis(100))
+        .http2_keep_alive_while_idle(true)
+        .build()
+        .unwrap();
+    assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    let attempts = settled(&server, 2).await;
+    assert_eq!((attempts[0].connection, attempts[1].connection), (0, 0));
+}
+
+#[rstest::rstest]
+#[case::wrong_length(GarbageFrame::WrongLength)]
+#[case::oversized(GarbageFrame::Oversized)]
+#[case::data_on_stream_zero(GarbageFrame::DataOnStreamZero)]
+#[tokio::test]
+async fn a_garbage_frame_is_a_malformed_response(#[case] frame: GarbageFrame) {
+    let server = h2_server(H2GarbageFrame::default().frame(frame).into()).await;
+    let error = h2_client().get(server.url()).send().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::MalformedResponse, "{error:?}");
+    let attempts = settled(&server, 1).await;
+    assert!(matches!(
+        attempts[0].http2.as_ref().unwrap().frames_sent[..],
+        [Http2Frame::Garbage { .. }]
+    ));
+}
+
+#[tokio::test]
+async fn a_goaway_after_a_stream_sends_the_next_request_to_a_new_connection() {
+    let server = h2_server(H2Goaway::default().after(1).into()).await;
+    let client = h2_client();
+    for _ in 0..2 {
+        assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    }
+    let attempts = settled(&server, 3).await;
+    let places: Vec<(u64, u32)> = attempts
+        .iter()
+        .map(|a| (a.connection, a.http2.as_ref().unwrap().id))
+        .collect();
+    // Stream 3 met the GOAWAY unprocessed; reqwest retried it on connection 1.
+    assert_eq!(places, [(0, 1), (0, 3), (1, 1)]);
+    assert!(
+        attempts[1].action.contains("left unprocessed"),
+        "{}",
+        attempts[1].action
+    );
+}
+
+#[tokio::test]
+async fn a_graceful_goaway_answers_the_streams_it_processed() {
+    let goaway = H2Goaway::default().after(1).last_stream_id(3);
+    let server = h2_server(goaway.into()).await;
+    let client = h2_client();
+    for _ in 0..3 {
+        assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    }
+    let attempts = settled(&server, 3).await;
+    assert_eq!(attempts[1].ending, Some(Ending::StreamEnded));
+    assert_eq!(attempts[2].connection, 1, "{attempts:#?}");
+}
+
+#[tokio::test]
+async fn tls_offers_http2_by_alpn_and_http1_to_a_client_without_it() {
+    let server = FaultServer::builder(Fault::ok())
+        .tls(true)
+        .http2(true)
+        .start()
+        .await
+        .unwrap();
+    let ca = reqwest::Certificate::from_pem(server.ca_pem().unwrap().as_bytes()).unwrap();
+    let h2 = reqwest::Client::builder()
+        .tls_certs_only([ca.clone()])
+        .build()
+        .unwrap();
+    let h1 = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .http1_only()
+        .build()
+        .unwrap();
+    let version = |r: reqwest::Response| r.version();
+    assert_eq!(
+        version(h2.get(server.url()).send().await.unwrap()),
+        reqwest::Version::HTTP_2
+    );
+    assert_eq!(
+        version(h1.get(server.url()).send().await.unwrap()),
+        reqwest::Version::HTTP_11
+    );
+}
+
+#[tokio::test]
+async fn an_http1_client_is_served_http1_on_an_http2_server() {
+    let server = h2_server(Fault::ok()).await;
+    let response = reqwest::get(server.url()).await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_11);
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_transport_fault_on_a_later_stream_takes_the_connection() {
+    let server = h2_server(Fault::sequence([Fault::ok(), Fault::reset()])).await;
+    let client = h2_client();
+    assert_eq!(client.get(server.url()).send().await.unwrap().status(), 200);
+    let error = client.get(server.url()).send().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Reset, "{error:?}");
+    let attempts = settled(&server, 2).await;
+    assert!(
+        attempts[1]
+            .action
+            .contains("took over the HTTP/2 connection")
+    );
+    assert_eq!(attempts[1].ending, Some(Ending::ServerRst));
+}
+
+#[tokio::test]
+async fn shutdown_ends_every_open_stream() {
+    let server = h2_server(Fault::named("h2-window-stall").unwrap()).await;
+    let client = h2_client();
+    let url = server.url();
+    let waiting = tokio::spawn(async move {
+        let response = client.get(url).send().await?;
+        response.bytes().await
+    });
+    while server.journal().count() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let journal = server.journal().clone();
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown ends an HTTP/2 connection with a stream held");
+    assert!(waiting.await.unwrap().is_err());
+    let attempts = journal.attempts();
+    assert_eq!(attempts[0].ending, Some(Ending::ServerStopped));
 }
