@@ -993,3 +993,46 @@ fn explain_draws_what_clients_raise_from_the_catalogue() {
     assert_eq!(status.code(), Some(2));
     assert!(stderr.contains("did you mean \"reset\""), "{stderr}");
 }
+
+/// Runs curl with `args` (bounded by `--max-time 5`), and returns its exit
+/// code and what it printed on stderr.
+fn curl(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "--max-time", "5", "-o", "/dev/null"])
+        .args(args)
+        .output()
+        .expect("curl runs (make clients installs it)");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn serve_h2_reset_stream_makes_curl_exit_with_its_stream_error() {
+    let (mut served, url) = Outage::serve(&["h2-reset-stream", "--code", "enhance-your-calm"]);
+    let (code, stderr) = curl(&["--http2-prior-knowledge", &url]);
+    assert_eq!(code, Some(92), "{stderr}");
+    assert!(stderr.contains("ENHANCE_YOUR_CALM"), "{stderr}");
+    let line = served.stderr_line("\"GET / HTTP/2\"");
+    assert!(
+        line.contains("stream 1, sent RST_STREAM(enhance-your-calm)"),
+        "{line}"
+    );
+    // Without prior knowledge curl speaks HTTP/1.1, and is told what to do.
+    let (code, stderr) = curl(&["--fail", &url]);
+    assert_eq!(code, Some(22), "{stderr}");
+    served.stderr_line("needs HTTP/2, and the client spoke HTTP/1.1; answered 505");
+}
+
+#[test]
+fn serve_http2_over_tls_is_chosen_by_alpn() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let ca = dir.path().join("ca.pem");
+    let ca = ca.to_str().unwrap();
+    let (mut served, url) = Outage::serve(&["ok", "--tls", "--http2", "--write-ca", ca]);
+    let (code, stderr) = curl(&["--cacert", ca, &url]);
+    assert_eq!(code, Some(0), "{stderr}");
+    served.stderr_line("\"GET / HTTP/2\"");
+    let (code, stderr) = curl(&["--http1.1", "--cacert", ca, &url]);
+    assert_eq!(code, Some(0), "{stderr}");
+    served.stderr_line("\"GET / HTTP/1.1\"");
+}

@@ -38,7 +38,7 @@ fn load_errors(file: &str) -> String {
 
 #[rstest]
 #[case::unknown_key("unknown_key.toml", "\
-fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, host, dns, client, expect, surprise, upstream
+fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, http2, host, dns, client, expect, surprise, upstream
 fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect]; did you mean \"class\"?; expected one of error, class, status, attempts, gaps, duration, exit, output, hangs")]
 #[case::unknown_fault(
     "unknown_fault.toml",
@@ -74,6 +74,16 @@ fixtures/scenarios/invalid/expects_nothing.toml:4:10: [expect] is empty; a scena
     "tls_not_a_bool.toml",
     "\
 fixtures/scenarios/invalid/tls_not_a_bool.toml:3:7: `tls` must be true (serve the fault behind TLS) or false, found a string"
+)]
+#[case::http2_with_upstream(
+    "http2_with_upstream.toml",
+    "\
+fixtures/scenarios/invalid/http2_with_upstream.toml:3:9: http2 = true, but a fault in front of an upstream is served over HTTP/1.1 only; remove the upstream, or serve an HTTP/1.1 fault"
+)]
+#[case::h2_fault_with_upstream(
+    "h2_fault_with_upstream.toml",
+    "\
+fixtures/scenarios/invalid/h2_fault_with_upstream.toml:2:9: \"h2-refused-stream\" acts on HTTP/2, but a fault in front of an upstream is served over HTTP/1.1 only; remove the upstream, or serve an HTTP/1.1 fault"
 )]
 #[case::route_acts_before_request(
     "route_acts_before_request.toml",
