@@ -505,6 +505,14 @@ faults! {
         wire: "Accepts the TCP connection on an https URL, reads the ClientHello, and closes with a FIN without answering.",
         clients: "a TLS protocol error (the peer closed during the handshake); requests raises SSLError (EOF in violation of protocol), curl exits 35.",
         handle: "Retry with backoff: nothing was sent yet. A lasting failure means a TLS terminator that rejects the client (SNI, versions, ciphers).";
+    Sequence(Sequence) = "sequence",
+        wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
+        clients: "whatever each step produces; the building block of every retry test.",
+        handle: "Test retry logic with it: count the attempts and measure the gaps in the journal, not just the final result.";
+    Chance(Chance) = "chance",
+        wire: "Applies a fault to each attempt with a given probability and another fault to the rest, drawn from a seed: the same seed strikes the same attempts.",
+        clients: "a random mix of two outcomes that replays exactly; for testing retries against flaky service.",
+        handle: "Retry with backoff and a bound on attempts; when a run fails, its seed replays the same faults.";
     H2RefusedStream(H2RefusedStream) = "h2-refused-stream",
         wire: "Over HTTP/2, resets each stream with RST_STREAM(REFUSED_STREAM) before reading its request.",
         clients: "a stream error REFUSED_STREAM, class stream-refused; reqwest (hyper) retries it on its own, curl exits 92 (HTTP/2 stream error).",
@@ -537,14 +545,6 @@ faults! {
         wire: "Over HTTP/2, sends a frame no peer may accept on stream 0 (a PING of 7 bytes by default) when a stream arrives.",
         clients: "a connection error (FRAME_SIZE_ERROR or PROTOCOL_ERROR): the client sends GOAWAY and fails every stream, class malformed-response.",
         handle: "A server or proxy bug: retrying on a new connection may help once; report it.";
-    Sequence(Sequence) = "sequence",
-        wire: "Applies a list of faults per attempt, the last one repeating: [reset, status 503, ok] fails twice, then succeeds.",
-        clients: "whatever each step produces; the building block of every retry test.",
-        handle: "Test retry logic with it: count the attempts and measure the gaps in the journal, not just the final result.";
-    Chance(Chance) = "chance",
-        wire: "Applies a fault to each attempt with a given probability and another fault to the rest, drawn from a seed: the same seed strikes the same attempts.",
-        clients: "a random mix of two outcomes that replays exactly; for testing retries against flaky service.",
-        handle: "Retry with backoff and a bound on attempts; when a run fails, its seed replays the same faults.";
 }
 
 impl Serialize for Fault {

@@ -89,8 +89,20 @@ fn value_for(key: &str, picks: &mut Picks, depth: usize) -> Option<Value> {
             Some(Value::Array((0..len).map(|_| route(picks)).collect()))
         }
         "fault" | "otherwise" | "fallback" => (picks.next() % 2 == 1).then(|| nested(picks)),
-        "code" | "final-code" => picks.from(CODES).map(Value::Integer),
-        "delay" | "interval" | "retry-after" | "retry-after-date" => {
+        "code" => {
+            // HTTP status codes and HTTP/2 error codes, by number and by name.
+            let named = |name: &str| Value::String(name.into());
+            let pick = picks.next() % (CODES.len() + HTTP2_CODES.len());
+            Some(match CODES.get(pick) {
+                Some(code) => Value::Integer(*code),
+                None => named(HTTP2_CODES[pick - CODES.len()]),
+            })
+        }
+        "final-code" => picks.from(CODES).map(Value::Integer),
+        "close" => picks.from(CLOSES).map(|c| Value::String(c.into())),
+        "withhold" => picks.from(WITHHOLDS).map(|w| Value::String(w.into())),
+        "frame" => picks.from(FRAMES).map(|f| Value::String(f.into())),
+        "delay" | "interval" | "retry-after" | "retry-after-date" | "hold" => {
             picks.from(DURATIONS).map(|d| Value::String(d.into()))
         }
         "probability" => picks.from(PROBABILITIES).map(Value::Float),
@@ -181,6 +193,32 @@ const WHENS: &[&str] = &[
     "after-body-bytes",
     "never",
     "after-upstream",
+    "before-response",
+    "after-headers",
+];
+
+/// HTTP/2 error codes by name, and names that are none.
+const HTTP2_CODES: &[&str] = &[
+    "no-error",
+    "refused-stream",
+    "internal-error",
+    "http-1-1-required",
+    "0x1f",
+    "0xffffffff",
+    "0x100000000",
+    "refused",
+    "",
+];
+
+const CLOSES: &[&str] = &["graceful", "immediate", "later"];
+
+const WITHHOLDS: &[&str] = &["settings", "ack", "everything"];
+
+const FRAMES: &[&str] = &[
+    "wrong-length",
+    "oversized",
+    "data-on-stream-zero",
+    "garbage",
 ];
 
 /// Paths of routes and requests: httpbin's routes at and past their limits.

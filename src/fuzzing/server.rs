@@ -8,13 +8,16 @@
 //! from a pool of in-range and absurd values for that parameter (0 leaves its
 //! default); a nested fault (a step, a route, a chance's branch) takes its
 //! own picks from the same run. Running out of picks leaves the rest at
-//! their defaults, so a two-byte input is a fault with its defaults.
+//! their defaults, so a two-byte input is a fault with its defaults. Bit
+//! 0x40 of the request byte serves HTTP/2 as well, and sends raw material
+//! after HTTP/2's preface.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::conn::http2::frame::PREFACE;
 use crate::fault::Fault;
 use crate::fuzzing::fault::{PATHS, Picks, valid_fault};
 use crate::fuzzing::runtime;
@@ -43,24 +46,30 @@ pub fn check(data: &[u8]) {
     let Some(fault) = valid_fault(*kind, &mut Picks(picks.iter())) else {
         return;
     };
+    let http2 = mode & 0x40 != 0;
     let client = Client {
-        request: request(*mode, material),
+        request: request(*mode, material, http2),
         half_close: mode & 0x80 != 0,
+        http2,
     };
     runtime().block_on(serve(fault, &client));
 }
 
-/// What the client does: send `request`, then maybe close its side.
+/// What the client does: send `request`, then maybe close its side; and
+/// whether the server speaks HTTP/2 as well.
 struct Client {
     request: Vec<u8>,
     half_close: bool,
+    http2: bool,
 }
 
-/// The request: the material as raw bytes, a GET of a pooled path, or a GET
-/// of the material as a path.
-fn request(mode: u8, material: &[u8]) -> Vec<u8> {
+/// The request: the material as raw bytes (after HTTP/2's preface, to a
+/// server that speaks it), a GET of a pooled path, or a GET of the material
+/// as a path.
+fn request(mode: u8, material: &[u8], http2: bool) -> Vec<u8> {
     let get = |path: &str| format!("GET {path} HTTP/1.1\r\nhost: localhost\r\n\r\n").into_bytes();
     match mode % 3 {
+        0 if http2 => [PREFACE, material].concat(),
         0 => material.to_vec(),
         1 => {
             let pick = material.first().map_or(0, |p| usize::from(*p));
@@ -83,9 +92,11 @@ async fn serve(fault: Fault, client: &Client) {
     // arrive, the answer is HTTP or nothing, and a client that closes its
     // side sees the connection end.
     let plain = client.half_close
+        && !client.http2
         && (fault == Fault::ok() || fault == Fault::named("empty-reply").expect("a known fault"));
     let server = match FaultServer::builder(fault)
         .journal_capacity(16)
+        .http2(client.http2)
         .start()
         .await
     {
@@ -144,4 +155,24 @@ async fn exchange(server: &FaultServer, client: &Client) -> Vec<u8> {
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_http2_seeds_pass_their_checks() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/server");
+        let mut checked = 0;
+        for seed in std::fs::read_dir(seeds).unwrap() {
+            let seed = seed.unwrap().path();
+            let name = seed.to_string_lossy();
+            if name.contains("h2") || name.contains("http2") {
+                check(&std::fs::read(&seed).unwrap());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 9, "only {checked} HTTP/2 seeds");
+    }
 }

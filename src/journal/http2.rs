@@ -87,9 +87,33 @@ impl serde::Serialize for Http2Code {
 }
 
 impl<'de> serde::Deserialize<'de> for Http2Code {
+    /// A name (`"cancel"`), a number as text (`"0x8"`), or a number (`8`).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+        struct CodeVisitor;
+        impl serde::de::Visitor<'_> for CodeVisitor {
+            type Value = Http2Code;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(
+                    f,
+                    "an HTTP/2 error code: a number or one of {}",
+                    Http2Code::names()
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Http2Code, E> {
+                s.parse().map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Http2Code, E> {
+                u32::try_from(n)
+                    .map(Http2Code)
+                    .map_err(|_| E::custom(format!("HTTP/2 error code {n} is past 2^32-1")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Http2Code, E> {
+                u64::try_from(n)
+                    .map_err(|_| E::custom(format!("HTTP/2 error code {n} is negative")))
+                    .and_then(|n| self.visit_u64(n))
+            }
+        }
+        deserializer.deserialize_any(CodeVisitor)
     }
 }
 
