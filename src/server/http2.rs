@@ -35,6 +35,15 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// server waits for the client to close before it closes itself.
 const LINGER: Duration = Duration::from_secs(5);
 
+/// Streams a client may have open at once, unless the fault says otherwise:
+/// enough for any client under test, few enough to bound what one
+/// connection can make the server hold.
+const MAX_STREAMS: u32 = 256;
+
+/// The largest request head, decoded, a client may send: as much as an
+/// HTTP/1 head may be.
+const MAX_HEAD_BYTES: u32 = 8192 + 4096 * 100;
+
 /// A stream whose fault takes the raw connection back.
 struct Takeover {
     fault: Fault,
@@ -152,9 +161,9 @@ async fn handshake(
     settings: Http2Settings,
 ) -> Result<Connection<Tap<Slot>, Bytes>, h2::Error> {
     let mut builder = h2::server::Builder::new();
-    if let Some(streams) = settings.max_concurrent_streams {
-        builder.max_concurrent_streams(streams);
-    }
+    builder
+        .max_concurrent_streams(settings.max_concurrent_streams.unwrap_or(MAX_STREAMS))
+        .max_header_list_size(MAX_HEAD_BYTES);
     if let Some(window) = settings.initial_window_size {
         builder.initial_window_size(window);
     }

@@ -356,3 +356,36 @@ async fn shutdown_ends_every_open_stream() {
     let attempts = journal.attempts();
     assert_eq!(attempts[0].ending, Some(Ending::ServerStopped));
 }
+
+#[tokio::test]
+async fn broken_http2_from_a_client_ends_its_connection_and_nothing_else() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = h2_server(Fault::ok()).await;
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let broken: [&[u8]; 4] = [
+        // A PING of 3 bytes.
+        &[0, 0, 3, 6, 0, 0, 0, 0, 0, 1, 2, 3],
+        // A frame header stating 16 MiB.
+        &[0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1],
+        // HEADERS whose block is no HPACK.
+        &[0, 0, 4, 1, 5, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff],
+        // The preface cut short.
+        &[],
+    ];
+    for (i, bytes) in broken.iter().enumerate() {
+        let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let sent = if bytes.is_empty() { &preface[..10] } else { &preface[..] };
+        stream.write_all(sent).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        if bytes.is_empty() {
+            stream.shutdown().await.unwrap();
+        }
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+        assert!(read.await.is_ok(), "connection {i} was left open");
+    }
+    // The server still serves.
+    assert_eq!(h2_client().get(server.url()).send().await.unwrap().status(), 200);
+    let attempts = settled(&server, 5).await;
+    assert!(attempts.iter().all(|a| a.is_finished()), "{attempts:#?}");
+}
