@@ -37,9 +37,14 @@ pub(crate) async fn handshake(
     };
     match accepted {
         Ok(Ok(tls)) => {
-            let version = tls.get_ref().1.protocol_version();
+            let session = tls.get_ref().1;
+            let version = session.protocol_version();
             let version = version.map_or("TLS".to_owned(), |v| format!("{v:?}"));
-            log.handshake(format!("TLS handshake done ({version})"));
+            let alpn = match session.alpn_protocol() {
+                Some(b"h2") if site.http2 => ", ALPN h2",
+                _ => "",
+            };
+            log.handshake(format!("TLS handshake done ({version}{alpn})"));
             Ok(tls)
         }
         Ok(Err(error)) => Err(handshake_failed(&error, log)),
