@@ -37,7 +37,7 @@ use crate::server::slot::Slot;
 const HYPER_HEADERS: usize = 100;
 
 /// Most bytes hyper buffers for a request head (its default).
-const HYPER_HEAD_BYTES: u64 = 8192 + 4096 * 100;
+pub(super) const HYPER_HEAD_BYTES: u64 = 8192 + 4096 * 100;
 
 /// A request that a transport fault must answer on the raw connection.
 struct Takeover {

@@ -25,6 +25,8 @@ use crate::journal::{AttemptLog, Ending, Http2Code};
 use crate::request::RequestHead;
 use crate::server::Site;
 use crate::server::accept::misbehave;
+// As large a request head, decoded, as an HTTP/1 client may send.
+use crate::server::http::HYPER_HEAD_BYTES;
 use crate::server::panic::CatchUnwind;
 use crate::server::slot::Slot;
 
@@ -39,10 +41,6 @@ const LINGER: Duration = Duration::from_secs(5);
 /// enough for any client under test, few enough to bound what one
 /// connection can make the server hold.
 const MAX_STREAMS: u32 = 256;
-
-/// The largest request head, decoded, a client may send: as much as an
-/// HTTP/1 head may be.
-const MAX_HEAD_BYTES: u32 = 8192 + 4096 * 100;
 
 /// A stream whose fault takes the raw connection back.
 struct Takeover {
@@ -163,7 +161,7 @@ async fn handshake(
     let mut builder = h2::server::Builder::new();
     builder
         .max_concurrent_streams(settings.max_concurrent_streams.unwrap_or(MAX_STREAMS))
-        .max_header_list_size(MAX_HEAD_BYTES);
+        .max_header_list_size(HYPER_HEAD_BYTES as u32);
     if let Some(window) = settings.initial_window_size {
         builder.initial_window_size(window);
     }
