@@ -387,3 +387,36 @@ async fn broken_http2_from_a_client_ends_its_connection_and_nothing_else() {
     let attempts = settled(&server, 5).await;
     assert!(attempts.iter().all(|a| a.is_finished()), "{attempts:#?}");
 }
+
+#[tokio::test]
+async fn routes_pick_an_h2_fault_per_stream_by_path() {
+    let fault = Fault::routes([
+        (
+            "/flaky",
+            Fault::sequence([Fault::named("h2-refused-stream").unwrap(), Fault::ok()]),
+        ),
+        ("/broken", H2ResetStream::default().into()),
+        ("/", Fault::ok()),
+    ]);
+    let server = h2_server(fault).await;
+    let client = h2_client();
+    let url = |path: &str| format!("{}{path}", server.url().trim_end_matches('/'));
+    assert_eq!(client.get(url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client.get(url("/flaky")).send().await.unwrap().status(),
+        200
+    );
+    let error = client.get(url("/broken")).send().await.unwrap_err();
+    assert_eq!(
+        classify(&error),
+        ErrorClass::StreamReset(Http2Code::INTERNAL_ERROR)
+    );
+    let attempts = settled(&server, 4).await;
+    let routes: Vec<_> = attempts
+        .iter()
+        .map(|a| a.route.as_deref().unwrap())
+        .collect();
+    assert_eq!(routes, ["/", "/flaky", "/flaky", "/broken"]);
+    // Every stream on one connection: the refused one was retried on it.
+    assert!(attempts.iter().all(|a| a.connection == 0), "{attempts:#?}");
+}
