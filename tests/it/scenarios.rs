@@ -38,7 +38,7 @@ fn load_errors(file: &str) -> String {
 
 #[rstest]
 #[case::unknown_key("unknown_key.toml", "\
-fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, host, dns, client, expect, surprise, upstream
+fixtures/scenarios/invalid/unknown_key.toml:4:1: unknown key \"retries\"; expected one of description, fault, tls, http2, host, dns, client, expect, surprise, upstream
 fixtures/scenarios/invalid/unknown_key.toml:7:1: unknown key \"clas\" in [expect]; did you mean \"class\"?; expected one of error, class, status, attempts, gaps, duration, exit, output, hangs")]
 #[case::unknown_fault(
     "unknown_fault.toml",
