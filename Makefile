@@ -14,8 +14,10 @@ FUZZ_SEEDS_server := fuzz/seeds/server
 FUZZ_SEEDS_proxy := fuzz/seeds/proxy
 FUZZ_FLAGS_scenario := -dict=target/scenario.dict
 # The Python clients the probes drive, pinned so that the catalogue's
-# expectations meet the versions they were written for.
-PYTHON_CLIENTS := requests==2.34.2 urllib3==2.8.0 httpx==0.28.1 aiohttp==3.14.5
+# expectations meet the versions they were written for. h2, with the frame
+# and header codecs it uses, is httpx's HTTP/2 (`httpx.Client(http2=True)`).
+PYTHON_CLIENTS := requests==2.34.2 urllib3==2.8.0 httpx==0.28.1 aiohttp==3.14.5 \
+	h2==4.4.1 hpack==4.2.0 hyperframe==6.1.0
 # Toxiproxy's Python client (with its one dependency requests does not
 # bring), which tests/it/toxiproxy_clients.rs drives against `outage proxy`.
 TOXIPROXY_PYTHON := toxiproxy-python==0.1.1 future==1.0.0
@@ -127,10 +129,10 @@ lint:
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet --all-features
 	RUSTDOCFLAGS='-D warnings' $(CARGO) doc --no-deps --quiet
 
-## The clients the catalogue runs: Python requests, httpx, aiohttp and
-## urllib3, curl, Node, Go and Java; tcpdump for `make capture`; and
-## Toxiproxy's Python and Node clients. The Go and Java probes are built by
-## the scenarios that run them.
+## The clients the catalogue runs: Python requests, httpx (with h2),
+## aiohttp and urllib3, curl, Node, Go and Java; tcpdump for `make
+## capture`; and Toxiproxy's Python and Node clients. The Go and Java
+## probes are built by the scenarios that run them.
 clients: $(CLIENTS_STAMP) $(TOXIPROXY_NODE_STAMP)
 	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs; }

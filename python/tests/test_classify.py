@@ -105,3 +105,72 @@ def test_httpx_names_its_protocol_errors_by_their_text():
     cut = httpx.RemoteProtocolError("peer closed connection without sending complete message body (received 1 bytes, expected 2)")
     assert classify(cut) == "incomplete-body"
     assert classify(httpx.RemoteProtocolError("illegal status line")) == "malformed-response"
+
+
+def _httpx_from_httpcore(httpx, httpcore_error):
+    """The httpx exception `map_httpcore_exceptions` raises from an httpcore
+    one: its own class, the httpcore error's text, `from` the httpcore error."""
+    import httpcore
+
+    mapped = {httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+              httpcore.LocalProtocolError: httpx.LocalProtocolError}[type(httpcore_error)]
+    return raised(mapped(str(httpcore_error)), cause=httpcore_error)
+
+
+def test_httpx_names_an_http2_stream_reset_by_its_code():
+    httpx = pytest.importorskip("httpx")
+    h2 = pytest.importorskip("h2")
+    import h2.errors
+    import h2.events
+    import httpcore
+
+    from outage.classify.httpx import classify
+
+    def reset(code, remote=True):
+        event = h2.events.StreamReset(stream_id=1, error_code=code, remote_reset=remote)
+        return _httpx_from_httpcore(httpx, httpcore.RemoteProtocolError(event))
+
+    codes = h2.errors.ErrorCodes
+    assert classify(reset(codes.REFUSED_STREAM)) == "stream-refused"
+    assert classify(reset(codes.INTERNAL_ERROR)) == "stream-reset(internal-error)"
+    assert classify(reset(codes.HTTP_1_1_REQUIRED)) == "stream-reset(http-1-1-required)"
+    assert classify(reset(99)) == "stream-reset(99)"  # h2 keeps a code it does not name as an int
+    # h2 resetting a stream over what it received is the client refusing the response.
+    assert classify(reset(codes.PROTOCOL_ERROR, remote=False)) == "malformed-response"
+
+
+def test_httpx_names_a_goaway_whatever_its_code():
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("h2")
+    import h2.errors
+    import h2.events
+    import httpcore
+
+    from outage.classify.httpx import classify
+
+    for code in (h2.errors.ErrorCodes.NO_ERROR, h2.errors.ErrorCodes.INTERNAL_ERROR):
+        event = h2.events.ConnectionTerminated()
+        event.error_code, event.last_stream_id = code, 0
+        assert classify(_httpx_from_httpcore(httpx, httpcore.RemoteProtocolError(event))) == "goaway"
+
+
+def test_httpx_names_a_frame_h2_refused_on_receipt_malformed_and_nothing_else():
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("h2")
+    import h2.config
+    import h2.connection
+    import h2.exceptions
+    import httpcore
+
+    from outage.classify.httpx import classify
+
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    ping_of_7_bytes = b"\x00\x00\x07\x06\x00\x00\x00\x00\x00" + b"\x00" * 7
+    with pytest.raises(h2.exceptions.ProtocolError) as received:
+        client.receive_data(ping_of_7_bytes)
+    # httpcore passes h2's error on as a LocalProtocolError, though the frame was the server's.
+    assert classify(_httpx_from_httpcore(httpx, httpcore.LocalProtocolError(received.value))) == "malformed-response"
+    # One raised outside receive_data is the client's own misuse: not the server's bytes.
+    misuse = raised(h2.exceptions.ProtocolError("sending on a closed stream"))
+    assert classify(_httpx_from_httpcore(httpx, httpcore.LocalProtocolError(misuse))) == "other"

@@ -8,7 +8,7 @@ from . import chain, connection_class, has, in_handshake, report as _report, tls
 
 def classify(exc):
     """httpx's own classes say the stage (connect, read, protocol); the
-    chain's socket, ssl and h11 errors say what happened there."""
+    chain's socket, ssl, h11 and h2 errors say what happened there."""
     import httpx
 
     links = chain(exc)
@@ -26,6 +26,9 @@ def classify(exc):
         return "dns"
     if isinstance(exc, httpx.ConnectError) and has(links, ssl.SSLError):
         return f"tls({tls_kind(links)})"
+    http2 = _http2(links)
+    if http2:
+        return http2
     connection = connection_class(links)
     if connection:
         return connection
@@ -42,6 +45,53 @@ def _timeout(exc, links):
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect-timeout"
     return "read-timeout" if isinstance(exc, httpx.ReadTimeout) else "timeout"
+
+
+def _http2(links):
+    """The class of what the server's HTTP/2 frames did, or None. httpcore
+    raises RemoteProtocolError with the h2 event itself as its argument: a
+    `StreamReset` (RST_STREAM) or a `ConnectionTerminated` (GOAWAY); httpx
+    raises its own RemoteProtocolError from that one. A frame h2 cannot
+    accept raises one of h2's ProtocolErrors inside `receive_data`, which
+    httpcore passes on as a LocalProtocolError, though the fault is the
+    server's."""
+    try:
+        import h2.errors
+        import h2.events
+        import h2.exceptions
+    except ImportError:  # no HTTP/2 without h2
+        return None
+    for event in (arg for e in links for arg in e.args):
+        if isinstance(event, h2.events.StreamReset):
+            if not event.remote_reset:  # h2 reset the stream over what it received
+                return "malformed-response"
+            if event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM:
+                return "stream-refused"
+            return f"stream-reset({_code_name(event.error_code)})"
+        if isinstance(event, h2.events.ConnectionTerminated):
+            return "goaway"
+    for e in links:
+        if isinstance(e, h2.exceptions.ProtocolError) and _raised_in(e, "receive_data"):
+            return "malformed-response"
+    return None
+
+
+def _code_name(code):
+    """An HTTP/2 error code as outage writes it: h2's `ErrorCodes` member in
+    kebab-case (`INTERNAL_ERROR` is `internal-error`), or the number h2 keeps
+    for a code the RFC does not name."""
+    name = getattr(code, "name", None)
+    return name.lower().replace("_", "-") if name else str(int(code))
+
+
+def _raised_in(exc, function):
+    """True when `exc` was raised inside a call of `function`."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == function:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _protocol(message, links):
