@@ -92,8 +92,10 @@ impl StreamFault for H2Goaway {
                 ));
                 return Acted::AnswerOk;
             }
+            // The stream's task journals it unprocessed, as it does every
+            // stream above the last-stream-id.
             stream.did(format!(
-                "sent GOAWAY(last-stream-id {last_stream_id}, {code}), {closing}; this stream is left unprocessed"
+                "sent GOAWAY(last-stream-id {last_stream_id}, {code}), {closing}"
             ));
             Acted::Ended(stream.hold().await)
         })

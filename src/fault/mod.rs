@@ -515,7 +515,7 @@ faults! {
         handle: "Retry with backoff and a bound on attempts; when a run fails, its seed replays the same faults.";
     H2RefusedStream(H2RefusedStream) = "h2-refused-stream",
         wire: "Over HTTP/2, resets each stream with RST_STREAM(REFUSED_STREAM) before reading its request.",
-        clients: "a stream error REFUSED_STREAM, class stream-refused; reqwest (hyper) retries it on its own, curl exits 92 (HTTP/2 stream error).",
+        clients: "a stream error REFUSED_STREAM, class stream-refused; reqwest retries it twice on its own, curl 7.88 five times on new connections and then exits 56; httpx and Node's http2 never retry it.",
         handle: "Safe to retry any request, a POST too: RFC 9113 says the server did not process it.";
     H2ResetStream(H2ResetStream) = "h2-reset-stream",
         wire: "Over HTTP/2, resets each stream with RST_STREAM and a chosen code (default INTERNAL_ERROR): before the response, after its headers, or after some body bytes.",
@@ -523,7 +523,7 @@ faults! {
         handle: "The server may have processed the request: retry only idempotent requests, and never use a body cut short.";
     H2Goaway(H2Goaway) = "h2-goaway",
         wire: "Over HTTP/2, sends GOAWAY with a chosen last-stream-id (default 0: nothing processed) and code (default NO_ERROR), after N streams of a connection (default 0); then closes gracefully or at once.",
-        clients: "streams above the last-stream-id fail unprocessed, class goaway; reqwest retries them on a new connection when the code is NO_ERROR.",
+        clients: "streams above the last-stream-id fail unprocessed, class goaway; reqwest retries them twice on new connections when the code is NO_ERROR; curl exits 16; httpx and Node's http2 do not retry.",
         handle: "Retry the unprocessed streams on a new connection; a pool must stop handing out a connection that said GOAWAY.";
     H2WindowStall(H2WindowStall) = "h2-window-stall",
         wire: "Over HTTP/2, a stream window of 0 that never grows (no WINDOW_UPDATE) and headers with no DATA after them.",
@@ -543,7 +543,7 @@ faults! {
         handle: "Turn on keep-alive PINGs with a timeout for long-lived connections, so a dead peer is found before a request waits on it.";
     H2GarbageFrame(H2GarbageFrame) = "h2-garbage-frame",
         wire: "Over HTTP/2, sends a frame no peer may accept on stream 0 (a PING of 7 bytes by default) when a stream arrives.",
-        clients: "a connection error (FRAME_SIZE_ERROR or PROTOCOL_ERROR): the client sends GOAWAY and fails every stream, class malformed-response.",
+        clients: "a connection error (FRAME_SIZE_ERROR or PROTOCOL_ERROR) that fails every stream: malformed-response for reqwest and httpx, an empty reply for curl (exit 52); Node's http2 never fails the request, so only a timeout ends it.",
         handle: "A server or proxy bug: retrying on a new connection may help once; report it.";
 }
 

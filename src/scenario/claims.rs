@@ -9,9 +9,13 @@
 //! |---|---|
 //! | a response with status N, or an error carrying status N (`http-status(N)` included) | no attempt whose bytes began with a status line N |
 //! | `incomplete-body` | no attempt that sent a status line |
-//! | `malformed-response` | no attempt that sent a byte |
-//! | `empty-reply` | attempts, each of which sent bytes that are no response at all: at least 12, not beginning with a status line |
+//! | `malformed-response` | no attempt that sent a byte, or was an HTTP/2 stream |
+//! | `empty-reply` | attempts, each of which sent bytes that are no response at all: at least 12, not beginning with a status line, and none an HTTP/2 stream |
 //! | `reset` | attempts, each of which ended with a FIN, none with an RST |
+//!
+//! Over HTTP/2 the bytes are frames, never a status line: an attempt that is
+//! an HTTP/2 stream had the server's SETTINGS on its connection before it,
+//! so it sent bytes, and the status of its HEADERS is its `status_sent`.
 //!
 //! A rule needs the whole story: when the journal dropped attempts (it keeps
 //! a bounded number), or an attempt is still open, the rules that need all of
@@ -75,7 +79,9 @@ fn class_contradicted(attempts: &[Attempt], class: ErrorClass) -> Option<Mismatc
             "a status line from the server, since a body can only stop short after one",
         ),
         ErrorClass::MalformedResponse => (
-            attempts.iter().any(|a| a.bytes_sent > 0),
+            attempts
+                .iter()
+                .any(|a| a.bytes_sent > 0 || a.http2.is_some()),
             "bytes from the server, since a response can only be malformed if there is one",
         ),
         ErrorClass::EmptyReply => (
@@ -98,7 +104,9 @@ fn class_contradicted(attempts: &[Attempt], class: ErrorClass) -> Option<Mismatc
 /// True when the attempt's bytes cannot be the start of a response: enough
 /// of them to hold a status line's start (`HTTP/1.1 200`), and none read.
 fn sent_no_response(attempt: &Attempt) -> bool {
-    attempt.bytes_sent >= STATUS_LINE_START && attempt.status_sent.is_none()
+    attempt.http2.is_none()
+        && attempt.bytes_sent >= STATUS_LINE_START
+        && attempt.status_sent.is_none()
 }
 
 fn ended_with_fin(attempt: &Attempt) -> bool {
@@ -295,5 +303,32 @@ mod tests {
                 "{class}"
             );
         }
+    }
+
+    #[test]
+    fn an_http2_stream_sent_frames_that_are_no_status_line() {
+        let stream = |sent| Attempt {
+            http2: Some(crate::journal::Http2Stream {
+                id: 1,
+                frames_sent: Vec::new(),
+                reset_by_client: None,
+            }),
+            ..attempt(0, sent, None, FIN)
+        };
+        // A broken frame from the server is malformed, though no DATA left.
+        assert!(!contradicted(
+            error("malformed-response", None),
+            vec![stream(0)]
+        ));
+        assert!(contradicted(
+            error("malformed-response", None),
+            vec![attempt(0, 0, None, FIN)]
+        ));
+        // Frames are no HTTP/1 bytes that could not be a response.
+        assert!(!contradicted(error("empty-reply", None), vec![stream(16)]));
+        assert!(contradicted(
+            error("empty-reply", None),
+            vec![attempt(0, 16, None, FIN)]
+        ));
     }
 }

@@ -34,7 +34,8 @@ use crate::server::slot::Slot;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// After a graceful GOAWAY whose streams are all answered, how long the
-/// server waits for the client to close before it closes itself.
+/// server waits for the client to close before it closes itself; and after
+/// it closes, how long it reads what the client still sends.
 const LINGER: Duration = Duration::from_secs(5);
 
 /// Streams a client may have open at once, unless the fault says otherwise:
@@ -143,12 +144,26 @@ pub(crate) async fn serve(
     };
     shared.ended.send_replace(Some(ending));
     drop(connection);
-    drop(slot.take());
+    let conn = slot.take();
     streams.close();
     streams.wait().await;
+    if let (Some(conn), Ending::ServerFin) = (conn, ending) {
+        close_lingering(conn, site).await;
+    }
     if let Some(first) = first {
         first.action("no HTTP/2 stream before the connection ended");
         first.finish(ending, meter.take());
+    }
+}
+
+/// Closes with a FIN and reads what the client still sends until it closes
+/// too (or [`LINGER`] passes, or the server stops): an HTTP/2 client keeps
+/// acknowledging frames, and a socket closed with unread input sends an RST.
+async fn close_lingering(mut conn: Conn, site: &Site) {
+    conn.close_fin().await;
+    tokio::select! {
+        _ = tokio::time::timeout(LINGER, conn.until_client_leaves()) => {}
+        () = site.stop.cancelled() => {}
     }
 }
 
@@ -186,7 +201,7 @@ async fn stream(
         _ = ended.wait_for(Option::is_some) => None,
         outcome = act(&mut exchange, &shared) => outcome,
         () = link.abandons(id) => {
-            exchange.log().also("not processed: above the GOAWAY's last-stream-id".to_owned());
+            exchange.log().also("left unprocessed: above the GOAWAY's last-stream-id".to_owned());
             None
         }
     };
