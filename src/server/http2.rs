@@ -61,6 +61,9 @@ struct Shared {
     takeover: mpsc::Sender<Takeover>,
 }
 
+/// Serves one connection over HTTP/2, each stream its own attempt; `first`
+/// is the attempt begun when the connection was accepted, the first
+/// stream's.
 pub(crate) async fn serve(
     conn: Conn,
     first: AttemptLog,
@@ -72,9 +75,68 @@ pub(crate) async fn serve(
     let meter = conn.meter();
     let slot = Slot::new(conn);
     let control = Arc::new(TapControl::default());
-    let connection = tokio::select! {
+    let connection = match open(&slot, &control, settings, &first, site).await {
+        Ok(connection) => connection,
+        Err(ending) => {
+            drop(slot.take());
+            return first.finish(ending, meter.take());
+        }
+    };
+    let (takeover, takeovers) = mpsc::channel(1);
+    let shared = Arc::new(Shared {
+        site: site.clone(),
+        peer,
+        link: Arc::new(Link::new(control)),
+        ended: watch::Sender::new(None),
+        takeover,
+    });
+    let streams = TaskTracker::new();
+    let mut first = Some(first);
+    let driven = drive(connection, &shared, takeovers, &streams, &mut first, id).await;
+    let conn = slot.take();
+    match driven {
+        Driven::TakenOver(taken) => {
+            // What h2 counted belongs to the streams; the fault's bytes start here.
+            meter.take();
+            if let Some(conn) = conn {
+                take_over(conn, *taken, site).await;
+            }
+            streams.close();
+            streams.wait().await;
+        }
+        Driven::Ended(ending) => {
+            streams.close();
+            streams.wait().await;
+            if let (Some(conn), Ending::ServerFin) = (conn, ending) {
+                close_lingering(conn, site).await;
+            }
+            if let Some(first) = first {
+                first.action("no HTTP/2 stream before the connection ended");
+                first.finish(ending, meter.take());
+            }
+        }
+    }
+}
+
+/// How driving a connection ended.
+enum Driven {
+    Ended(Ending),
+    /// A stream's transport fault takes the raw connection.
+    TakenOver(Box<Takeover>),
+}
+
+/// The server's side of the HTTP/2 preface, bounded in time; a failure is
+/// journaled in `first`.
+async fn open(
+    slot: &Slot,
+    control: &Arc<TapControl>,
+    settings: Http2Settings,
+    first: &AttemptLog,
+    site: &Site,
+) -> Result<Connection<Tap<Slot>, Bytes>, Ending> {
+    tokio::select! {
         () = site.stop.cancelled() => Err(Ending::ServerStopped),
-        shaken = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&slot, &control, settings)) => match shaken {
+        shaken = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(slot, control, settings)) => match shaken {
             Ok(Ok(connection)) => Ok(connection),
             Ok(Err(error)) => {
                 first.action(format!("HTTP/2 handshake failed ({error}); closed"));
@@ -85,75 +147,54 @@ pub(crate) async fn serve(
                 Err(Ending::ServerFin)
             }
         },
-    };
-    let mut connection = match connection {
-        Ok(connection) => connection,
-        Err(ending) => {
-            drop(slot.take());
-            return first.finish(ending, meter.take());
-        }
-    };
-    let (takeover, mut takeovers) = mpsc::channel(1);
-    let shared = Arc::new(Shared {
-        site: site.clone(),
-        peer,
-        link: Arc::new(Link::new(control)),
-        ended: watch::Sender::new(None),
-        takeover,
-    });
-    let streams = TaskTracker::new();
-    let mut first = Some(first);
+    }
+}
+
+/// Accepts streams, each answered by its own task, until the connection
+/// ends, a fault closes it, or a stream's fault takes it over; then tells
+/// the streams how it ended, before h2 fails them for its going.
+async fn drive(
+    mut connection: Connection<Tap<Slot>, Bytes>,
+    shared: &Arc<Shared>,
+    mut takeovers: mpsc::Receiver<Takeover>,
+    streams: &TaskTracker,
+    first: &mut Option<AttemptLog>,
+    id: u64,
+) -> Driven {
+    let site = &shared.site;
     let mut linger = pin!(tokio::time::sleep(Duration::MAX));
     let mut lingering = false;
-    let ending = loop {
+    let driven = loop {
         tokio::select! {
             biased;
-            () = site.stop.cancelled() => break Ending::ServerStopped,
-            Some(taken) = takeovers.recv() => {
-                // The streams learn how the connection ended before h2
-                // fails them for its going.
-                shared.ended.send_replace(Some(Ending::ServerFin));
-                drop(connection);
-                // What h2 counted belongs to the streams; the fault's bytes start here.
-                meter.take();
-                if let Some(conn) = slot.take() {
-                    take_over(conn, taken, site).await;
-                }
-                streams.close();
-                streams.wait().await;
-                return;
-            }
+            () = site.stop.cancelled() => break Driven::Ended(Ending::ServerStopped),
+            Some(taken) = takeovers.recv() => break Driven::TakenOver(Box::new(taken)),
             () = shared.link.closing(), if !lingering => {
-                if !shared.link.closes_at_once() {
-                    lingering = true;
-                    linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
-                    continue;
+                if shared.link.closes_at_once() {
+                    break Driven::Ended(Ending::ServerFin);
                 }
-                break Ending::ServerFin;
+                // The client closes once it has its answers; if not, the server does.
+                lingering = true;
+                linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
             }
-            () = &mut linger => break Ending::ServerFin,
+            () = &mut linger => break Driven::Ended(Ending::ServerFin),
             accepted = connection.accept() => match accepted {
                 Some(Ok((request, respond))) => {
-                    let log = first.take().unwrap_or_else(|| site.journal.begin(id, peer));
+                    let log = first.take().unwrap_or_else(|| site.journal.begin(id, shared.peer));
                     streams.spawn(stream(request, respond, log, shared.clone()));
                 }
-                Some(Err(error)) => break lost(&error),
-                None => break Ending::ClientFin,
+                Some(Err(error)) => break Driven::Ended(lost(&error)),
+                None => break Driven::Ended(Ending::ClientFin),
             },
         }
     };
+    let ending = match &driven {
+        Driven::Ended(ending) => *ending,
+        Driven::TakenOver(_) => Ending::ServerFin,
+    };
     shared.ended.send_replace(Some(ending));
     drop(connection);
-    let conn = slot.take();
-    streams.close();
-    streams.wait().await;
-    if let (Some(conn), Ending::ServerFin) = (conn, ending) {
-        close_lingering(conn, site).await;
-    }
-    if let Some(first) = first {
-        first.action("no HTTP/2 stream before the connection ended");
-        first.finish(ending, meter.take());
-    }
+    driven
 }
 
 /// Closes with a FIN and reads what the client still sends until it closes
