@@ -123,7 +123,8 @@ fn main() {
             outage / hyper
         );
     }
-    // Servers measured in the same round saw the same load from elsewhere.
+    // Servers measured in the same round, seconds apart, saw much the same
+    // load from elsewhere.
     let mut ratios: Vec<f64> = rates[0].iter().zip(&rates[1]).map(|(o, h)| o / h).collect();
     let to_hyper = median_f64(&mut ratios);
     // The server's CPU time per request moves less with load from elsewhere
