@@ -87,7 +87,7 @@ compat:
 	OUTAGE_BIN=$(OUTAGE_BIN) .ci/compat
 
 ## Benchmarks: each figure beside its peer and target, also written to BENCHMARKS.md.
-## Installs wrk where missing; the catalogue figure runs the clients.
+## Installs wrk and h2load where missing; the catalogue figure runs the clients.
 bench: clients
 	.ci/bench
 

@@ -117,6 +117,25 @@ impl Served {
         rss_kib(self.child.id()) as f64 / 1024.0
     }
 
+    /// CPU time the server process has used so far (user and system, its
+    /// threads', ended ones included), in seconds, from `/proc/<pid>/stat`.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // After the command's name in parentheses, `utime` and `stime` are
+        // the 12th and 13th fields, in clock ticks of 1/100 s on Linux.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks: u64 = fields
+            .get(11..13)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| t.parse::<u64>().ok())
+            .sum();
+        ticks as f64 / 100.0
+    }
+
     /// Anonymous resident memory of the server process (its heap and
     /// stacks, not its binary's pages), in MiB.
     pub fn rss_anon_mib(&self) -> f64 {

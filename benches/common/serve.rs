@@ -13,13 +13,15 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::server::conn::http1;
+use hyper::body::Frame;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use outage::fault::SlowHeaders;
 use outage::proxy::ToxicProxy;
 use outage::toxic::{Direction, Toxic, ToxicKind, Toxics};
@@ -54,6 +56,9 @@ type CountFn = Box<dyn Fn() -> Pin<Box<dyn Future<Output = u64> + Send>> + Send>
 /// attempts), `outage-slow-headers`, `outage-hang`, `hyper-ok`,
 /// `hyper-delay`, `hyper-hang`, `wiremock-ok`, `wiremock-delay`, `wiremock-hang`.
 ///
+/// HTTP/2 kinds, h2c with prior knowledge: `outage-ok-h2` (`ok` with
+/// `.http2(true)`) and `hyper-ok-h2` (hyper's `http2::serve_connection`).
+///
 /// Proxy kinds, in front of the upstream given to [`super::Served::start_with`],
 /// counting connections rather than requests: `copy-forward` (a bare
 /// `copy_bidirectional`), `copy-forward-1000` (1,000 of them, each on its
@@ -83,7 +88,9 @@ pub fn run(kind: &str) {
             &runtime,
             FaultServer::builder(Fault::named("hang").expect("hang exists")),
         ),
+        "outage-ok-h2" => outage(&runtime, FaultServer::builder(Fault::ok()).http2(true)),
         "hyper-ok" => hyper(&runtime, Answer::Now),
+        "hyper-ok-h2" => hyper_h2(&runtime),
         "hyper-delay" => hyper(&runtime, Answer::After(DELAY)),
         "hyper-hang" => hyper(&runtime, Answer::Never),
         "wiremock-ok" => wiremock(&runtime, ResponseTemplate::new(200)),
@@ -169,6 +176,69 @@ fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
         Box::pin(async move { n })
     });
     (addr, count, Box::new(()))
+}
+
+/// A bare hyper HTTP/2 server (h2c with prior knowledge), answering every
+/// stream `200` with `ok\n` and the headers outage's `ok` sends over
+/// HTTP/2: `content-type` alone, so no `date` and no `content-length`.
+fn hyper_h2(runtime: &tokio::runtime::Runtime) -> Started {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("loopback binds");
+    let addr = listener
+        .local_addr()
+        .expect("a bound socket has an address");
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    runtime.spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_request| {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                    async move {
+                        let response = http::Response::builder()
+                            .header("content-type", "text/plain")
+                            .body(NoLength(Full::new(Bytes::from_static(b"ok\n"))))
+                            .expect("a static response builds");
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = http2::Builder::new(TokioExecutor::new())
+                    .auto_date_header(false)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let count: CountFn = Box::new(move || {
+        let n = counter.load(Ordering::Relaxed);
+        Box::pin(async move { n })
+    });
+    (addr, count, Box::new(()))
+}
+
+/// A `Full` body whose length hyper is not told: hyper's HTTP/2 server adds
+/// a `content-length` to a body of known length, which outage's does not.
+struct NoLength(Full<Bytes>);
+
+impl hyper::body::Body for NoLength {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().0).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
 }
 
 fn wiremock(runtime: &tokio::runtime::Runtime, template: ResponseTemplate) -> Started {
