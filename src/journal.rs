@@ -512,6 +512,8 @@ impl Journal {
     /// Starts a new attempt and returns the handle that fills it in.
     pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
         let started = self.elapsed();
+        // The attempt let go to make room is freed after the lock is released.
+        let mut evicted = None;
         let index = {
             let mut state = self.state();
             let index = state.total;
@@ -519,7 +521,7 @@ impl Journal {
             let gap = state.last_started.map(|last| started.saturating_sub(last));
             state.last_started = Some(started);
             if state.attempts.len() == state.capacity {
-                state.pop_oldest();
+                evicted = state.pop_oldest();
             }
             let mut entry = Entry {
                 attempt: Attempt {
@@ -550,6 +552,7 @@ impl Journal {
             state.shrink();
             index
         };
+        drop(evicted);
         self.notify();
         AttemptLog {
             journal: self.clone(),
@@ -590,7 +593,7 @@ impl Journal {
     }
 
     /// Journals the stored prefix of a request head for attempt `index`.
-    fn request(&self, index: u64, head: &RequestHead) {
+    fn request(&self, index: u64, head: &RequestHead, stream: Option<Http2Stream>) {
         // Copied before taking the lock, which other connections wait for.
         let kept = Prefix::of(head);
         let truncated = kept.omitted > 0;
@@ -598,6 +601,9 @@ impl Journal {
             entry.attempt.request = Some(kept.head);
             entry.attempt.request_bytes_omitted = kept.omitted;
             entry.head_bytes = kept.bytes;
+            if stream.is_some() {
+                entry.attempt.http2 = stream;
+            }
         });
         if truncated {
             self.state().truncated += 1;
@@ -656,10 +662,10 @@ impl State {
             .count()
     }
 
-    fn pop_oldest(&mut self) {
-        if let Some(entry) = self.attempts.pop_front() {
-            self.bytes -= entry.footprint;
-        }
+    fn pop_oldest(&mut self) -> Option<Entry> {
+        let entry = self.attempts.pop_front()?;
+        self.bytes -= entry.footprint;
+        Some(entry)
     }
 
     /// Lets the oldest attempts go until the rest fit in `max_bytes`; the
@@ -773,7 +779,17 @@ impl AttemptLog {
     }
 
     pub(crate) fn request(&self, head: &RequestHead) {
-        self.journal.request(self.index, head);
+        self.journal.request(self.index, head, None);
+    }
+
+    /// Records that the attempt is HTTP/2 stream `id`, asking for `head`.
+    pub(crate) fn stream_request(&self, id: u32, head: &RequestHead) {
+        let stream = Http2Stream {
+            id,
+            frames_sent: Vec::new(),
+            reset_by_client: None,
+        };
+        self.journal.request(self.index, head, Some(stream));
     }
 
     /// Records the route this attempt took.
@@ -785,17 +801,6 @@ impl AttemptLog {
     pub(crate) fn upstream(&self, leg: UpstreamLeg) {
         self.journal
             .update(self.index, |e| e.attempt.upstream = Some(leg));
-    }
-
-    /// Records that the attempt is HTTP/2 stream `id`.
-    pub(crate) fn stream(&self, id: u32) {
-        let stream = Http2Stream {
-            id,
-            frames_sent: Vec::new(),
-            reset_by_client: None,
-        };
-        self.journal
-            .update(self.index, |e| e.attempt.http2 = Some(stream));
     }
 
     /// Records a frame sent on the attempt's stream or its connection.

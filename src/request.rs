@@ -83,17 +83,23 @@ impl RequestHead {
     /// The head of an HTTP/2 request: its path as the target, as in an
     /// HTTP/1 request line, and `:authority` as a `host` header.
     pub(crate) fn from_http2<B>(request: &http::Request<B>) -> Self {
-        let mut head = RequestHead::from_hyper(request);
-        head.target = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), ToString::to_string);
-        head.version = "HTTP/2".to_owned();
-        if let Some(authority) = request.uri().authority() {
-            head.headers
-                .insert(0, ("host".to_owned(), authority.to_string()));
+        let uri = request.uri();
+        let authority = uri
+            .authority()
+            .map(|a| ("host".to_owned(), a.as_str().to_owned()));
+        let fields = request.headers().iter().map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        });
+        let mut headers = Vec::with_capacity(request.headers().len() + 1);
+        headers.extend(authority);
+        headers.extend(fields);
+        RequestHead {
+            method: request.method().as_str().to_owned(),
+            target: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+            version: "HTTP/2".to_owned(),
+            headers,
         }
-        head
     }
 }
 

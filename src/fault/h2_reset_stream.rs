@@ -66,6 +66,8 @@ impl H2ResetStream {
         if let Err(ending) = stream.drain_body().await {
             return ending;
         }
+        // The reset waits for what it follows to leave.
+        stream.watch_writes();
         let code = self.code;
         let promised = match self.when {
             StreamResetWhen::BeforeResponse => {

@@ -15,10 +15,10 @@ use bytes::Bytes;
 use h2::RecvStream;
 use h2::server::{Connection, SendResponse};
 use http_body_util::BodyExt;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use crate::conn::http2::{Link, StreamExchange, Tap, TapControl};
+use crate::conn::http2::{Link, Stop, StreamExchange, Tap, TapControl};
 use crate::conn::{Conn, Exchange, client_error_ending};
 use crate::fault::{Acted, Acts, Fault, HEALTHY, Http2Settings, Request, Respond};
 use crate::journal::{AttemptLog, Ending, Http2Code};
@@ -55,9 +55,6 @@ struct Shared {
     site: Arc<Site>,
     peer: SocketAddr,
     link: Arc<Link>,
-    /// How the connection ended, once it has: the ending of every stream
-    /// still open then.
-    ended: watch::Sender<Option<Ending>>,
     takeover: mpsc::Sender<Takeover>,
 }
 
@@ -87,7 +84,6 @@ pub(crate) async fn serve(
         site: site.clone(),
         peer,
         link: Arc::new(Link::new(control)),
-        ended: watch::Sender::new(None),
         takeover,
     });
     let streams = TaskTracker::new();
@@ -164,12 +160,15 @@ async fn drive(
     let site = &shared.site;
     let mut linger = pin!(tokio::time::sleep(Duration::MAX));
     let mut lingering = false;
+    // Made once, not for every stream.
+    let mut stopped = pin!(site.stop.cancelled());
+    let mut closing = pin!(shared.link.closing());
     let driven = loop {
         tokio::select! {
             biased;
-            () = site.stop.cancelled() => break Driven::Ended(Ending::ServerStopped),
+            () = &mut stopped => break Driven::Ended(Ending::ServerStopped),
             Some(taken) = takeovers.recv() => break Driven::TakenOver(Box::new(taken)),
-            () = shared.link.closing(), if !lingering => {
+            () = &mut closing, if !lingering => {
                 if shared.link.closes_at_once() {
                     break Driven::Ended(Ending::ServerFin);
                 }
@@ -181,7 +180,8 @@ async fn drive(
             accepted = connection.accept() => match accepted {
                 Some(Ok((request, respond))) => {
                     let log = first.take().unwrap_or_else(|| site.journal.begin(id, shared.peer));
-                    streams.spawn(stream(request, respond, log, shared.clone()));
+                    // Boxed, the task is small, and its allocation ordinary.
+                    streams.spawn(Box::pin(stream(request, respond, log, shared.clone())));
                 }
                 Some(Err(error)) => break Driven::Ended(lost(&error)),
                 None => break Driven::Ended(Ending::ClientFin),
@@ -192,7 +192,7 @@ async fn drive(
         Driven::Ended(ending) => *ending,
         Driven::TakenOver(_) => Ending::ServerFin,
     };
-    shared.ended.send_replace(Some(ending));
+    shared.link.end(ending);
     drop(connection);
     driven
 }
@@ -236,22 +236,21 @@ async fn stream(
 ) {
     let mut exchange = StreamExchange::new(request, respond, shared.link.clone(), log);
     let (link, id) = (shared.link.clone(), exchange.id);
-    let mut ended = shared.ended.subscribe();
-    let outcome = tokio::select! {
+    let stopped = tokio::select! {
         biased;
-        _ = ended.wait_for(Option::is_some) => None,
-        outcome = act(&mut exchange, &shared) => outcome,
-        () = link.abandons(id) => {
-            exchange.log().also("left unprocessed: above the GOAWAY's last-stream-id".to_owned());
-            None
-        }
+        stop = link.stops(id) => stop,
+        outcome = act(&mut exchange, &shared) => match outcome {
+            Outcome::Ended(ending) => return exchange.finish(ending),
+            Outcome::TakenOver => return,
+        },
     };
-    let ending = match outcome {
-        Some(Outcome::Ended(ending)) => ending,
-        Some(Outcome::TakenOver) => return,
-        None => {
-            let ending = ended.wait_for(Option::is_some).await.ok().and_then(|e| *e);
-            ending.unwrap_or(Ending::ServerFin)
+    let ending = match stopped {
+        Stop::Ended(ending) => ending,
+        Stop::Abandoned => {
+            exchange
+                .log()
+                .also("left unprocessed: above the GOAWAY's last-stream-id".to_owned());
+            link.ended().await
         }
     };
     exchange.finish(ending);
@@ -264,36 +263,34 @@ enum Outcome {
     TakenOver,
 }
 
-async fn act(exchange: &mut StreamExchange, shared: &Shared) -> Option<Outcome> {
+async fn act(exchange: &mut StreamExchange, shared: &Shared) -> Outcome {
     let chosen = shared.site.for_request(exchange.log(), &exchange.head);
     let acted = match chosen.acts() {
         Acts::Respond(responder) => {
             let log = exchange.log().clone();
             log.action(responder.action(&request(exchange, shared.peer)));
-            return Some(Outcome::Ended(
-                answer(exchange, responder, shared.peer).await,
-            ));
+            return Outcome::Ended(answer(exchange, responder, shared.peer).await);
         }
         Acts::Stream(fault) => CatchUnwind(pin!(fault.act(exchange))).await,
         Acts::Misbehave(_) => {
             let (head, log) = exchange.hand_over();
             let fault = chosen.fault().clone();
             let _ = shared.takeover.send(Takeover { fault, head, log }).await;
-            return Some(Outcome::TakenOver);
+            return Outcome::TakenOver;
         }
         Acts::Route(_) | Acts::Listener(_) => {
             exchange.did("no fault to apply; reset the stream");
-            return Some(Outcome::Ended(exchange.reset(Http2Code::INTERNAL_ERROR)));
+            return Outcome::Ended(exchange.reset(Http2Code::INTERNAL_ERROR));
         }
     };
-    Some(Outcome::Ended(match acted {
+    Outcome::Ended(match acted {
         Ok(Acted::Ended(ending)) => ending,
         Ok(Acted::AnswerOk) => answer(exchange, &*HEALTHY, shared.peer).await,
         Err(panic) => {
             exchange.did(format!("the fault panicked ({panic}); reset the stream"));
             exchange.reset(Http2Code::INTERNAL_ERROR)
         }
-    }))
+    })
 }
 
 fn request<'a>(exchange: &'a StreamExchange, peer: SocketAddr) -> Request<'a> {
@@ -335,21 +332,22 @@ async fn send(
     response: http::Response<crate::fault::Body>,
 ) -> Result<(), Ending> {
     let (mut parts, mut body) = response.into_parts();
-    // HTTP/2 has no connection-specific headers (RFC 9113 §8.2.2).
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "upgrade",
-    ] {
-        parts.headers.remove(name);
+    // HTTP/2 has no connection-specific headers (RFC 9113 §8.2.2); of them
+    // a responder sets only `connection`.
+    if parts.headers.contains_key(http::header::CONNECTION) {
+        parts.headers.remove(http::header::CONNECTION);
     }
-    let empty = hyper::body::Body::is_end_stream(&body);
-    exchange.send_head(http::Response::from_parts(parts, ()), empty)?;
+    if hyper::body::Body::is_end_stream(&body) {
+        return exchange.send_head(http::Response::from_parts(parts, ()), true);
+    }
+    exchange.send_head(http::Response::from_parts(parts, ()), false)?;
     while let Some(Ok(frame)) = body.frame().await {
         match frame.into_data() {
-            Ok(data) => exchange.send_data(data, false).await?,
+            // The last DATA frame ends the stream itself.
+            Ok(data) => {
+                let last = hyper::body::Body::is_end_stream(&body);
+                exchange.send_data(data, last).await?;
+            }
             Err(frame) => {
                 if let Ok(trailers) = frame.into_trailers() {
                     return exchange.send_trailers(trailers);

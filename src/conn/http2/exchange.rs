@@ -27,6 +27,8 @@ pub(crate) struct StreamExchange {
     sending: Option<SendStream<Bytes>>,
     /// True once the response has ended (END_STREAM sent).
     ended: bool,
+    /// True when what of the stream leaves for the client is counted.
+    watched: bool,
     traffic: Traffic,
 }
 
@@ -40,8 +42,7 @@ impl StreamExchange {
         let id = u32::from(respond.stream_id());
         let position = link.begin_stream(id);
         let head = RequestHead::from_http2(&request);
-        log.stream(id);
-        log.request(&head);
+        log.stream_request(id, &head);
         StreamExchange {
             head,
             id,
@@ -52,6 +53,7 @@ impl StreamExchange {
             respond,
             sending: None,
             ended: false,
+            watched: false,
             traffic: Traffic::default(),
         }
     }
@@ -81,9 +83,18 @@ impl StreamExchange {
         Ending::ServerStreamReset
     }
 
+    /// Counts what of the stream leaves for the client, from now on, so
+    /// that [`flushed`](Self::flushed) can wait for it.
+    pub(crate) fn watch_writes(&mut self) {
+        self.link.watch(self.id);
+        self.watched = true;
+    }
+
     /// Waits until what was sent on the stream has left for the client:
-    /// h2 drops what it still holds of a stream it resets.
+    /// h2 drops what it still holds of a stream it resets. The stream must
+    /// be watched from before its first frame.
     pub(crate) async fn flushed(&self) {
+        debug_assert!(self.watched, "flushed() on a stream not watched");
         let headers = self.traffic.status.is_some();
         self.link.written(self.id, headers, self.traffic.sent).await;
     }
@@ -183,13 +194,13 @@ impl StreamExchange {
     /// Gives up the stream to a fault that takes the whole connection: its
     /// request and its attempt go with it.
     pub(crate) fn hand_over(&mut self) -> (RequestHead, AttemptLog) {
-        self.link.end_stream(self.id);
+        self.link.end_stream(self.id, self.watched);
         (self.head.clone(), self.log.clone())
     }
 
     /// Ends the attempt.
     pub(crate) fn finish(self, ending: Ending) {
-        self.link.end_stream(self.id);
+        self.link.end_stream(self.id, self.watched);
         self.log.finish(ending, self.traffic);
     }
 }

@@ -12,13 +12,31 @@ use tokio_util::sync::CancellationToken;
 
 use super::frame;
 use super::tap::TapControl;
-use crate::journal::Http2Code;
+use crate::journal::{Ending, Http2Code};
+
+/// What the streams watch of their connection.
+#[derive(Debug, Clone, Copy, Default)]
+struct State {
+    /// The last-stream-id of the GOAWAY sent, once one was.
+    went_away: Option<u32>,
+    /// How the connection ended, once it has.
+    ended: Option<Ending>,
+}
+
+/// Why a stream stops before its fault is done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The connection ended, so did the stream.
+    Ended(Ending),
+    /// A GOAWAY said the stream will not be processed.
+    Abandoned,
+}
 
 /// One HTTP/2 connection, as its streams see it.
 pub(crate) struct Link {
     tap: Arc<TapControl>,
-    /// The last-stream-id of the GOAWAY sent, once one was.
-    went_away: watch::Sender<Option<u32>>,
+    /// The last-stream-id of the GOAWAY sent, and the connection's ending.
+    state: watch::Sender<State>,
     /// Cancelled to close the connection once the injected frames are out.
     close: CancellationToken,
     /// The streams being answered, by id.
@@ -32,7 +50,7 @@ impl Link {
     pub(crate) fn new(tap: Arc<TapControl>) -> Self {
         Link {
             tap,
-            went_away: watch::Sender::new(None),
+            state: watch::Sender::new(State::default()),
             close: CancellationToken::new(),
             answering: Mutex::default(),
             answered: Notify::new(),
@@ -50,15 +68,23 @@ impl Link {
         self.streams.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Starts counting what of stream `id` leaves for the client.
+    pub(crate) fn watch(&self, id: u32) {
+        self.tap.watch(id);
+    }
+
     /// Waits until stream `id`'s headers (when `headers`) and `data` bytes
-    /// of its body have left for the client.
+    /// of its body have left for the client; the stream is watched.
     pub(crate) async fn written(&self, id: u32, headers: bool, data: u64) {
         self.tap.stream_written(id, headers, data).await;
     }
 
-    /// The stream is answered, or will never be.
-    pub(crate) fn end_stream(&self, id: u32) {
-        self.tap.forget(id);
+    /// The stream is answered, or will never be; `watched` when its writes
+    /// were counted.
+    pub(crate) fn end_stream(&self, id: u32, watched: bool) {
+        if watched {
+            self.tap.forget(id);
+        }
         self.answering().remove(&id);
         self.answered.notify_waiters();
     }
@@ -69,11 +95,12 @@ impl Link {
     /// earlier one (RFC 9113 §6.8).
     pub(crate) fn go_away(&self, last_stream_id: u32, code: Http2Code, immediate: bool) -> u32 {
         let last = self
-            .went_away
+            .state
             .borrow()
+            .went_away
             .map_or(last_stream_id, |l| l.min(last_stream_id));
         self.tap.inject(frame::go_away(last, code));
-        self.went_away.send_replace(Some(last));
+        self.state.send_modify(|state| state.went_away = Some(last));
         if immediate {
             self.close.cancel();
         }
@@ -97,13 +124,34 @@ impl Link {
         self.tap.drop_ping_acks();
     }
 
-    /// Waits until a GOAWAY said stream `id` will not be processed.
-    pub(crate) async fn abandons(&self, id: u32) {
-        let mut went_away = self.went_away.subscribe();
-        // The sender lives as long as `self`, so this wait ends only by the match.
-        let _ = went_away
-            .wait_for(|last| last.is_some_and(|l| l < id))
-            .await;
+    /// Tells every stream that the connection ended, and how.
+    pub(crate) fn end(&self, ending: Ending) {
+        self.state.send_modify(|state| state.ended = Some(ending));
+    }
+
+    /// Waits until stream `id` should stop: the connection ended, or a
+    /// GOAWAY said the stream will not be processed.
+    pub(crate) async fn stops(&self, id: u32) -> Stop {
+        let mut state = self.state.subscribe();
+        let stop = |s: &State| match (s.ended, s.went_away) {
+            (Some(ending), _) => Some(Stop::Ended(ending)),
+            (None, Some(last)) if last < id => Some(Stop::Abandoned),
+            _ => None,
+        };
+        // The sender lives as long as `self`, so this wait ends only by a stop.
+        match state.wait_for(|s| stop(s).is_some()).await {
+            Ok(s) => stop(&s).unwrap_or(Stop::Abandoned),
+            Err(_) => Stop::Abandoned,
+        }
+    }
+
+    /// Waits until the connection has ended, and says how.
+    pub(crate) async fn ended(&self) -> Ending {
+        let mut state = self.state.subscribe();
+        match state.wait_for(|s| s.ended.is_some()).await {
+            Ok(s) => s.ended.unwrap_or(Ending::ServerFin),
+            Err(_) => Ending::ServerFin,
+        }
     }
 
     /// Waits until the connection should close: at once after an immediate
@@ -114,8 +162,9 @@ impl Link {
             let answered = self.answered.notified();
             let closed = self.close.is_cancelled()
                 || self
-                    .went_away
+                    .state
                     .borrow()
+                    .went_away
                     .is_some_and(|last| self.answering().range(..=last).next().is_none());
             if closed {
                 break;

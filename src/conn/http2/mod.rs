@@ -14,5 +14,5 @@ mod link;
 mod tap;
 
 pub(crate) use exchange::StreamExchange;
-pub(crate) use link::Link;
+pub(crate) use link::{Link, Stop};
 pub(crate) use tap::{Tap, TapControl};

@@ -7,9 +7,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 
+use atomic_waker::AtomicWaker;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
@@ -19,11 +21,19 @@ use super::frame::{self, HEADER_LEN, Header};
 /// Bytes the tap holds for the socket before it asks h2 to wait.
 const HIGH_WATER: usize = 64 * 1024;
 
-/// What the connection's streams ask of its tap.
+/// What the connection's streams ask of its tap. What the tap reads on
+/// every write and read is in atomics; the lock is for the rare rest.
 #[derive(Default)]
 pub(crate) struct TapControl {
     state: Mutex<Control>,
     written: Notify,
+    /// The task driving the connection, woken to write what was queued.
+    waker: AtomicWaker,
+    /// True while frames wait in `Control::queued`.
+    queued: AtomicBool,
+    drop_ping_acks: AtomicBool,
+    /// True once a stream is watched (see `Control::streams`).
+    watching: AtomicBool,
 }
 
 #[derive(Default)]
@@ -32,11 +42,9 @@ struct Control {
     queued: Vec<Bytes>,
     /// Frames queued or held that have not reached the socket yet.
     unwritten: usize,
-    drop_ping_acks: bool,
     dropped_ping_acks: u64,
-    /// The task driving the connection, woken to write what was queued.
-    waker: Option<Waker>,
-    /// What reached the socket of each stream whose frames did.
+    /// What reached the socket of each stream watched: only a connection
+    /// where a fault waits on a stream costs the tap any bookkeeping.
     streams: HashMap<u32, Written>,
 }
 
@@ -55,23 +63,31 @@ impl TapControl {
     /// Sends `frame` between two of h2's frames, as soon as the connection
     /// is next driven.
     pub(crate) fn inject(&self, frame: Bytes) {
-        let mut state = self.state();
-        state.queued.push(frame);
-        state.unwritten += 1;
-        if let Some(waker) = state.waker.take() {
-            waker.wake();
+        {
+            let mut state = self.state();
+            state.queued.push(frame);
+            state.unwritten += 1;
         }
+        self.queued.store(true, Ordering::Release);
+        self.waker.wake();
     }
 
     /// From now on, the PINGs the client sends are never answered.
     pub(crate) fn drop_ping_acks(&self) {
-        self.state().drop_ping_acks = true;
+        self.drop_ping_acks.store(true, Ordering::Relaxed);
     }
 
     /// How many PING ACKs were kept from the client.
     #[cfg(test)]
     pub(crate) fn dropped_ping_acks(&self) -> u64 {
         self.state().dropped_ping_acks
+    }
+
+    /// Starts counting what of stream `id` reaches the socket, before any
+    /// of its frames is sent.
+    pub(crate) fn watch(&self, id: u32) {
+        self.state().streams.entry(id).or_default();
+        self.watching.store(true, Ordering::Release);
     }
 
     /// Waits until stream `id`'s headers (when `headers`) and `data` bytes
@@ -198,7 +214,7 @@ impl<T> Tap<T> {
 
     /// Moves the queued frames into the output, when h2 is between frames.
     fn take_queued(&mut self) {
-        if !self.cursor.at_boundary() {
+        if !self.cursor.at_boundary() || !self.control.queued.swap(false, Ordering::Acquire) {
             return;
         }
         let queued = std::mem::take(&mut self.control.state().queued);
@@ -235,10 +251,11 @@ impl<T> Tap<T> {
             .front()
             .filter(|(end, _)| *end <= self.written)
         {
-            let written = state.streams.entry(header.stream).or_default();
-            match header.kind {
-                frame::HEADERS => written.headers = true,
-                _ => written.data += u64::from(header.length),
+            if let Some(written) = state.streams.get_mut(&header.stream) {
+                match header.kind {
+                    frame::HEADERS => written.headers = true,
+                    _ => written.data += u64::from(header.length),
+                }
             }
             self.responses.pop_front();
         }
@@ -268,16 +285,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Tap<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        {
-            let mut state = this.control.state();
-            if !state
-                .waker
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                state.waker = Some(cx.waker().clone());
-            }
-        }
+        this.control.waker.register(cx.waker());
         // h2 always reads, so the frames a stream injected leave from here
         // when h2 itself has nothing to write.
         this.take_queued();
@@ -299,13 +307,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
         if this.out.len() >= HIGH_WATER {
             ready!(this.drain(cx))?;
         }
-        let drop_ping_acks = this.control.state().drop_ping_acks;
+        let drop_ping_acks = this.control.drop_ping_acks.load(Ordering::Relaxed);
+        let watching = this.control.watching.load(Ordering::Acquire);
         let before = this.out.len();
         let dropped = this
             .cursor
             .feed(buf, &mut this.out, drop_ping_acks, &mut this.passed);
         for (at, header) in this.passed.drain(..) {
-            if header.stream != 0 && matches!(header.kind, frame::HEADERS | frame::DATA) {
+            let response = matches!(header.kind, frame::HEADERS | frame::DATA);
+            if watching && header.stream != 0 && response {
                 let start = this.appended + (at - before) as u64;
                 let end = start + (HEADER_LEN as u64) + u64::from(header.length);
                 this.responses.push_back((end, header));
