@@ -70,6 +70,9 @@ pub(crate) async fn serve(
     settings: Http2Settings,
 ) {
     let meter = conn.meter();
+    // Frames are small and go one by one, often several in flight: Nagle's
+    // algorithm would hold a response back until the client's delayed ACK.
+    let _ = conn.set_nodelay();
     let slot = Slot::new(conn);
     let control = Arc::new(TapControl::default());
     let connection = match open(&slot, &control, settings, &first, site).await {
