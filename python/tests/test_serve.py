@@ -313,3 +313,16 @@ def test_keyword_options_become_flags():
     ]
     with pytest.raises(ValueError, match="--journal"):
         outage.option_flags({"journal": "x.jsonl"})
+
+
+def test_http2_is_served_to_a_client_that_speaks_it():
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("h2")
+    with outage.serve("ok", http2=True) as server:
+        with httpx.Client(http1=False, http2=True, timeout=5) as client:
+            response = client.get(server.url)
+        assert (response.http_version, response.status_code) == ("HTTP/2", 200)
+        # A client that speaks HTTP/1.1 is served HTTP/1.1 on the same port.
+        assert get_with_retries(server.url) == (200, b"ok\n")
+        lines = [a["request"]["version"] for a in server.wait_for(2)]
+        assert sorted(lines) == ["HTTP/1.1", "HTTP/2"]

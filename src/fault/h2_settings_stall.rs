@@ -64,4 +64,8 @@ impl FaultLeaf for H2SettingsStall {
     fn is_http2(&self) -> bool {
         true
     }
+
+    fn acts_before_request(&self) -> bool {
+        true
+    }
 }

@@ -34,6 +34,10 @@ impl FaultLeaf for HangOnAccept {
     fn handling(&self) -> Handling<'_> {
         Handling::Misbehave(self)
     }
+
+    fn acts_before_request(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

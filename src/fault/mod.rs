@@ -237,6 +237,11 @@ pub(crate) trait FaultLeaf {
         false
     }
 
+    /// True when it acts on a connection before a request could be read.
+    fn acts_before_request(&self) -> bool {
+        self.breaks_handshake()
+    }
+
     /// True when it, or any fault it may apply, is in the TLS family.
     fn is_tls(&self) -> bool {
         self.presents().is_some() || self.breaks_handshake()
@@ -802,6 +807,13 @@ impl Fault {
     /// streams (the `h2-*` faults): its server speaks HTTP/2.
     pub fn is_http2(&self) -> bool {
         self.leaf().is_http2()
+    }
+
+    /// True when the fault acts on a connection before a request could be
+    /// read (`hang-on-accept`, `reset` on accept, `h2-settings-stall`, the
+    /// TLS faults that break the handshake).
+    pub(crate) fn acts_before_request(&self) -> bool {
+        self.leaf().acts_before_request()
     }
 
     /// Why this fault cannot also be served behind TLS (`tls = true`,

@@ -114,6 +114,10 @@ impl FaultLeaf for Reset {
         Handling::Misbehave(self)
     }
 
+    fn acts_before_request(&self) -> bool {
+        self.when == ResetWhen::OnAccept
+    }
+
     fn validate(&self) -> Result<(), String> {
         bulk::check_size("reset", "body-bytes", self.body_bytes)
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fault::{Fault, FaultLeaf, Handling, InvalidFault, ResetWhen};
+use crate::fault::{Fault, FaultLeaf, Handling, InvalidFault};
 
 /// Hands each request to the fault of the first route whose pattern matches
 /// its path, or to `fallback` (default `status 404`). A pattern is an exact
@@ -150,8 +150,6 @@ impl Route {
 /// Checks that `fault` can act after a request head was read.
 fn routable(fault: &Fault) -> Result<(), String> {
     let acts_before_request = match fault {
-        Fault::HangOnAccept(_) | Fault::H2SettingsStall(_) => true,
-        Fault::Reset(reset) => reset.when == ResetWhen::OnAccept,
         Fault::Routes(_) => {
             return Err(
                 "a route cannot be routes itself; list its paths in the outer routes".into(),
@@ -170,7 +168,7 @@ fn routable(fault: &Fault) -> Result<(), String> {
                 tls.name()
             ));
         }
-        other => other.is_listener_fault(),
+        other => other.is_listener_fault() || other.acts_before_request(),
     };
     if acts_before_request {
         return Err(format!(

@@ -6,8 +6,9 @@ use std::str::FromStr;
 
 /// An HTTP/2 error code (RFC 9113 §7), as RST_STREAM and GOAWAY frames carry
 /// it. Written in kebab-case (`refused-stream`, `internal-error`); a code the
-/// RFC does not name is written as its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// RFC does not name is written as its number. Read from either, or from the
+/// RFC's own spelling (`REFUSED_STREAM`): `"cancel".parse()`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Http2Code(pub u32);
 
 /// The codes RFC 9113 names, in the order of their numbers.
@@ -37,8 +38,26 @@ impl Http2Code {
     pub const INTERNAL_ERROR: Http2Code = Http2Code(2);
     /// REFUSED_STREAM: the stream was not processed, so it is safe to retry.
     pub const REFUSED_STREAM: Http2Code = Http2Code(7);
+    /// FLOW_CONTROL_ERROR.
+    pub const FLOW_CONTROL_ERROR: Http2Code = Http2Code(3);
+    /// SETTINGS_TIMEOUT.
+    pub const SETTINGS_TIMEOUT: Http2Code = Http2Code(4);
+    /// STREAM_CLOSED.
+    pub const STREAM_CLOSED: Http2Code = Http2Code(5);
+    /// FRAME_SIZE_ERROR.
+    pub const FRAME_SIZE_ERROR: Http2Code = Http2Code(6);
     /// CANCEL: the stream is no longer needed.
     pub const CANCEL: Http2Code = Http2Code(8);
+    /// COMPRESSION_ERROR.
+    pub const COMPRESSION_ERROR: Http2Code = Http2Code(9);
+    /// CONNECT_ERROR.
+    pub const CONNECT_ERROR: Http2Code = Http2Code(10);
+    /// ENHANCE_YOUR_CALM: the peer is causing too much load.
+    pub const ENHANCE_YOUR_CALM: Http2Code = Http2Code(11);
+    /// INADEQUATE_SECURITY.
+    pub const INADEQUATE_SECURITY: Http2Code = Http2Code(12);
+    /// HTTP_1_1_REQUIRED: the client should retry over HTTP/1.1.
+    pub const HTTP_1_1_REQUIRED: Http2Code = Http2Code(13);
 
     /// Its name in kebab-case, when RFC 9113 names it.
     pub fn name(self) -> Option<&'static str> {
@@ -48,6 +67,16 @@ impl Http2Code {
     /// The names a code may be given by, for error messages.
     pub(crate) fn names() -> String {
         NAMES.join(", ")
+    }
+}
+
+impl fmt::Debug for Http2Code {
+    /// `Http2Code(7 refused-stream)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "Http2Code({} {name})", self.0),
+            None => write!(f, "Http2Code({})", self.0),
+        }
     }
 }
 
@@ -62,14 +91,36 @@ impl fmt::Display for Http2Code {
 
 /// A string that names no HTTP/2 error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown HTTP/2 error code {0:?}; expected a number or one of {names}", names = Http2Code::names())]
+#[error("unknown HTTP/2 error code {0:?}{hint}; expected a number or one of {names}", hint = nearest_code(.0), names = Http2Code::names())]
 pub struct UnknownCode(pub String);
+
+/// "; did you mean …?" for a name close to a code's.
+fn nearest_code(name: &str) -> String {
+    let name = kebab(name);
+    // A code named in part (`refused`) is a likely slip too.
+    let part = || {
+        let mut named = NAMES
+            .iter()
+            .filter(|n| name.len() >= 4 && n.contains(&name));
+        named.next().filter(|_| named.next().is_none()).copied()
+    };
+    crate::words::nearest(&name, NAMES.iter().copied())
+        .or_else(part)
+        .map(|n| format!("; did you mean {n:?}?"))
+        .unwrap_or_default()
+}
+
+/// `REFUSED_STREAM` as `refused-stream`.
+fn kebab(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
 
 impl FromStr for Http2Code {
     type Err = UnknownCode;
 
     fn from_str(s: &str) -> Result<Self, UnknownCode> {
-        if let Some(position) = NAMES.iter().position(|name| *name == s) {
+        let name = kebab(s);
+        if let Some(position) = NAMES.iter().position(|known| *known == name) {
             return Ok(Http2Code(position as u32));
         }
         let number = match s.strip_prefix("0x") {
@@ -194,7 +245,13 @@ mod tests {
             "enhance-your-calm"
         );
         assert_eq!(Http2Code(0x1f).to_string(), "31");
+        assert_eq!("REFUSED_STREAM".parse(), Ok(Http2Code::REFUSED_STREAM));
         let error = "refused".parse::<Http2Code>().unwrap_err().to_string();
+        assert!(
+            error.contains("did you mean \"refused-stream\"?"),
+            "{error}"
+        );
         assert!(error.contains("no-error, protocol-error"), "{error}");
+        assert_eq!(format!("{:?}", Http2Code::CANCEL), "Http2Code(8 cancel)");
     }
 }

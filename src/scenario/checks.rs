@@ -263,9 +263,28 @@ pub(crate) fn factor(errors: &mut Errors, value: &Value, what: &str, factor: f64
     fine
 }
 
-/// HTTP/2 (`http2 = true`, or an `h2-*` fault) where the fault stands in
-/// front of an upstream, which is served HTTP/1.1 only.
-pub(crate) fn http2_with_upstream(errors: &mut Errors, top: &DeTable, fault: &Fault, http2: bool) {
+/// What `http2` (valid) allows: `false` only where the fault does not act
+/// on HTTP/2; HTTP/2 (`http2 = true`, or an `h2-*` fault) not where the
+/// fault stands in front of an upstream, which is served HTTP/1.1 only.
+pub(crate) fn http2(
+    errors: &mut Errors,
+    top: &DeTable,
+    fault: &Fault,
+    http2: bool,
+    upstream: bool,
+) {
+    if let (false, true, Some(value)) = (http2, fault.is_http2(), top.get("http2")) {
+        errors.at(
+            value.span(),
+            format!(
+                "http2 = false does not apply to {:?}: it acts on HTTP/2, so its server always speaks it; remove http2 = false",
+                fault.name()
+            ),
+        );
+    }
+    if !upstream {
+        return;
+    }
     let (key, what) = match (http2, fault.is_http2()) {
         (true, _) => ("http2", "http2 = true".to_owned()),
         (false, true) => ("fault", format!("{:?} acts on HTTP/2", fault.name())),

@@ -102,8 +102,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, LoadErrors> {
         Some(value) => upstream_of(&mut errors, value).map(Some),
         None => Some(None),
     };
-    if let (Some(Some(_)), Some(fault), Some(http2)) = (&upstream, &fault, http2) {
-        checks::http2_with_upstream(&mut errors, top, fault, http2);
+    if let (Some(upstream), Some(fault), Some(http2)) = (&upstream, &fault, http2) {
+        checks::http2(&mut errors, top, fault, http2, upstream.is_some());
     }
     let client = required(
         &mut errors,

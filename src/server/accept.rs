@@ -14,7 +14,7 @@ use crate::conn::Conn;
 use crate::conn::Exchange;
 use crate::conn::Stream;
 use crate::conn::wire;
-use crate::fault::{Acts, Misbehave, Tls};
+use crate::fault::{Acts, BoxFuture, Chosen, Misbehave, Tls};
 use crate::journal::{Ending, Traffic};
 use crate::server::handshake::handshake;
 use crate::server::panic::{CatchUnwind, ON_PURPOSE, PanicAt};
@@ -98,21 +98,32 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
     if let Some(upstream) = &site.upstream {
         return relay::serve(conn, log, connection, peer, &site, upstream).await;
     }
+    let fault = chosen.fault();
+    let http2 = match sniffs(chosen, &site) {
+        false => false,
+        true => match speaks_http2(&mut conn, &site).await {
+            Ok(http2) => http2,
+            Err(ending) => {
+                log.action("client left before sending a full request");
+                return log.finish(ending, conn.meter().take());
+            }
+        },
+    };
     match chosen.acts() {
+        // The first stream's fault acts, a transport fault by taking the
+        // connection over.
+        _ if http2 && !fault.acts_before_request() => {
+            let settings = chosen.http2_settings();
+            http2::serve(conn, log, connection, peer, &site, settings).await;
+        }
         // hyper reads the request head; a transport fault chosen by it (a
         // route's) takes the raw connection back.
         Acts::Respond(_) | Acts::Route(_) | Acts::Stream(_) => {
-            match speaks_http2(&mut conn, &site).await {
-                Ok(true) => {
-                    let settings = chosen.http2_settings();
-                    http2::serve(conn, log, connection, peer, &site, settings).await;
-                }
-                Ok(false) => http::serve(conn, log, connection, peer, &site).await,
-                Err(ending) => {
-                    log.action("client left before sending a full request");
-                    log.finish(ending, conn.meter().take());
-                }
-            }
+            http::serve(conn, log, connection, peer, &site).await;
+        }
+        Acts::Misbehave(_) if fault.is_http2() && !http2 => {
+            let exchange = Exchange::new(conn, None, log);
+            misbehave(&NeedsHttp2(fault.name()), exchange, &site).await;
         }
         Acts::Misbehave(fault) => misbehave(fault, Exchange::new(conn, None, log), &site).await,
         Acts::Listener(_) => {
@@ -123,6 +134,41 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
             log.action("no connection fault to apply");
             log.finish(Ending::ServerFin, meter.take());
         }
+    }
+}
+
+/// True when the server must see whether the client speaks HTTP/2 before
+/// the fault acts: on a server that speaks it, unless the fault acts before
+/// any request (an HTTP/2 fault among those still asks, to answer an
+/// HTTP/1.1 client that it needs HTTP/2).
+fn sniffs(chosen: Chosen<'_>, site: &Site) -> bool {
+    let fault = chosen.fault();
+    site.http2
+        && match chosen.acts() {
+            Acts::Respond(_) | Acts::Route(_) | Acts::Stream(_) => true,
+            Acts::Misbehave(_) => fault.is_http2() || !fault.acts_before_request(),
+            Acts::Listener(_) => false,
+        }
+}
+
+/// An HTTP/2 fault's answer to a client that speaks HTTP/1.1.
+struct NeedsHttp2(&'static str);
+
+impl Misbehave for NeedsHttp2 {
+    fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
+        Box::pin(async move {
+            let version = match exchange.request().await {
+                Ok(head) => head.version.clone(),
+                Err(ending) => return ending,
+            };
+            let headers = [("content-type", "text/plain".to_owned())];
+            let response = wire::response(505, &headers, http::NEEDS_HTTP2);
+            let action = format!(
+                "{} needs HTTP/2, and the client spoke {version}; answered 505",
+                self.0
+            );
+            exchange.send_and_close(&response, action).await
+        })
     }
 }
 

@@ -209,18 +209,17 @@ fn failed() -> http::Response<Body> {
         .expect("a response with a fixed valid status and headers always builds")
 }
 
+/// The body of an HTTP/2 fault's answer to an HTTP/1 request.
+pub(super) const NEEDS_HTTP2: &[u8] =
+    b"outage: this fault acts on HTTP/2 streams; use HTTP/2 prior knowledge \
+    (curl --http2-prior-knowledge) on http, or ALPN h2 on https\n";
+
 /// The answer of an HTTP/2 fault to an HTTP/1 request.
 fn needs_http2() -> http::Response<Body> {
     http::Response::builder()
         .status(505)
         .header("content-type", "text/plain")
-        .body(
-            Full::new(Bytes::from_static(
-                b"outage: this fault acts on HTTP/2 streams; use HTTP/2 prior knowledge \
-                  (curl --http2-prior-knowledge) on http, or ALPN h2 on https\n",
-            ))
-            .boxed(),
-        )
+        .body(Full::new(Bytes::from_static(NEEDS_HTTP2)).boxed())
         .expect("a response with a fixed valid status and headers always builds")
 }
 

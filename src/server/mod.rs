@@ -285,9 +285,18 @@ impl FaultServerBuilder {
         let bind_error = |source| ServerError::Bind { addr, source };
         let https = self.tls || fault.is_tls();
         let http2 = self.http2 || fault.is_http2();
-        if http2 && self.upstream.is_some() {
-            let reason = "a proxy serves HTTP/1.1 only; leave http2 off, or serve the fault without an upstream";
-            return Err(InvalidFault::new(fault.name(), reason).into());
+        if let Some(upstream) = self.upstream.as_ref().filter(|_| http2) {
+            return Err(match fault.is_http2() {
+                true => InvalidFault::new(
+                    fault.name(),
+                    "it acts on HTTP/2, and a proxy serves HTTP/1.1 only; serve it without an upstream",
+                )
+                .into(),
+                false => ServerError::Upstream {
+                    address: upstream.address.clone(),
+                    reason: "a proxy serves HTTP/1.1 only, so http2(true) (--http2) does not apply; leave it off".to_owned(),
+                },
+            });
         }
         let certificates = match https {
             true => Some(Arc::new(

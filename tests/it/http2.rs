@@ -420,3 +420,37 @@ async fn routes_pick_an_h2_fault_per_stream_by_path() {
     // Every stream on one connection: the refused one was retried on it.
     assert!(attempts.iter().all(|a| a.connection == 0), "{attempts:#?}");
 }
+
+#[tokio::test]
+async fn a_transport_fault_meets_the_first_stream_of_an_http2_connection() {
+    let server = h2_server(Fault::reset()).await;
+    let error = h2_client().get(server.url()).send().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Reset, "{error:?}");
+    let attempts = settled(&server, 1).await;
+    assert_eq!(attempts[0].request_line().as_deref(), Some("GET / HTTP/2"));
+    assert_eq!(attempts[0].ending, Some(Ending::ServerRst));
+
+    let server = h2_server(Fault::hang()).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let error = client.get(server.url()).send().await.unwrap_err();
+    assert_eq!(classify(&error), ErrorClass::Timeout, "{error:?}");
+}
+
+#[tokio::test]
+async fn an_http1_client_of_the_settings_stall_is_answered_505() {
+    let server = FaultServer::start(Fault::named("h2-settings-stall").unwrap())
+        .await
+        .unwrap();
+    let response = reqwest::get(server.url()).await.unwrap();
+    assert_eq!(response.status(), 505);
+    let attempts = settled(&server, 1).await;
+    assert!(
+        attempts[0].action.contains("needs HTTP/2"),
+        "{}",
+        attempts[0].action
+    );
+}

@@ -80,6 +80,11 @@ fixtures/scenarios/invalid/tls_not_a_bool.toml:3:7: `tls` must be true (serve th
     "\
 fixtures/scenarios/invalid/http2_with_upstream.toml:3:9: http2 = true, but a fault in front of an upstream is served over HTTP/1.1 only; remove the upstream, or serve an HTTP/1.1 fault"
 )]
+#[case::http2_off_for_an_h2_fault(
+    "http2_off_for_an_h2_fault.toml",
+    "\
+fixtures/scenarios/invalid/http2_off_for_an_h2_fault.toml:3:9: http2 = false does not apply to \"h2-reset-stream\": it acts on HTTP/2, so its server always speaks it; remove http2 = false"
+)]
 #[case::h2_fault_with_upstream(
     "h2_fault_with_upstream.toml",
     "\

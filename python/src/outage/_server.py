@@ -376,6 +376,7 @@ def start(
     *options: Any,
     binary: Union[str, "os.PathLike[str]", None] = None,
     tls: bool = False,
+    http2: bool = False,
     timeout: float = 10.0,
     **params: Any,
 ) -> Server:
@@ -395,6 +396,8 @@ def start(
     argv = [exe, "serve", fault, *tokens]
     if tls and not tls_fault and "--tls" not in tokens:
         argv.append("--tls")
+    if http2 and "--http2" not in tokens:
+        argv.append("--http2")
     directory = tempfile.mkdtemp(prefix="outage-py-")
     try:
         journal = os.path.join(directory, "journal.jsonl")
@@ -417,6 +420,7 @@ def serve(
     *options: Any,
     binary: Union[str, "os.PathLike[str]", None] = None,
     tls: bool = False,
+    http2: bool = False,
     timeout: float = 10.0,
     **params: Any,
 ) -> Iterator[Server]:
@@ -426,7 +430,8 @@ def serve(
     or as keywords, `serve("status", code=503, retry_after="2s")`. The binary
     is `binary`, else `$OUTAGE_BIN`, else `outage` on PATH. `tls=True` serves
     the fault behind TLS; for an https server `server.ca` is the path of its
-    CA certificate. A server that prints no URL within `timeout` seconds is
+    CA certificate. `http2=True` serves HTTP/2 as well (prior knowledge on
+    http, ALPN on https); the `h2-*` faults always do. A server that prints no URL within `timeout` seconds is
     killed and `OutageError` raised with its stderr.
 
     On leaving the block the server gets SIGTERM (SIGKILL after
@@ -434,7 +439,7 @@ def serve(
     stays readable on the `Server`. If the block ended normally, a server
     that did not exit 0 raises `OutageError`.
     """
-    server = start(fault, *options, binary=binary, tls=tls, timeout=timeout, **params)
+    server = start(fault, *options, binary=binary, tls=tls, http2=http2, timeout=timeout, **params)
     try:
         yield server
     except BaseException:
