@@ -320,9 +320,7 @@ pub(super) fn expect_of(errors: &mut Errors, value: &Value) -> Option<Expect> {
     for (key, value) in section {
         let parsed = match key.get_ref().as_ref() {
             "error" => typed(errors, value).map(|v| expect.error = Some(v)),
-            "class" => typed::<OneOrMore<ErrorClass>>(errors, value)
-                .filter(|classes| one_at_least(errors, value, classes))
-                .map(|v| expect.class = v.into()),
+            "class" => classes_of(errors, value).map(|v| expect.class = v),
             "status" => typed(errors, value).map(|v| expect.status = Some(v)),
             "attempts" => count_of(errors, value).map(|v| expect.retries.attempts = Some(v)),
             "gaps" => typed::<Gaps>(errors, value)
@@ -372,31 +370,20 @@ pub(super) fn output_of(errors: &mut Errors, value: &Value) -> Option<Vec<String
     typed(errors, value)
 }
 
-/// A value written alone or as a list: `"reset"` or `["reset", "empty-reply"]`.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum OneOrMore<T> {
-    One(T),
-    More(Vec<T>),
-}
-
-impl<T> From<OneOrMore<T>> for Vec<T> {
-    fn from(value: OneOrMore<T>) -> Vec<T> {
-        match value {
-            OneOrMore::One(one) => vec![one],
-            OneOrMore::More(more) => more,
-        }
+/// The classes a client may land in, written alone or as a list:
+/// `"reset"` or `["reset", "empty-reply"]`; each one's own error (a
+/// misspelt class, with the nearest name) is the one reported.
+fn classes_of(errors: &mut Errors, value: &Value) -> Option<Vec<ErrorClass>> {
+    if !value.get_ref().is_array() {
+        return typed::<ErrorClass>(errors, value).map(|class| vec![class]);
     }
-}
-
-/// An empty list of classes expects nothing.
-fn one_at_least<T>(errors: &mut Errors, value: &Value, list: &OneOrMore<T>) -> bool {
-    let empty = matches!(list, OneOrMore::More(more) if more.is_empty());
-    if empty {
+    let classes = typed::<Vec<ErrorClass>>(errors, value)?;
+    if classes.is_empty() {
         errors.at(
             value.span(),
             "`class` is an empty list; give a class, or a list of the classes a racing client may land in",
         );
+        return None;
     }
-    !empty
+    Some(classes)
 }

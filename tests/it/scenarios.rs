@@ -80,6 +80,11 @@ fixtures/scenarios/invalid/tls_not_a_bool.toml:3:7: `tls` must be true (serve th
     "\
 fixtures/scenarios/invalid/http2_with_upstream.toml:3:9: http2 = true, but a fault in front of an upstream is served over HTTP/1.1 only; remove the upstream, or serve an HTTP/1.1 fault"
 )]
+#[case::class_misspelt(
+    "class_misspelt.toml",
+    "\
+fixtures/scenarios/invalid/class_misspelt.toml:6:9: unknown error class \"go-away\"; did you mean \"goaway\"?; expected one of refused, connect-timeout, dns, reset, empty-reply, read-timeout, timeout, incomplete-body, malformed-response, too-many-redirects, stream-refused, goaway, decode, invalid-url, other, http-status(CODE), stream-reset(HTTP/2 CODE) or tls(KIND)"
+)]
 #[case::http2_off_for_an_h2_fault(
     "http2_off_for_an_h2_fault.toml",
     "\
