@@ -86,6 +86,8 @@ enum Command {
             outage serve sequence --step reset --step 'status --code 503' --step ok\n  \
             outage serve tls-ok --write-ca ca.pem\n  \
             outage serve reset --tls --write-ca ca.pem\n  \
+            outage serve h2-reset-stream --code cancel\n  \
+            outage serve ok --http2\n  \
             outage serve hang --journal attempts.jsonl\n\n\
             Exit codes:\n  \
             0  stopped by SIGINT or SIGTERM\n  \
