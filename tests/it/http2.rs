@@ -126,15 +126,6 @@ async fn an_immediate_goaway_with_an_error_fails_the_request() {
 }
 
 #[tokio::test]
-async fn an_http1_client_of_an_h2_fault_is_answered_505() {
-    let server = FaultServer::start(Fault::named("h2-refused-stream").unwrap())
-        .await
-        .unwrap();
-    let response = reqwest::get(server.url()).await.unwrap();
-    assert_eq!(response.status(), 505);
-}
-
-#[tokio::test]
 async fn a_window_stall_ends_only_with_the_clients_timeout() {
     let server = h2_server(Fault::named("h2-window-stall").unwrap()).await;
     let client = reqwest::Client::builder()
@@ -440,17 +431,20 @@ async fn a_transport_fault_meets_the_first_stream_of_an_http2_connection() {
     assert_eq!(classify(&error), ErrorClass::Timeout, "{error:?}");
 }
 
+#[rstest::rstest]
+#[case::on_a_stream("h2-refused-stream")]
+#[case::before_any_stream("h2-settings-stall")]
 #[tokio::test]
-async fn an_http1_client_of_the_settings_stall_is_answered_505() {
-    let server = FaultServer::start(Fault::named("h2-settings-stall").unwrap())
+async fn an_http1_client_of_an_h2_fault_is_answered_505(#[case] fault: &str) {
+    let server = FaultServer::start(Fault::named(fault).unwrap())
         .await
         .unwrap();
     let response = reqwest::get(server.url()).await.unwrap();
     assert_eq!(response.status(), 505);
     let attempts = settled(&server, 1).await;
+    let action = &attempts[0].action;
     assert!(
-        attempts[0].action.contains("needs HTTP/2"),
-        "{}",
-        attempts[0].action
+        action.contains("needs HTTP/2, and the client spoke HTTP/1.1"),
+        "{action}"
     );
 }
