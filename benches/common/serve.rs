@@ -134,7 +134,13 @@ fn outage(runtime: &tokio::runtime::Runtime, builder: FaultServerBuilder) -> Sta
     (server.addr(), count, Box::new(server))
 }
 
-fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
+/// A bare server: `connection` serves each accepted connection, counting
+/// its requests in the counter it is given.
+fn bare<F, Fut>(runtime: &tokio::runtime::Runtime, connection: F) -> Started
+where
+    F: Fn(tokio::net::TcpStream, Arc<AtomicU64>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("loopback binds");
@@ -148,27 +154,7 @@ fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_request| {
-                    seen.fetch_add(1, Ordering::Relaxed);
-                    async move {
-                        match answer {
-                            Answer::Now => {}
-                            Answer::After(delay) => tokio::time::sleep(delay).await,
-                            Answer::Never => std::future::pending().await,
-                        }
-                        let response = http::Response::builder()
-                            .header("content-type", "text/plain")
-                            .body(Full::new(Bytes::from_static(b"ok\n")))
-                            .expect("a static response builds");
-                        Ok::<_, Infallible>(response)
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+            tokio::spawn(connection(stream, seen.clone()));
         }
     });
     let count: CountFn = Box::new(move || {
@@ -178,47 +164,49 @@ fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
     (addr, count, Box::new(()))
 }
 
+fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
+    bare(runtime, move |stream, seen| async move {
+        let service = service_fn(move |_request| {
+            seen.fetch_add(1, Ordering::Relaxed);
+            async move {
+                match answer {
+                    Answer::Now => {}
+                    Answer::After(delay) => tokio::time::sleep(delay).await,
+                    Answer::Never => std::future::pending().await,
+                }
+                let response = http::Response::builder()
+                    .header("content-type", "text/plain")
+                    .body(Full::new(Bytes::from_static(b"ok\n")))
+                    .expect("a static response builds");
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let _ = http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    })
+}
+
 /// A bare hyper HTTP/2 server (h2c with prior knowledge), answering every
 /// stream `200` with `ok\n` and the headers outage's `ok` sends over
 /// HTTP/2: `content-type` alone, so no `date` and no `content-length`.
 fn hyper_h2(runtime: &tokio::runtime::Runtime) -> Started {
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("loopback binds");
-    let addr = listener
-        .local_addr()
-        .expect("a bound socket has an address");
-    let seen = Arc::new(AtomicU64::new(0));
-    let counter = seen.clone();
-    runtime.spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_request| {
-                    seen.fetch_add(1, Ordering::Relaxed);
-                    async move {
-                        let response = http::Response::builder()
-                            .header("content-type", "text/plain")
-                            .body(NoLength(Full::new(Bytes::from_static(b"ok\n"))))
-                            .expect("a static response builds");
-                        Ok::<_, Infallible>(response)
-                    }
-                });
-                let _ = http2::Builder::new(TokioExecutor::new())
-                    .auto_date_header(false)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    let count: CountFn = Box::new(move || {
-        let n = counter.load(Ordering::Relaxed);
-        Box::pin(async move { n })
-    });
-    (addr, count, Box::new(()))
+    bare(runtime, |stream, seen| async move {
+        let service = service_fn(move |_request| {
+            seen.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let response = http::Response::builder()
+                    .header("content-type", "text/plain")
+                    .body(NoLength(Full::new(Bytes::from_static(b"ok\n"))))
+                    .expect("a static response builds");
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let _ = http2::Builder::new(TokioExecutor::new())
+            .auto_date_header(false)
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    })
 }
 
 /// A `Full` body whose length hyper is not told: hyper's HTTP/2 server adds
