@@ -131,7 +131,7 @@ fn variants(texts: &[(PathBuf, String)], name: &str) -> BTreeMap<String, Vec<Sce
     found
 }
 
-/// A variant's heading: `reset`, `reset, behind TLS`, `reset with when =
+/// A variant's heading: `reset`, `reset, behind TLS`, `ok, over HTTP/2`, `reset with when =
 /// "after-body-bytes", body-bytes = 100`, or `ok, in front of upstream
 /// 127.0.0.1:1`, from the fault as written and its upstream.
 fn variant(text: &str, scenario: &Scenario) -> String {
@@ -147,6 +147,9 @@ fn variant(text: &str, scenario: &Scenario) -> String {
     let mut heading = scenario.fault.name().to_owned();
     if !parameters.is_empty() {
         heading = format!("{heading} with {}", parameters.join(", "));
+    }
+    if scenario.http2 {
+        heading.push_str(", over HTTP/2");
     }
     if scenario.tls {
         heading.push_str(", behind TLS");
