@@ -974,6 +974,9 @@ fn explain_separates_variants_and_shows_retries() {
         stdout.contains("status 200, in 3 attempts, gaps 0.200s ×2\n"),
         "{stdout}"
     );
+    let (_, stdout, _) = outage(&["explain", "ok"]);
+    assert!(stdout.contains("\n  ok, over HTTP/2:\n"), "{stdout}");
+    assert!(stdout.contains("\n  ok, over HTTP/2, behind TLS:\n"), "{stdout}");
 }
 
 #[test]
