@@ -976,7 +976,10 @@ fn explain_separates_variants_and_shows_retries() {
     );
     let (_, stdout, _) = outage(&["explain", "ok"]);
     assert!(stdout.contains("\n  ok, over HTTP/2:\n"), "{stdout}");
-    assert!(stdout.contains("\n  ok, over HTTP/2, behind TLS:\n"), "{stdout}");
+    assert!(
+        stdout.contains("\n  ok, over HTTP/2, behind TLS:\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
