@@ -163,10 +163,7 @@ impl Misbehave for NeedsHttp2 {
             };
             let headers = [("content-type", "text/plain".to_owned())];
             let response = wire::response(505, &headers, http::NEEDS_HTTP2);
-            let action = format!(
-                "{} needs HTTP/2, and the client spoke {version}; answered 505",
-                self.0
-            );
+            let action = http::needs_http2_action(self.0, &version);
             exchange.send_and_close(&response, action).await
         })
     }

@@ -173,11 +173,7 @@ async fn answer(
         Acts::Stream(_) => {
             let mut body = request.into_body();
             while let Some(Ok(_)) = body.frame().await {}
-            log.action(format!(
-                "{} needs HTTP/2, and the client spoke {}; answered 505",
-                chosen.fault().name(),
-                head.version
-            ));
+            log.action(needs_http2_action(chosen.fault().name(), &head.version));
             Ok(needs_http2())
         }
         Acts::Misbehave(_) | Acts::Route(_) | Acts::Listener(_) => {
@@ -213,6 +209,11 @@ fn failed() -> http::Response<Body> {
 pub(super) const NEEDS_HTTP2: &[u8] =
     b"outage: this fault acts on HTTP/2 streams; use HTTP/2 prior knowledge \
     (curl --http2-prior-knowledge) on http, or ALPN h2 on https\n";
+
+/// What the journal says of an HTTP/2 fault's answer to an HTTP/1 request.
+pub(super) fn needs_http2_action(fault: &str, version: &str) -> String {
+    format!("{fault} needs HTTP/2, and the client spoke {version}; answered 505")
+}
 
 /// The answer of an HTTP/2 fault to an HTTP/1 request.
 fn needs_http2() -> http::Response<Body> {

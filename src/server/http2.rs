@@ -18,8 +18,8 @@ use http_body_util::BodyExt;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use crate::conn::http2::{Link, Stop, StreamExchange, Tap, TapControl};
-use crate::conn::{Conn, Exchange, client_error_ending};
+use crate::conn::http2::{Link, Stop, StreamExchange, Tap, TapControl, connection_lost};
+use crate::conn::{Conn, Exchange};
 use crate::fault::{Acted, Acts, Fault, HEALTHY, Http2Settings, Request, Respond};
 use crate::journal::{AttemptLog, Ending, Http2Code};
 use crate::request::RequestHead;
@@ -139,7 +139,7 @@ async fn open(
             Ok(Ok(connection)) => Ok(connection),
             Ok(Err(error)) => {
                 first.action(format!("HTTP/2 handshake failed ({error}); closed"));
-                Err(lost(&error))
+                Err(connection_lost(&error))
             }
             Err(_) => {
                 first.action("no HTTP/2 preface and SETTINGS within 10s; closed");
@@ -186,7 +186,7 @@ async fn drive(
                     // Boxed, the task is small, and its allocation ordinary.
                     streams.spawn(Box::pin(stream(request, respond, log, shared.clone())));
                 }
-                Some(Err(error)) => break Driven::Ended(lost(&error)),
+                Some(Err(error)) => break Driven::Ended(connection_lost(&error)),
                 None => break Driven::Ended(Ending::ClientFin),
             },
         }
@@ -270,8 +270,8 @@ async fn act(exchange: &mut StreamExchange, shared: &Shared) -> Outcome {
     let chosen = shared.site.for_request(exchange.log(), &exchange.head);
     let acted = match chosen.acts() {
         Acts::Respond(responder) => {
-            let log = exchange.log().clone();
-            log.action(responder.action(&request(exchange, shared.peer)));
+            let action = responder.action(&request(exchange, shared.peer));
+            exchange.did(action);
             return Outcome::Ended(answer(exchange, responder, shared.peer).await);
         }
         Acts::Stream(fault) => CatchUnwind(pin!(fault.act(exchange))).await,
@@ -372,13 +372,5 @@ async fn take_over(conn: Conn, taken: Takeover, site: &Site) {
     // The fault is a transport fault's own, so it acts on any attempt.
     if let Acts::Misbehave(fault) = fault.for_attempt(0).acts() {
         misbehave(fault, Exchange::new(conn, Some(head), log), site).await;
-    }
-}
-
-/// How a connection ended when h2 failed with `error`.
-fn lost(error: &h2::Error) -> Ending {
-    match error.get_io() {
-        Some(io) => client_error_ending(io),
-        None => Ending::ClientFin,
     }
 }

@@ -21,6 +21,15 @@ fn h2_client() -> reqwest::Client {
         .expect("a client with plain settings builds")
 }
 
+/// An HTTP/2 client whose whole request is bounded by `total`.
+fn h2_client_giving_up_after(total: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(total)
+        .build()
+        .expect("a client with plain settings builds")
+}
+
 async fn h2_server(fault: Fault) -> FaultServer {
     FaultServer::builder(fault)
         .http2(true)
@@ -175,11 +184,7 @@ async fn max_streams_makes_a_client_queue_its_requests() {
 #[tokio::test]
 async fn a_settings_stall_never_lets_a_request_through() {
     let server = h2_server(Fault::named("h2-settings-stall").unwrap()).await;
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = h2_client_giving_up_after(Duration::from_millis(300));
     let error = client.get(server.url()).send().await.unwrap_err();
     assert_eq!(classify(&error), ErrorClass::Timeout);
     drop(client);
@@ -422,11 +427,7 @@ async fn a_transport_fault_meets_the_first_stream_of_an_http2_connection() {
     assert_eq!(attempts[0].ending, Some(Ending::ServerRst));
 
     let server = h2_server(Fault::hang()).await;
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = h2_client_giving_up_after(Duration::from_millis(300));
     let error = client.get(server.url()).send().await.unwrap_err();
     assert_eq!(classify(&error), ErrorClass::Timeout, "{error:?}");
 }

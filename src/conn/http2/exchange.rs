@@ -215,6 +215,12 @@ fn lost(log: &AttemptLog, error: &h2::Error) -> Ending {
         log.client_reset(Http2Code(u32::from(reason)));
         return Ending::ClientStreamReset;
     }
+    connection_lost(error)
+}
+
+/// How a connection ended when h2 failed with `error`: as its socket says,
+/// or the client's leaving.
+pub(crate) fn connection_lost(error: &h2::Error) -> Ending {
     match error.get_io() {
         Some(io) => client_error_ending(io),
         None => Ending::ClientFin,

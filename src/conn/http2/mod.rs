@@ -13,6 +13,6 @@ pub(crate) mod frame;
 mod link;
 mod tap;
 
-pub(crate) use exchange::StreamExchange;
+pub(crate) use exchange::{StreamExchange, connection_lost};
 pub(crate) use link::{Link, Stop};
 pub(crate) use tap::{Tap, TapControl};
