@@ -5,6 +5,7 @@
 //! binary are expected.
 #![allow(dead_code)]
 
+pub mod allocations;
 pub mod api;
 pub mod load;
 pub mod serve;
@@ -14,6 +15,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
+
+#[global_allocator]
+static ALLOCATOR: allocations::Counting = allocations::Counting;
 
 /// The environment variable that makes a benchmark binary run one server
 /// instead of the benchmark (see [`serve_if_asked`]).
@@ -98,6 +102,19 @@ impl Served {
         line.trim()
             .parse()
             .unwrap_or_else(|_| panic!("server {} answered {line:?} to count", self.kind))
+    }
+
+    /// Allocations the server process has made since it was first asked;
+    /// the first call starts counting and returns 0.
+    pub fn allocations(&mut self) -> u64 {
+        writeln!(self.stdin, "allocations").expect("the server reads its stdin");
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("the server answers on stdout");
+        line.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("server {} answered {line:?} to allocations", self.kind))
     }
 
     /// Waits until the server has seen `wanted` requests; gives up after `within`.

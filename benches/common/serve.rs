@@ -49,7 +49,9 @@ type Started = (SocketAddr, CountFn, Box<dyn std::any::Any>);
 type CountFn = Box<dyn Fn() -> Pin<Box<dyn Future<Output = u64> + Send>> + Send>;
 
 /// Runs the server `kind`, prints its address, then answers each `count`
-/// line on stdin with the number of requests (for `hang`, connections) seen.
+/// line on stdin with the number of requests (for `hang`, connections) seen,
+/// and each `allocations` line with the allocations made since the first
+/// such line.
 /// Returns when stdin closes, which happens when the benchmark ends.
 ///
 /// Kinds: `outage-ok`, `outage-ok-journal-100` (a journal that stores 100
@@ -119,6 +121,7 @@ pub fn run(kind: &str) {
     for line in std::io::stdin().lock().lines() {
         match line.as_deref() {
             Ok("count") => println!("{}", runtime.block_on(count())),
+            Ok("allocations") => println!("{}", super::allocations::start()),
             _ => break,
         }
     }
