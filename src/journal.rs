@@ -186,8 +186,10 @@ pub struct Attempt {
     /// The client's address.
     pub peer: SocketAddr,
     /// The request line and headers, when a complete request head was read;
-    /// only the first [`HEAD_PREFIX_BYTES`] of a longer head.
-    pub request: Option<RequestHead>,
+    /// only the first [`HEAD_PREFIX_BYTES`] of a longer head. Shared with
+    /// the server that read it, not copied.
+    #[serde(serialize_with = "shared_head")]
+    pub request: Option<Arc<RequestHead>>,
     /// How many bytes of the request head the journal did not keep (0 when it
     /// kept all of it), counted as on the wire.
     pub request_bytes_omitted: u64,
@@ -220,6 +222,14 @@ pub struct Attempt {
     pub ending: Option<Ending>,
 }
 
+/// Serializes a shared request head as the head itself.
+fn shared_head<S: serde::Serializer>(
+    head: &Option<Arc<RequestHead>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&head.as_deref(), serializer)
+}
+
 impl Attempt {
     /// True once the attempt has ended.
     pub fn is_finished(&self) -> bool {
@@ -228,7 +238,7 @@ impl Attempt {
 
     /// The request line, such as `GET / HTTP/1.1`, when a request head was read.
     pub fn request_line(&self) -> Option<String> {
-        self.request.as_ref().map(RequestHead::request_line)
+        self.request.as_deref().map(RequestHead::request_line)
     }
 }
 
@@ -335,6 +345,40 @@ struct Entry {
 }
 
 impl Entry {
+    fn new(attempt: Attempt) -> Entry {
+        Entry {
+            attempt,
+            head_bytes: 0,
+            footprint: 0,
+            answered: None,
+        }
+    }
+
+    /// Stores the kept part of the request head.
+    fn keep(&mut self, kept: Kept) {
+        self.attempt.request = Some(kept.head);
+        self.attempt.request_bytes_omitted = kept.omitted;
+        self.head_bytes = kept.bytes;
+    }
+
+    /// Ends the attempt `ending` at `now`, with the traffic it carried; for
+    /// one kept alive, it ended when it was answered. A server stop makes
+    /// the action say what was cut short, after the connection's `preface`.
+    fn finish(&mut self, ending: Ending, traffic: Traffic, now: Duration, preface: Option<&str>) {
+        let a = &mut self.attempt;
+        if ending == Ending::ServerStopped {
+            a.action = cut_short(a, preface, traffic.sent);
+        }
+        a.bytes_received = traffic.received;
+        a.bytes_sent = traffic.sent;
+        a.status_sent = traffic.status;
+        a.ended = Some(match (ending, self.answered) {
+            (Ending::KeptAlive, Some(answered)) => answered,
+            _ => now,
+        });
+        a.ending = Some(ending);
+    }
+
     /// The estimated memory of the entry: recounted after each change, cheaply,
     /// because the head's share is kept aside.
     fn recount(&self) -> usize {
@@ -355,6 +399,9 @@ impl Entry {
 /// What an allocator spends on each allocation beyond its bytes, for the
 /// journal's estimate of its own size.
 const ALLOCATION: usize = 16;
+
+/// What an `Arc` adds to what it holds: its two counts and an allocation.
+const ARC: usize = 2 * std::mem::size_of::<usize>() + ALLOCATION;
 
 /// What a journal stores and what it let go, from [`Journal::usage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -512,48 +559,43 @@ impl Journal {
     /// Starts a new attempt and returns the handle that fills it in.
     pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
         let started = self.elapsed();
+        let (index, evicted) = self.state().push(connection, peer, started, None);
         // The attempt let go to make room is freed after the lock is released.
-        let mut evicted = None;
-        let index = {
-            let mut state = self.state();
-            let index = state.total;
-            state.total += 1;
-            let gap = state.last_started.map(|last| started.saturating_sub(last));
-            state.last_started = Some(started);
-            if state.attempts.len() == state.capacity {
-                evicted = state.pop_oldest();
-            }
-            let mut entry = Entry {
-                attempt: Attempt {
-                    index,
-                    connection,
-                    started,
-                    gap,
-                    peer,
-                    request: None,
-                    request_bytes_omitted: 0,
-                    route: None,
-                    bytes_received: 0,
-                    bytes_sent: 0,
-                    status_sent: None,
-                    action: String::new(),
-                    upstream: None,
-                    http2: None,
-                    ended: None,
-                    ending: None,
-                },
-                head_bytes: 0,
-                answered: None,
-                footprint: 0,
-            };
-            entry.footprint = entry.recount();
-            state.bytes += entry.footprint;
-            state.attempts.push_back(entry);
-            state.shrink();
-            index
-        };
         drop(evicted);
         self.notify();
+        self.log(index)
+    }
+
+    /// Starts the attempt of the request `head`, the next on a kept-alive
+    /// connection, after ending `previous` (answered) with the traffic that
+    /// followed it: one locked update where `begin`, `request` and `finish`
+    /// would take three.
+    pub(crate) fn next_request(
+        &self,
+        previous: AttemptLog,
+        traffic: Traffic,
+        connection: u64,
+        peer: SocketAddr,
+        head: &Arc<RequestHead>,
+    ) -> AttemptLog {
+        let started = self.elapsed();
+        let kept = Kept::of(head);
+        let copy = self.shared.observer.is_some();
+        let (index, evicted, ended) = {
+            let mut state = self.state();
+            let ended = state.update(previous.index, copy, |e| {
+                e.finish(Ending::KeptAlive, traffic, started, None);
+            });
+            let (index, evicted) = state.push(connection, peer, started, Some(kept));
+            (index, evicted, ended)
+        };
+        drop(evicted);
+        self.observe(ended);
+        self.notify();
+        self.log(index)
+    }
+
+    fn log(&self, index: u64) -> AttemptLog {
         AttemptLog {
             journal: self.clone(),
             index,
@@ -593,51 +635,31 @@ impl Journal {
     }
 
     /// Journals the stored prefix of a request head for attempt `index`.
-    fn request(&self, index: u64, head: &RequestHead, stream: Option<Http2Stream>) {
-        // Copied before taking the lock, which other connections wait for.
-        let kept = Prefix::of(head);
-        let truncated = kept.omitted > 0;
+    fn request(&self, index: u64, head: &Arc<RequestHead>, stream: Option<Http2Stream>) {
+        // Copied, when it must be cut, before taking the lock, which other
+        // connections wait for.
+        let kept = Kept::of(head);
         self.update(index, move |entry| {
-            entry.attempt.request = Some(kept.head);
-            entry.attempt.request_bytes_omitted = kept.omitted;
-            entry.head_bytes = kept.bytes;
+            entry.keep(kept);
             if stream.is_some() {
                 entry.attempt.http2 = stream;
             }
         });
-        if truncated {
-            self.state().truncated += 1;
-        }
     }
 
     fn update(&self, index: u64, change: impl FnOnce(&mut Entry)) {
-        let finished = {
-            let mut state = self.state();
-            let Some(front) = state.attempts.front().map(|e| e.attempt.index) else {
-                return;
-            };
-            let Some(entry) = index
-                .checked_sub(front)
-                .and_then(|pos| state.attempts.get_mut(pos as usize))
-            else {
-                return;
-            };
-            change(entry);
-            let (was, now) = (entry.footprint, entry.recount());
-            entry.footprint = now;
-            let attempt = &entry.attempt;
-            // A copy only for an observer: cloning every finished attempt
-            // costs a healthy server a tenth of its throughput.
-            let finished =
-                (attempt.is_finished() && self.shared.observer.is_some()).then(|| attempt.clone());
-            state.bytes = state.bytes - was + now;
-            state.shrink();
-            finished
-        };
-        if let (Some(attempt), Some(observer)) = (finished, &self.shared.observer) {
+        let copy = self.shared.observer.is_some();
+        let ended = self.state().update(index, copy, change);
+        self.observe(ended);
+        self.notify();
+    }
+
+    /// Calls the observer, if any, with an attempt that has just ended: a
+    /// copy taken under the lock (its head shared), seen outside it.
+    fn observe(&self, ended: Option<Attempt>) {
+        if let (Some(attempt), Some(observer)) = (ended, &self.shared.observer) {
             observer(&attempt);
         }
-        self.notify();
     }
 
     /// Wakes whoever waits in `settled`. Nobody waits most of the time, and a
@@ -651,6 +673,79 @@ impl Journal {
 }
 
 impl State {
+    /// Stores a new attempt; returns its index and the attempt let go to make
+    /// room, for the caller to free outside the lock.
+    fn push(
+        &mut self,
+        connection: u64,
+        peer: SocketAddr,
+        started: Duration,
+        head: Option<Kept>,
+    ) -> (u64, Option<Entry>) {
+        let index = self.total;
+        self.total += 1;
+        let gap = self.last_started.map(|last| started.saturating_sub(last));
+        self.last_started = Some(started);
+        let evicted = match self.attempts.len() == self.capacity {
+            true => self.pop_oldest(),
+            false => None,
+        };
+        let mut entry = Entry::new(Attempt {
+            index,
+            connection,
+            started,
+            gap,
+            peer,
+            request: None,
+            request_bytes_omitted: 0,
+            route: None,
+            bytes_received: 0,
+            bytes_sent: 0,
+            status_sent: None,
+            action: String::new(),
+            upstream: None,
+            http2: None,
+            ended: None,
+            ending: None,
+        });
+        if let Some(head) = head {
+            self.truncated += u64::from(head.omitted > 0);
+            entry.keep(head);
+        }
+        entry.footprint = entry.recount();
+        self.bytes += entry.footprint;
+        self.attempts.push_back(entry);
+        self.shrink();
+        (index, evicted)
+    }
+
+    /// Applies `change` to attempt `index`, if still stored, and recounts
+    /// its memory. When the change ended the attempt and `copy` is set,
+    /// returns a copy of it, for an observer; copies cost a healthy server
+    /// a tenth of its throughput, so none is made for nobody.
+    fn update(
+        &mut self,
+        index: u64,
+        copy: bool,
+        change: impl FnOnce(&mut Entry),
+    ) -> Option<Attempt> {
+        let front = self.attempts.front()?.attempt.index;
+        let position = usize::try_from(index.checked_sub(front)?).ok()?;
+        let entry = self.attempts.get_mut(position)?;
+        let was_finished = entry.attempt.is_finished();
+        let truncated_before = entry.attempt.request_bytes_omitted > 0;
+        change(entry);
+        let truncated = !truncated_before && entry.attempt.request_bytes_omitted > 0;
+        let ended =
+            (copy && !was_finished && entry.attempt.is_finished()).then(|| entry.attempt.clone());
+        let (was, now) = (entry.footprint, entry.recount());
+        entry.footprint = now;
+        self.truncated += u64::from(truncated);
+        self.bytes = self.bytes - was + now;
+        self.shrink();
+        ended
+    }
+
     fn stored(&self) -> Vec<Attempt> {
         self.attempts.iter().map(|e| e.attempt.clone()).collect()
     }
@@ -678,18 +773,45 @@ impl State {
 }
 
 /// The part of a request head the journal keeps.
-struct Prefix {
-    head: RequestHead,
+struct Kept {
+    head: Arc<RequestHead>,
     /// Bytes of the head left out, counted as on the wire.
     omitted: u64,
     /// The estimated memory of `head`.
     bytes: usize,
 }
 
-impl Prefix {
+impl Kept {
+    /// `head` itself, shared, when it fits in [`HEAD_PREFIX_BYTES`], as
+    /// nearly every head does; otherwise a copy of its first bytes.
+    fn of(head: &Arc<RequestHead>) -> Kept {
+        if head.wire_len() > HEAD_PREFIX_BYTES {
+            return Kept::prefix(head);
+        }
+        let strings = [&head.method, &head.target, &head.version];
+        let headers: usize = head
+            .headers
+            .iter()
+            .map(|(n, v)| n.capacity() + v.capacity() + 2 * ALLOCATION)
+            .sum();
+        Kept {
+            head: head.clone(),
+            omitted: 0,
+            bytes: ARC
+                + std::mem::size_of::<RequestHead>()
+                + strings
+                    .iter()
+                    .map(|s| s.capacity() + ALLOCATION)
+                    .sum::<usize>()
+                + headers
+                + head.headers.capacity() * std::mem::size_of::<(String, String)>()
+                + ALLOCATION,
+        }
+    }
+
     /// The first [`HEAD_PREFIX_BYTES`] of `head`, with no more allocations
     /// than a whole copy would make.
-    fn of(head: &RequestHead) -> Prefix {
+    fn prefix(head: &RequestHead) -> Kept {
         let mut room = Room {
             left: HEAD_PREFIX_BYTES,
             omitted: 0,
@@ -719,15 +841,15 @@ impl Prefix {
             headers.shrink_to_fit();
         }
         bytes += headers.capacity() * std::mem::size_of::<(String, String)>() + ALLOCATION;
-        Prefix {
-            head: RequestHead {
+        Kept {
+            head: Arc::new(RequestHead {
                 method,
                 target,
                 version,
                 headers,
-            },
+            }),
             omitted: room.omitted as u64,
-            bytes,
+            bytes: ARC + bytes,
         }
     }
 }
@@ -778,12 +900,12 @@ impl AttemptLog {
         self.index
     }
 
-    pub(crate) fn request(&self, head: &RequestHead) {
+    pub(crate) fn request(&self, head: &Arc<RequestHead>) {
         self.journal.request(self.index, head, None);
     }
 
     /// Records that the attempt is HTTP/2 stream `id`, asking for `head`.
-    pub(crate) fn stream_request(&self, id: u32, head: &RequestHead) {
+    pub(crate) fn stream_request(&self, id: u32, head: &Arc<RequestHead>) {
         let stream = Http2Stream {
             id,
             frames_sent: Vec::new(),
@@ -868,22 +990,10 @@ impl AttemptLog {
     }
 
     pub(crate) fn finish(self, ending: Ending, traffic: Traffic) {
-        let ended = self.journal.elapsed();
+        let now = self.journal.elapsed();
         let preface = self.preface.as_deref();
-        self.journal.update(self.index, |e| {
-            let a = &mut e.attempt;
-            if ending == Ending::ServerStopped {
-                a.action = cut_short(a, preface, traffic.sent);
-            }
-            a.bytes_received = traffic.received;
-            a.bytes_sent = traffic.sent;
-            a.status_sent = traffic.status;
-            a.ended = Some(match (ending, e.answered) {
-                (Ending::KeptAlive, Some(answered)) => answered,
-                _ => ended,
-            });
-            a.ending = Some(ending);
-        });
+        self.journal
+            .update(self.index, |e| e.finish(ending, traffic, now, preface));
     }
 }
 
@@ -1004,15 +1114,15 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), vec![0]);
     }
 
-    fn head(headers: usize, value_len: usize) -> RequestHead {
-        RequestHead {
+    fn head(headers: usize, value_len: usize) -> Arc<RequestHead> {
+        Arc::new(RequestHead {
             method: "GET".into(),
             target: "/".into(),
             version: "HTTP/1.1".into(),
             headers: (0..headers)
                 .map(|i| (format!("x-{i}"), "v".repeat(value_len)))
                 .collect(),
-        }
+        })
     }
 
     #[tokio::test(start_paused = true)]
@@ -1030,7 +1140,9 @@ mod tests {
         let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
         // One 100 KB header, then ten small ones.
         let mut huge = head(1, 100_000);
-        huge.headers.extend(head(10, 10).headers);
+        Arc::make_mut(&mut huge)
+            .headers
+            .extend(head(10, 10).headers.clone());
         journal.begin(0, peer()).request(&huge);
         let attempt = &journal.attempts()[0];
         let kept = attempt.request.as_ref().unwrap();

@@ -34,6 +34,17 @@ pub struct RequestHead {
     pub headers: Vec<(String, String)>,
 }
 
+/// How a request line names `version`, as `http::Version`'s `Debug` does.
+fn version_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
 impl RequestHead {
     /// The request line, such as `GET / HTTP/1.1`.
     pub fn request_line(&self) -> String {
@@ -50,9 +61,26 @@ impl RequestHead {
 
     /// True when the client asked for the connection to close after this request.
     pub(crate) fn asks_to_close(&self) -> bool {
-        let connection = self.header("connection").unwrap_or("").to_ascii_lowercase();
-        connection.contains("close")
-            || (self.version == "HTTP/1.0" && !connection.contains("keep-alive"))
+        let connection = self.header("connection").unwrap_or("");
+        let says = |word: &str| {
+            connection
+                .as_bytes()
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+        };
+        says("close") || (self.version == "HTTP/1.0" && !says("keep-alive"))
+    }
+
+    /// The size of the head as a client formats it on the wire: the request
+    /// line, each `name: value` line, and the blank line that ends it.
+    pub(crate) fn wire_len(&self) -> usize {
+        let line = self.method.len() + self.target.len() + self.version.len() + 4;
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        line + headers + 2
     }
 
     /// The header pairs, borrowed.
@@ -61,16 +89,22 @@ impl RequestHead {
     }
 
     pub(crate) fn from_hyper<B>(request: &http::Request<B>) -> Self {
+        let uri = request.uri();
+        // An origin-form target ("/path?query") is its path and query.
+        let target = match (uri.scheme(), uri.path_and_query()) {
+            (None, Some(origin)) => origin.as_str().to_owned(),
+            _ => uri.to_string(),
+        };
         RequestHead {
-            method: request.method().to_string(),
-            target: request.uri().to_string(),
-            version: format!("{:?}", request.version()),
+            method: request.method().as_str().to_owned(),
+            target,
+            version: version_name(request.version()).to_owned(),
             headers: request
                 .headers()
                 .iter()
                 .map(|(n, v)| {
                     (
-                        n.to_string(),
+                        n.as_str().to_owned(),
                         String::from_utf8_lossy(v.as_bytes()).into_owned(),
                     )
                 })

@@ -42,7 +42,7 @@ pub(super) const HYPER_HEAD_BYTES: u64 = 8192 + 4096 * 100;
 /// A request that a transport fault must answer on the raw connection.
 struct Takeover {
     log: AttemptLog,
-    head: RequestHead,
+    head: Arc<RequestHead>,
     /// The fault chosen for the request; choosing again could pick another
     /// step of its route.
     fault: Fault,
@@ -68,18 +68,21 @@ impl Connection {
 
     /// The attempt for a newly read request: the connection's first attempt,
     /// or a new one after the previous request was answered.
-    fn attempt_for(&self, head: &RequestHead) -> AttemptLog {
+    fn attempt_for(&self, head: &Arc<RequestHead>) -> AttemptLog {
         let mut current = self.current();
         if current.1 {
             // hyper read this head before asking for an answer, so its bytes
             // sit in the meter; move them from the previous attempt to this one.
-            let answered = self.meter.take_before_head(estimated_len(head));
-            let previous =
-                std::mem::replace(&mut current.0, self.site.journal.begin(self.id, self.peer));
-            previous.finish(Ending::KeptAlive, answered);
+            let answered = self.meter.take_before_head(head.wire_len() as u64);
+            let previous = current.0.clone();
+            current.0 = self
+                .site
+                .journal
+                .next_request(previous, answered, self.id, self.peer, head);
+        } else {
+            current.0.request(head);
         }
         current.1 = true;
-        current.0.request(head);
         *self
             .close_requested
             .lock()
@@ -134,7 +137,7 @@ async fn answer(
     request: http::Request<Incoming>,
     connection: Arc<Connection>,
 ) -> Result<http::Response<Body>, Infallible> {
-    let head = RequestHead::from_hyper(&request);
+    let head = Arc::new(RequestHead::from_hyper(&request));
     let log = connection.attempt_for(&head);
     let chosen = connection.site.for_request(&log, &head);
     match chosen.acts() {
@@ -326,15 +329,4 @@ fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Endin
         log.action("client left before sending a full request");
     }
     Ending::ClientFin
-}
-
-/// The size of `head` as a client formats it on the wire.
-fn estimated_len(head: &RequestHead) -> u64 {
-    let line = head.request_line().len() + 2;
-    let headers: usize = head
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len() + 4)
-        .sum();
-    (line + headers + 2) as u64
 }

@@ -46,7 +46,7 @@ const MAX_STREAMS: u32 = 256;
 /// A stream whose fault takes the raw connection back.
 struct Takeover {
     fault: Fault,
-    head: RequestHead,
+    head: Arc<RequestHead>,
     log: AttemptLog,
 }
 

@@ -104,7 +104,7 @@ async fn redirects_lead_to_get_relative_or_absolute() {
     let targets: Vec<String> = settled(&server, 9)
         .await
         .into_iter()
-        .filter_map(|a| a.request.map(|r| r.target))
+        .filter_map(|a| a.request.map(|r| r.target.clone()))
         .collect();
     assert_eq!(
         targets[..4],

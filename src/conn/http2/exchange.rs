@@ -15,7 +15,7 @@ use crate::request::RequestHead;
 
 /// One stream: the request, the means to answer it, and its journal entry.
 pub(crate) struct StreamExchange {
-    pub(crate) head: RequestHead,
+    pub(crate) head: Arc<RequestHead>,
     /// The stream's id on its connection.
     pub(crate) id: u32,
     /// How many streams came before it on its connection.
@@ -41,7 +41,7 @@ impl StreamExchange {
     ) -> Self {
         let id = u32::from(respond.stream_id());
         let position = link.begin_stream(id);
-        let head = RequestHead::from_http2(&request);
+        let head = Arc::new(RequestHead::from_http2(&request));
         log.stream_request(id, &head);
         StreamExchange {
             head,
@@ -193,7 +193,7 @@ impl StreamExchange {
 
     /// Gives up the stream to a fault that takes the whole connection: its
     /// request and its attempt go with it.
-    pub(crate) fn hand_over(&mut self) -> (RequestHead, AttemptLog) {
+    pub(crate) fn hand_over(&mut self) -> (Arc<RequestHead>, AttemptLog) {
         self.link.end_stream(self.id, self.watched);
         (self.head.clone(), self.log.clone())
     }
