@@ -43,8 +43,10 @@ pub struct Served {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// Where the server listens.
+    /// Where the server listens (the first of `addrs`).
     pub addr: SocketAddr,
+    /// Where each of its servers listens, for a kind that starts several.
+    pub addrs: Vec<SocketAddr>,
     /// The kind of server, as passed to [`serve::run`].
     pub kind: &'static str,
 }
@@ -79,26 +81,37 @@ impl Served {
         stdout
             .read_line(&mut line)
             .expect("the server prints its address");
-        let addr = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("server {kind} printed {line:?} instead of its address"));
+        let addrs: Vec<SocketAddr> = line
+            .split_whitespace()
+            .map(|addr| addr.parse())
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|_| panic!("server {kind} printed {line:?} instead of its addresses"));
+        let addr = *addrs
+            .first()
+            .unwrap_or_else(|| panic!("server {kind} printed no address"));
         Served {
             child,
             stdin,
             stdout,
             addr,
+            addrs,
             kind,
         }
     }
 
-    /// Requests (or, for `hang`, connections) the server has seen.
-    pub fn count(&mut self) -> u64 {
-        writeln!(self.stdin, "count").expect("the server reads its stdin");
+    /// Sends `question` to the server and returns its one-line answer.
+    fn ask(&mut self, question: &str) -> String {
+        writeln!(self.stdin, "{question}").expect("the server reads its stdin");
         let mut line = String::new();
         self.stdout
             .read_line(&mut line)
             .expect("the server answers on stdout");
+        line
+    }
+
+    /// Requests (or, for `hang`, connections) the server has seen.
+    pub fn count(&mut self) -> u64 {
+        let line = self.ask("count");
         line.trim()
             .parse()
             .unwrap_or_else(|_| panic!("server {} answered {line:?} to count", self.kind))
@@ -107,14 +120,24 @@ impl Served {
     /// Allocations the server process has made since it was first asked;
     /// the first call starts counting and returns 0.
     pub fn allocations(&mut self) -> u64 {
-        writeln!(self.stdin, "allocations").expect("the server reads its stdin");
-        let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .expect("the server answers on stdout");
+        let line = self.ask("allocations");
         line.trim()
             .parse()
             .unwrap_or_else(|_| panic!("server {} answered {line:?} to allocations", self.kind))
+    }
+
+    /// `VmRSS` and `RssAnon` of the server process, in MiB, as it read them
+    /// itself once its runtime was built and before it started any server.
+    pub fn unserved_mib(&mut self) -> (f64, f64) {
+        let line = self.ask("unserved");
+        let kib: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|kib| kib.parse().ok())
+            .collect();
+        match kib[..] {
+            [rss, anon] => (rss as f64 / 1024.0, anon as f64 / 1024.0),
+            _ => panic!("server {} answered {line:?} to unserved", self.kind),
+        }
     }
 
     /// Waits until the server has seen `wanted` requests; gives up after `within`.

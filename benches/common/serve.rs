@@ -42,20 +42,26 @@ enum Answer {
     Never,
 }
 
-/// A server's address, how to ask for its count, and what keeps it running.
-type Started = (SocketAddr, CountFn, Box<dyn std::any::Any>);
+/// A server's addresses (one, or one per server for a kind that starts
+/// several), how to ask for its count, and what keeps it running.
+type Started = (Vec<SocketAddr>, CountFn, Box<dyn std::any::Any>);
 
 /// Asks a server how many requests it has seen.
 type CountFn = Box<dyn Fn() -> Pin<Box<dyn Future<Output = u64> + Send>> + Send>;
 
-/// Runs the server `kind`, prints its address, then answers each `count`
-/// line on stdin with the number of requests (for `hang`, connections) seen,
-/// and each `allocations` line with the allocations made since the first
-/// such line.
-/// Returns when stdin closes, which happens when the benchmark ends.
+/// Runs the server `kind`, prints its addresses on one line, then answers
+/// each `count` line on stdin with the number of requests (for `hang`,
+/// connections) seen, each `unserved` line with the process's `VmRSS` and
+/// `RssAnon` in KiB before it started any server, and each `allocations`
+/// line with the allocations made since the first such line. Returns when
+/// stdin closes, which happens when the benchmark ends.
 ///
 /// Kinds: `outage-ok`, `outage-ok-journal-100` (a journal that stores 100
-/// attempts), `outage-slow-headers`, `outage-hang`, `hyper-ok`,
+/// attempts), `outage-ok-on-attempt` (an `on_attempt` callback counting
+/// attempts, which its count is), `outage-ok-settling` (a task awaiting
+/// `journal.settled` for more attempts than will come),
+/// `outage-ok-x<N>`, `hyper-ok-x<N>` and `wiremock-ok-x<N>` (N servers, each
+/// on its own port, counted together), `outage-slow-headers`, `outage-hang`, `hyper-ok`,
 /// `hyper-delay`, `hyper-hang`, `wiremock-ok`, `wiremock-delay`, `wiremock-hang`.
 ///
 /// HTTP/2 kinds, h2c with prior knowledge: `outage-ok-h2` (`ok` with
@@ -75,13 +81,26 @@ pub fn run(kind: &str) {
         .enable_all()
         .build()
         .expect("a runtime builds");
+    let pid = std::process::id();
+    let unserved = (super::rss_kib(pid), super::rss_anon_kib(pid));
     // Each arm keeps its server alive in `_keep` until stdin closes.
-    let (addr, count, _keep): Started = match kind {
+    let (addrs, count, _keep): Started = match kind {
         "outage-ok" => outage(&runtime, FaultServer::builder(Fault::ok())),
         "outage-ok-journal-100" => outage(
             &runtime,
             FaultServer::builder(Fault::ok()).journal_capacity(100),
         ),
+        "outage-ok-on-attempt" => observed(&runtime),
+        "outage-ok-settling" => settling(&runtime),
+        fleet if fleet.starts_with("outage-ok-x") => several(&runtime, fleet, |runtime| {
+            outage(runtime, FaultServer::builder(Fault::ok()))
+        }),
+        fleet if fleet.starts_with("hyper-ok-x") => {
+            several(&runtime, fleet, |runtime| hyper(runtime, Answer::Now))
+        }
+        fleet if fleet.starts_with("wiremock-ok-x") => several(&runtime, fleet, |runtime| {
+            wiremock(runtime, ResponseTemplate::new(200))
+        }),
         "outage-slow-headers" => outage(
             &runtime,
             FaultServer::builder(SlowHeaders::default().delay(DELAY)),
@@ -117,10 +136,12 @@ pub fn run(kind: &str) {
         ),
         other => panic!("unknown server kind {other:?}"),
     };
-    println!("{addr}");
+    let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+    println!("{}", addrs.join(" "));
     for line in std::io::stdin().lock().lines() {
         match line.as_deref() {
             Ok("count") => println!("{}", runtime.block_on(count())),
+            Ok("unserved") => println!("{} {}", unserved.0, unserved.1),
             Ok("allocations") => println!("{}", super::allocations::start()),
             _ => break,
         }
@@ -129,12 +150,73 @@ pub fn run(kind: &str) {
 
 fn outage(runtime: &tokio::runtime::Runtime, builder: FaultServerBuilder) -> Started {
     let server = runtime.block_on(builder.start()).expect("the fault starts");
+    journaled(server)
+}
+
+/// A started server, counted by its journal.
+fn journaled(server: FaultServer) -> Started {
     let journal = server.journal().clone();
     let count: CountFn = Box::new(move || {
         let journal = journal.clone();
         Box::pin(async move { journal.count() })
     });
-    (server.addr(), count, Box::new(server))
+    (vec![server.addr()], count, Box::new(server))
+}
+
+/// `ok` with an `on_attempt` callback that counts the attempts into an
+/// atomic, the least a test's callback does; the count is the callback's.
+fn observed(runtime: &tokio::runtime::Runtime) -> Started {
+    let seen = Arc::new(AtomicU64::new(0));
+    let counted = seen.clone();
+    let builder = FaultServer::builder(Fault::ok()).on_attempt(move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+    });
+    let (addrs, _, server) = outage(runtime, builder);
+    (addrs, counter(seen), server)
+}
+
+/// `ok` with a task awaiting `journal.settled` for more attempts than will
+/// come, as a test does that waits for its client's requests while they run.
+fn settling(runtime: &tokio::runtime::Runtime) -> Started {
+    let server = runtime
+        .block_on(FaultServer::start(Fault::ok()))
+        .expect("the fault starts");
+    let journal = server.journal().clone();
+    runtime.spawn(async move {
+        let _ = journal.settled(u64::MAX, Duration::from_secs(3600)).await;
+    });
+    journaled(server)
+}
+
+/// As many servers as the `-x<N>` suffix of `kind` says, each made by
+/// `start` on its own port; their count is the sum of theirs.
+fn several(
+    runtime: &tokio::runtime::Runtime,
+    kind: &str,
+    start: impl Fn(&tokio::runtime::Runtime) -> Started,
+) -> Started {
+    let copies: usize = kind
+        .rsplit_once("-x")
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or_else(|| panic!("kind {kind:?} ends in -x and a number of servers"));
+    let (mut addrs, mut counts, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..copies {
+        let (its_addrs, count, kept) = start(runtime);
+        addrs.extend(its_addrs);
+        counts.push(count);
+        keep.push(kept);
+    }
+    let count: CountFn = Box::new(move || {
+        let each: Vec<_> = counts.iter().map(|count| count()).collect();
+        Box::pin(async move {
+            let mut total = 0;
+            for count in each {
+                total += count.await;
+            }
+            total
+        })
+    });
+    (addrs, count, Box::new(keep))
 }
 
 /// A bare server: `connection` serves each accepted connection, counting
@@ -164,7 +246,7 @@ where
         let n = counter.load(Ordering::Relaxed);
         Box::pin(async move { n })
     });
-    (addr, count, Box::new(()))
+    (vec![addr], count, Box::new(()))
 }
 
 fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
@@ -252,7 +334,7 @@ fn wiremock(runtime: &tokio::runtime::Runtime, template: ResponseTemplate) -> St
                 .map_or(0, |requests| requests.len() as u64)
         })
     });
-    (addr, count, Box::new(server))
+    (vec![addr], count, Box::new(server))
 }
 
 /// The upstream of a proxy kind, as its parent passed it.
@@ -298,7 +380,7 @@ fn forwarders(runtime: &tokio::runtime::Runtime, count: usize, forward: Forward)
         runtime.spawn(forward_each(listener, upstream, forward, seen.clone()));
     }
     let addr = first.expect("a kind has at least one forwarder");
-    (addr, counter(seen), Box::new(()))
+    (vec![addr], counter(seen), Box::new(()))
 }
 
 async fn forward_each(
@@ -376,5 +458,5 @@ fn toxic_proxies(runtime: &tokio::runtime::Runtime, count: usize, toxic: Option<
         let n = shared[0].stats().connections;
         Box::pin(async move { n })
     });
-    (addr, count, Box::new(proxies))
+    (vec![addr], count, Box::new(proxies))
 }
