@@ -559,7 +559,7 @@ impl Journal {
     /// Starts a new attempt and returns the handle that fills it in.
     pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
         let started = self.elapsed();
-        let (index, evicted) = self.state().push(connection, peer, started, None);
+        let (index, evicted) = self.state().push(connection, peer, started, None, None);
         // The attempt let go to make room is freed after the lock is released.
         drop(evicted);
         self.notify();
@@ -586,11 +586,32 @@ impl Journal {
             let ended = state.update(previous.index, copy, |e| {
                 e.finish(Ending::KeptAlive, traffic, started, None);
             });
-            let (index, evicted) = state.push(connection, peer, started, Some(kept));
+            let (index, evicted) = state.push(connection, peer, started, Some(kept), None);
             (index, evicted, ended)
         };
         drop(evicted);
         self.observe(ended);
+        self.notify();
+        self.log(index)
+    }
+
+    /// Starts the attempt of HTTP/2 stream `id`, asking for `head`, on
+    /// `connection`: one locked update where `begin` and `stream_request`
+    /// would take two.
+    pub(crate) fn begin_stream(
+        &self,
+        connection: u64,
+        peer: SocketAddr,
+        id: u32,
+        head: &Arc<RequestHead>,
+    ) -> AttemptLog {
+        let started = self.elapsed();
+        let kept = Kept::of(head);
+        let stream = Http2Stream::new(id);
+        let (index, evicted) =
+            self.state()
+                .push(connection, peer, started, Some(kept), Some(stream));
+        drop(evicted);
         self.notify();
         self.log(index)
     }
@@ -681,6 +702,7 @@ impl State {
         peer: SocketAddr,
         started: Duration,
         head: Option<Kept>,
+        stream: Option<Http2Stream>,
     ) -> (u64, Option<Entry>) {
         let index = self.total;
         self.total += 1;
@@ -704,7 +726,7 @@ impl State {
             status_sent: None,
             action: String::new(),
             upstream: None,
-            http2: None,
+            http2: stream,
             ended: None,
             ending: None,
         });
@@ -906,11 +928,7 @@ impl AttemptLog {
 
     /// Records that the attempt is HTTP/2 stream `id`, asking for `head`.
     pub(crate) fn stream_request(&self, id: u32, head: &Arc<RequestHead>) {
-        let stream = Http2Stream {
-            id,
-            frames_sent: Vec::new(),
-            reset_by_client: None,
-        };
+        let stream = Http2Stream::new(id);
         self.journal.request(self.index, head, Some(stream));
     }
 

@@ -219,6 +219,17 @@ pub struct Http2Stream {
     pub reset_by_client: Option<Http2Code>,
 }
 
+impl Http2Stream {
+    /// Stream `id`, as it opens: no frame sent yet, not reset.
+    pub(crate) fn new(id: u32) -> Http2Stream {
+        Http2Stream {
+            id,
+            frames_sent: Vec::new(),
+            reset_by_client: None,
+        }
+    }
+}
+
 impl fmt::Display for Http2Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "stream {}", self.id)?;

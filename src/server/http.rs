@@ -136,7 +136,7 @@ pub(crate) async fn serve(
 async fn answer(
     request: http::Request<Incoming>,
     connection: Arc<Connection>,
-) -> Result<http::Response<Body>, Infallible> {
+) -> Result<http::Response<Answered>, Infallible> {
     let head = Arc::new(RequestHead::from_hyper(&request));
     let log = connection.attempt_for(&head);
     let chosen = connection.site.for_request(&log, &head);
@@ -160,16 +160,18 @@ async fn answer(
                 responder.respond(&asked).await
             }));
             Ok(match response.await {
-                Ok(response) if hook == Some(PanicAt::Body) => response.map(|_| PanicBody.boxed()),
-                Ok(response) => response.map(|body| {
-                    let log = log.clone();
-                    Answered { body, log }.boxed()
+                Ok(response) if hook == Some(PanicAt::Body) => {
+                    response.map(|_| Answered::unlogged(PanicBody.boxed()))
+                }
+                Ok(response) => response.map(|body| Answered {
+                    body,
+                    log: Some(log.clone()),
                 }),
                 Err(panic) => {
                     log.action(format!(
                         "the fault panicked ({panic}); answered 500 and closed"
                     ));
-                    failed()
+                    failed().map(Answered::unlogged)
                 }
             })
         }
@@ -177,7 +179,7 @@ async fn answer(
             let mut body = request.into_body();
             while let Some(Ok(_)) = body.frame().await {}
             log.action(needs_http2_action(chosen.fault().name(), &head.version));
-            Ok(needs_http2())
+            Ok(needs_http2().map(Answered::unlogged))
         }
         Acts::Misbehave(_) | Acts::Route(_) | Acts::Listener(_) => {
             // The receiver lives until hyper is dropped, which happens only
@@ -227,11 +229,18 @@ fn needs_http2() -> http::Response<Body> {
         .expect("a response with a fixed valid status and headers always builds")
 }
 
-/// A response body that tells the journal when hyper is done with it: after
-/// its last byte, or when the connection ends first.
+/// A response body that tells the journal, when it has an attempt's log,
+/// when hyper is done with it: after its last byte, or when the connection
+/// ends first.
 struct Answered {
     body: Body,
-    log: AttemptLog,
+    log: Option<AttemptLog>,
+}
+
+impl Answered {
+    fn unlogged(body: Body) -> Answered {
+        Answered { body, log: None }
+    }
 }
 
 impl hyper::body::Body for Answered {
@@ -256,7 +265,9 @@ impl hyper::body::Body for Answered {
 
 impl Drop for Answered {
     fn drop(&mut self) {
-        self.log.answered();
+        if let Some(log) = &self.log {
+            log.answered();
+        }
     }
 }
 

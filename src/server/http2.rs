@@ -182,9 +182,18 @@ async fn drive(
             () = &mut linger => break Driven::Ended(Ending::ServerFin),
             accepted = connection.accept() => match accepted {
                 Some(Ok((request, respond))) => {
-                    let log = first.take().unwrap_or_else(|| site.journal.begin(id, shared.peer));
+                    let head = Arc::new(RequestHead::from_http2(&request));
+                    let stream_id = u32::from(respond.stream_id());
+                    let log = match first.take() {
+                        Some(log) => {
+                            log.stream_request(stream_id, &head);
+                            log
+                        }
+                        None => site.journal.begin_stream(id, shared.peer, stream_id, &head),
+                    };
                     // Boxed, the task is small, and its allocation ordinary.
-                    streams.spawn(Box::pin(stream(request, respond, log, shared.clone())));
+                    let answer = stream(request, respond, head, log, shared.clone());
+                    streams.spawn(Box::pin(answer));
                 }
                 Some(Err(error)) => break Driven::Ended(connection_lost(&error)),
                 None => break Driven::Ended(Ending::ClientFin),
@@ -234,10 +243,11 @@ async fn handshake(
 async fn stream(
     request: http::Request<RecvStream>,
     respond: SendResponse<Bytes>,
+    head: Arc<RequestHead>,
     log: AttemptLog,
     shared: Arc<Shared>,
 ) {
-    let mut exchange = StreamExchange::new(request, respond, shared.link.clone(), log);
+    let mut exchange = StreamExchange::new(request, respond, head, shared.link.clone(), log);
     let (link, id) = (shared.link.clone(), exchange.id);
     let stopped = tokio::select! {
         biased;

@@ -36,13 +36,12 @@ impl StreamExchange {
     pub(crate) fn new(
         request: http::Request<RecvStream>,
         respond: SendResponse<Bytes>,
+        head: Arc<RequestHead>,
         link: Arc<Link>,
         log: AttemptLog,
     ) -> Self {
         let id = u32::from(respond.stream_id());
         let position = link.begin_stream(id);
-        let head = Arc::new(RequestHead::from_http2(&request));
-        log.stream_request(id, &head);
         StreamExchange {
             head,
             id,
