@@ -208,11 +208,11 @@ pub struct Attempt {
     pub action: String,
     /// For a proxy, the upstream leg: `None` when the fault answered in the
     /// upstream's place, so the upstream never saw the request.
-    pub upstream: Option<UpstreamLeg>,
+    pub upstream: Option<Box<UpstreamLeg>>,
     /// Over HTTP/2, the stream the attempt was; `None` over HTTP/1 and for a
     /// connection that ended before its first stream. Its byte counts are
     /// then the stream's DATA, and its status the `:status` sent.
-    pub http2: Option<Http2Stream>,
+    pub http2: Option<Box<Http2Stream>>,
     /// When the attempt ended, measured from server start: for one kept
     /// alive, when its response was complete, not when the connection's
     /// next request began. In JSON, in seconds.
@@ -386,11 +386,13 @@ impl Entry {
         std::mem::size_of::<Entry>()
             + a.action.capacity()
             + a.route.as_ref().map_or(0, |r| r.capacity() + ALLOCATION)
-            + a.upstream
-                .as_ref()
-                .map_or(0, |u| u.address.capacity() + ALLOCATION)
+            + a.upstream.as_ref().map_or(0, |u| {
+                std::mem::size_of::<UpstreamLeg>() + u.address.capacity() + 2 * ALLOCATION
+            })
             + a.http2.as_ref().map_or(0, |s| {
-                s.frames_sent.capacity() * std::mem::size_of::<Http2Frame>() + ALLOCATION
+                std::mem::size_of::<Http2Stream>()
+                    + s.frames_sent.capacity() * std::mem::size_of::<Http2Frame>()
+                    + 2 * ALLOCATION
             })
             + self.head_bytes
     }
@@ -662,8 +664,8 @@ impl Journal {
         let kept = Kept::of(head);
         self.update(index, move |entry| {
             entry.keep(kept);
-            if stream.is_some() {
-                entry.attempt.http2 = stream;
+            if let Some(stream) = stream {
+                entry.attempt.http2 = Some(Box::new(stream));
             }
         });
     }
@@ -726,7 +728,7 @@ impl State {
             status_sent: None,
             action: String::new(),
             upstream: None,
-            http2: stream,
+            http2: stream.map(Box::new),
             ended: None,
             ending: None,
         });
@@ -736,6 +738,7 @@ impl State {
         }
         entry.footprint = entry.recount();
         self.bytes += entry.footprint;
+        self.make_room();
         self.attempts.push_back(entry);
         self.shrink();
         (index, evicted)
@@ -766,6 +769,17 @@ impl State {
         self.bytes = self.bytes - was + now;
         self.shrink();
         ended
+    }
+
+    /// Grows the store when it is full, doubling but never past `capacity`:
+    /// a ring that went past it would cycle through slots it never needs,
+    /// and keep their pages resident.
+    fn make_room(&mut self) {
+        let len = self.attempts.len();
+        if len == self.attempts.capacity() {
+            let wanted = (len * 2).clamp(8, self.capacity.max(len + 1));
+            self.attempts.reserve_exact(wanted - len);
+        }
     }
 
     fn stored(&self) -> Vec<Attempt> {
@@ -940,7 +954,7 @@ impl AttemptLog {
     /// Records the attempt's upstream leg, for a proxy.
     pub(crate) fn upstream(&self, leg: UpstreamLeg) {
         self.journal
-            .update(self.index, |e| e.attempt.upstream = Some(leg));
+            .update(self.index, |e| e.attempt.upstream = Some(Box::new(leg)));
     }
 
     /// Records a frame sent on the attempt's stream or its connection.

@@ -308,11 +308,11 @@ mod tests {
     #[test]
     fn an_http2_stream_sent_frames_that_are_no_status_line() {
         let stream = |sent| Attempt {
-            http2: Some(crate::journal::Http2Stream {
+            http2: Some(Box::new(crate::journal::Http2Stream {
                 id: 1,
                 frames_sent: Vec::new(),
                 reset_by_client: None,
-            }),
+            })),
             ..attempt(0, sent, None, FIN)
         };
         // A broken frame from the server is malformed, though no DATA left.
