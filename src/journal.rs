@@ -11,6 +11,7 @@
 //! prefix of [`HEAD_PREFIX_BYTES`]. So a server under sustained load, or fed
 //! huge heads, uses bounded memory, and [`Journal::usage`] says what was let go.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
@@ -205,7 +206,7 @@ pub struct Attempt {
     /// they began with anything else, or nothing was written.
     pub status_sent: Option<u16>,
     /// What the fault did, in words.
-    pub action: String,
+    pub action: Cow<'static, str>,
     /// For a proxy, the upstream leg: `None` when the fault answered in the
     /// upstream's place, so the upstream never saw the request.
     pub upstream: Option<Box<UpstreamLeg>>,
@@ -367,7 +368,7 @@ impl Entry {
     fn finish(&mut self, ending: Ending, traffic: Traffic, now: Duration, preface: Option<&str>) {
         let a = &mut self.attempt;
         if ending == Ending::ServerStopped {
-            a.action = cut_short(a, preface, traffic.sent);
+            a.action = cut_short(a, preface, traffic.sent).into();
         }
         a.bytes_received = traffic.received;
         a.bytes_sent = traffic.sent;
@@ -384,7 +385,10 @@ impl Entry {
     fn recount(&self) -> usize {
         let a = &self.attempt;
         std::mem::size_of::<Entry>()
-            + a.action.capacity()
+            + match &a.action {
+                Cow::Borrowed(_) => 0,
+                Cow::Owned(action) => action.capacity() + ALLOCATION,
+            }
             + a.route.as_ref().map_or(0, |r| r.capacity() + ALLOCATION)
             + a.upstream.as_ref().map_or(0, |u| {
                 std::mem::size_of::<UpstreamLeg>() + u.address.capacity() + 2 * ALLOCATION
@@ -648,8 +652,8 @@ impl Journal {
             self.update(index, |e| {
                 let a = &mut e.attempt;
                 a.action = match a.action.is_empty() {
-                    true => what.to_owned(),
-                    false => format!("{}; then {what}", a.action),
+                    true => what.to_owned().into(),
+                    false => format!("{}; then {what}", a.action).into(),
                 };
                 a.ended = Some(ended);
                 a.ending = Some(Ending::ServerFin);
@@ -726,7 +730,7 @@ impl State {
             bytes_received: 0,
             bytes_sent: 0,
             status_sent: None,
-            action: String::new(),
+            action: Cow::Borrowed(""),
             upstream: None,
             http2: stream.map(Box::new),
             ended: None,
@@ -777,7 +781,7 @@ impl State {
     fn make_room(&mut self) {
         let len = self.attempts.len();
         if len == self.attempts.capacity() {
-            let wanted = (len * 2).clamp(8, self.capacity.max(len + 1));
+            let wanted = (len * 2).max(8).min(self.capacity.max(len + 1));
             self.attempts.reserve_exact(wanted - len);
         }
     }
@@ -982,9 +986,9 @@ impl AttemptLog {
         self.journal.update(self.index, |e| e.answered = Some(now));
     }
 
-    pub(crate) fn action(&self, action: impl Into<String>) {
+    pub(crate) fn action(&self, action: impl Into<Cow<'static, str>>) {
         let action = match &self.preface {
-            Some(preface) => format!("{preface}; {}", action.into()),
+            Some(preface) => format!("{preface}; {}", action.into()).into(),
             None => action.into(),
         };
         self.journal
@@ -997,8 +1001,8 @@ impl AttemptLog {
         self.journal.update(self.index, |e| {
             let action = &mut e.attempt.action;
             *action = match action.is_empty() {
-                true => more,
-                false => format!("{action}; then {more}"),
+                true => more.into(),
+                false => format!("{action}; then {more}").into(),
             };
         });
     }
@@ -1007,7 +1011,7 @@ impl AttemptLog {
     pub(crate) fn handshake(&mut self, outcome: impl Into<String>) {
         let outcome: String = outcome.into();
         self.journal
-            .update(self.index, |e| e.attempt.action.clone_from(&outcome));
+            .update(self.index, |e| e.attempt.action = outcome.clone().into());
         self.preface = Some(outcome.into());
     }
 
@@ -1038,9 +1042,9 @@ fn cut_short(attempt: &Attempt, preface: Option<&str>, sent: u64) -> String {
                 format!("{preface}; "),
                 rest.trim_start_matches("; ").to_owned(),
             ),
-            None => (String::new(), attempt.action.clone()),
+            None => (String::new(), attempt.action.to_string()),
         },
-        None => (String::new(), attempt.action.clone()),
+        None => (String::new(), attempt.action.to_string()),
     };
     let what = if planned.starts_with("server stopped") {
         planned
@@ -1081,6 +1085,20 @@ mod tests {
         assert_eq!(journal.count(), 5);
         let indexes: Vec<u64> = journal.attempts().iter().map(|a| a.index).collect();
         assert_eq!(indexes, vec![2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_store_grows_to_its_capacity_and_no_further() {
+        for capacity in [1, 3, 10, 1000] {
+            let journal = Journal::new(capacity, DEFAULT_MAX_BYTES, None);
+            for _ in 0..2 * capacity + 5 {
+                journal
+                    .begin(0, peer())
+                    .finish(Ending::ClientFin, traffic(1, 2));
+            }
+            assert_eq!(journal.state().attempts.capacity(), capacity);
+            assert_eq!(journal.attempts().len(), capacity);
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -1243,7 +1261,11 @@ mod tests {
         journal
             .begin(2, peer())
             .finish(Ending::ServerStopped, traffic(3, 0));
-        let actions: Vec<String> = journal.attempts().into_iter().map(|a| a.action).collect();
+        let actions: Vec<String> = journal
+            .attempts()
+            .into_iter()
+            .map(|a| a.action.into_owned())
+            .collect();
         assert_eq!(
             actions,
             [

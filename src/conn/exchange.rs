@@ -27,7 +27,7 @@ impl Exchange {
     }
 
     /// Records what the fault did, in words.
-    pub(crate) fn did(&self, action: impl Into<String>) {
+    pub(crate) fn did(&self, action: impl Into<std::borrow::Cow<'static, str>>) {
         self.log.action(action);
     }
 

@@ -1,5 +1,6 @@
 //! `bad-encoding`: a body labelled gzip that is not gzip.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -56,11 +57,12 @@ impl BadEncoding {
 }
 
 impl Respond for BadEncoding {
-    fn action(&self, _request: &Request) -> String {
+    fn action(&self, _request: &Request) -> Cow<'static, str> {
         format!(
             "answered {} with a body labelled {} that is not",
             self.code, self.encoding
         )
+        .into()
     }
 
     fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {

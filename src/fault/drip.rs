@@ -1,5 +1,6 @@
 //! `drip`: the body one byte at a time.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -49,12 +50,13 @@ setters! {
 }
 
 impl Respond for Drip {
-    fn action(&self, _request: &Request) -> String {
+    fn action(&self, _request: &Request) -> Cow<'static, str> {
         format!(
             "dripped {} bytes, one every {}",
             self.bytes,
             humantime::format_duration(self.interval)
         )
+        .into()
     }
 
     fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {

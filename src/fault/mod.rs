@@ -80,6 +80,7 @@ mod tls_wrong_host;
 mod truncate;
 mod wrong_port;
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -151,7 +152,7 @@ pub(crate) type Body = BoxBody<Bytes, Infallible>;
 /// A fault that answers with a well-formed HTTP response, served by hyper.
 pub(crate) trait Respond: Send + Sync {
     /// What the answer to `request` will be, in words, journaled before it is sent.
-    fn action(&self, request: &Request) -> String;
+    fn action(&self, request: &Request) -> Cow<'static, str>;
 
     /// The answer to `request`; it may take its time.
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>>;

@@ -1,6 +1,7 @@
 //! `ok`: a healthy server, with httpbin's routes.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::fault::{
     Body, BoxFuture, FaultLeaf, Handling, Request, Respond, Shape, httpbin, setters, status,
@@ -39,10 +40,10 @@ setters! {
 }
 
 impl Respond for Healthy {
-    fn action(&self, request: &Request) -> String {
+    fn action(&self, request: &Request) -> Cow<'static, str> {
         match httpbin::route(&request.head.target) {
-            Some(route) => format!("answered as httpbin's {route}"),
-            None => "answered 200".to_owned(),
+            Some(route) => format!("answered as httpbin's {route}").into(),
+            None => Cow::Borrowed("answered 200"),
         }
     }
 

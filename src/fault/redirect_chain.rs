@@ -1,5 +1,6 @@
 //! `redirect-chain`: a fixed number of redirects, then a final answer.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -83,8 +84,8 @@ fn hop_of(target: &str) -> (&str, u32) {
 }
 
 impl Respond for RedirectChain {
-    fn action(&self, _request: &Request) -> String {
-        format!("redirect chain of {} hops", self.hops)
+    fn action(&self, _request: &Request) -> Cow<'static, str> {
+        format!("redirect chain of {} hops", self.hops).into()
     }
 
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {

@@ -1,5 +1,6 @@
 //! `redirect-loop`: every request is redirected back to itself.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -62,8 +63,8 @@ pub(crate) fn check_redirect_code(code: u16) -> Result<(), String> {
 }
 
 impl Respond for RedirectLoop {
-    fn action(&self, _request: &Request) -> String {
-        format!("redirected to itself ({})", self.code)
+    fn action(&self, _request: &Request) -> Cow<'static, str> {
+        format!("redirected to itself ({})", self.code).into()
     }
 
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {

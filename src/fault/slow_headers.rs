@@ -1,5 +1,6 @@
 //! `slow-headers`: a delay before the status line.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -40,11 +41,12 @@ setters! {
 }
 
 impl Respond for SlowHeaders {
-    fn action(&self, _request: &Request) -> String {
+    fn action(&self, _request: &Request) -> Cow<'static, str> {
         format!(
             "delayed the status line {}",
             humantime::format_duration(self.delay)
         )
+        .into()
     }
 
     fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {

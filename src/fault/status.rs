@@ -1,5 +1,6 @@
 //! `status`: any status code, headers and body.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -148,8 +149,8 @@ fn response(code: u16, headers: &BTreeMap<String, String>, body: String) -> http
 }
 
 impl Respond for Status {
-    fn action(&self, _request: &Request) -> String {
-        format!("answered {}", self.code)
+    fn action(&self, _request: &Request) -> Cow<'static, str> {
+        format!("answered {}", self.code).into()
     }
 
     fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {

@@ -161,7 +161,7 @@ mod tests {
             bytes_received: 79,
             bytes_sent: sent,
             status_sent: status,
-            action: String::new(),
+            action: "".into(),
             upstream: None,
             http2: None,
             ended: Some(Duration::from_millis(1)),

@@ -62,7 +62,7 @@ impl StreamExchange {
     }
 
     /// Records what the fault did, in words.
-    pub(crate) fn did(&self, action: impl Into<String>) {
+    pub(crate) fn did(&self, action: impl Into<std::borrow::Cow<'static, str>>) {
         self.log.action(action);
     }
 
