@@ -331,6 +331,8 @@ struct State {
     truncated: u64,
     /// When the latest attempt started.
     last_started: Option<Duration>,
+    /// Stored attempts that have not ended.
+    open: usize,
 }
 
 /// A stored attempt and what it costs.
@@ -453,6 +455,7 @@ impl Journal {
             max_bytes,
             truncated: 0,
             last_started: None,
+            open: 0,
         };
         Journal {
             shared: Arc::new(Shared {
@@ -589,7 +592,7 @@ impl Journal {
         let copy = self.shared.observer.is_some();
         let (index, evicted, ended) = {
             let mut state = self.state();
-            let ended = state.update(previous.index, copy, |e| {
+            let (_, ended) = state.update(previous.index, copy, |e| {
                 e.finish(Ending::KeptAlive, traffic, started, None);
             });
             let (index, evicted) = state.push(connection, peer, started, Some(kept), None);
@@ -676,9 +679,12 @@ impl Journal {
 
     fn update(&self, index: u64, change: impl FnOnce(&mut Entry)) {
         let copy = self.shared.observer.is_some();
-        let ended = self.state().update(index, copy, change);
-        self.observe(ended);
-        self.notify();
+        let (ended, copied) = self.state().update(index, copy, change);
+        self.observe(copied);
+        // `settled` waits for attempts to begin and end, not for the rest.
+        if ended {
+            self.notify();
+        }
     }
 
     /// Calls the observer, if any, with an attempt that has just ended: a
@@ -744,35 +750,43 @@ impl State {
         self.bytes += entry.footprint;
         self.make_room();
         self.attempts.push_back(entry);
+        self.open += 1;
         self.shrink();
         (index, evicted)
     }
 
     /// Applies `change` to attempt `index`, if still stored, and recounts
-    /// its memory. When the change ended the attempt and `copy` is set,
-    /// returns a copy of it, for an observer; copies cost a healthy server
-    /// a tenth of its throughput, so none is made for nobody.
+    /// its memory; says whether the change ended the attempt, and then, when
+    /// `copy` is set, gives a copy of it for an observer: copies cost a
+    /// healthy server a tenth of its throughput, so none is made for nobody.
     fn update(
         &mut self,
         index: u64,
         copy: bool,
         change: impl FnOnce(&mut Entry),
-    ) -> Option<Attempt> {
-        let front = self.attempts.front()?.attempt.index;
-        let position = usize::try_from(index.checked_sub(front)?).ok()?;
-        let entry = self.attempts.get_mut(position)?;
+    ) -> (bool, Option<Attempt>) {
+        let Some(entry) = self.get_mut(index) else {
+            return (false, None);
+        };
         let was_finished = entry.attempt.is_finished();
         let truncated_before = entry.attempt.request_bytes_omitted > 0;
         change(entry);
         let truncated = !truncated_before && entry.attempt.request_bytes_omitted > 0;
-        let ended =
-            (copy && !was_finished && entry.attempt.is_finished()).then(|| entry.attempt.clone());
+        let ended = !was_finished && entry.attempt.is_finished();
+        let copied = (copy && ended).then(|| entry.attempt.clone());
         let (was, now) = (entry.footprint, entry.recount());
         entry.footprint = now;
         self.truncated += u64::from(truncated);
+        self.open -= usize::from(ended);
         self.bytes = self.bytes - was + now;
         self.shrink();
-        ended
+        (ended, copied)
+    }
+
+    fn get_mut(&mut self, index: u64) -> Option<&mut Entry> {
+        let front = self.attempts.front()?.attempt.index;
+        let position = usize::try_from(index.checked_sub(front)?).ok()?;
+        self.attempts.get_mut(position)
     }
 
     /// Grows the store when it is full, doubling but never past `capacity`:
@@ -791,15 +805,13 @@ impl State {
     }
 
     fn unfinished(&self) -> usize {
-        self.attempts
-            .iter()
-            .filter(|e| !e.attempt.is_finished())
-            .count()
+        self.open
     }
 
     fn pop_oldest(&mut self) -> Option<Entry> {
         let entry = self.attempts.pop_front()?;
         self.bytes -= entry.footprint;
+        self.open -= usize::from(!entry.attempt.is_finished());
         Some(entry)
     }
 
