@@ -103,7 +103,9 @@
 //! - `cli` (feature `cli`): the `outage` command line;
 //! - `server` (private): the accept loop, TLS handshakes, hyper serving, the raw
 //!   connection, and the relay of a server with an upstream;
-//! - `tls` (private): the throwaway CA and certificates of https servers.
+//! - `tls` (private): the throwaway CA and certificates of https servers;
+//! - `timer` (private): waits that end within a fraction of a millisecond of
+//!   their deadline, for every fault that waits.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -132,6 +134,7 @@ pub mod runner;
 pub mod scenario;
 pub mod schedule;
 mod server;
+mod timer;
 mod tls;
 pub mod toxic;
 #[cfg(feature = "toxiproxy-api")]

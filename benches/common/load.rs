@@ -95,10 +95,27 @@ pub async fn hammer(addr: SocketAddr, connections: usize, total: u64) {
 /// Time to the first byte of each of `each` requests on each of
 /// `connections` concurrent keep-alive connections.
 pub async fn first_bytes(addr: SocketAddr, connections: usize, each: usize) -> Vec<Duration> {
+    first_bytes_staggered(addr, connections, each, Duration::ZERO).await
+}
+
+/// As [`first_bytes`], with the connections' first requests spread evenly
+/// over `spread`: connection `i` sends its first `i / connections × spread`
+/// after the first, and each sends the next as soon as it has the answer.
+pub async fn first_bytes_staggered(
+    addr: SocketAddr,
+    connections: usize,
+    each: usize,
+    spread: Duration,
+) -> Vec<Duration> {
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections {
+    let start = tokio::time::Instant::now();
+    for i in 0..connections {
+        let offset = spread.mul_f64(i as f64 / connections as f64);
         tasks.spawn(async move {
             let mut connection = Connection::open(addr).await;
+            if !offset.is_zero() {
+                tokio::time::sleep_until(start + offset).await;
+            }
             let mut times = Vec::with_capacity(each);
             for _ in 0..each {
                 times.push(connection.exchange().await);

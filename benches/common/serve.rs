@@ -17,12 +17,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::Either;
 use http_body_util::Full;
 use hyper::body::Frame;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use outage::fault::SlowHeaders;
+use outage::fault::{Bandwidth, Drip, SlowHeaders};
 use outage::proxy::ToxicProxy;
 use outage::toxic::{Direction, Toxic, ToxicKind, Toxics};
 use outage::{Fault, FaultServer, FaultServerBuilder};
@@ -34,12 +35,26 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// The delay of the timing benchmark.
 pub const DELAY: Duration = Duration::from_millis(100);
 
+/// The pacing benchmark's drip: `DRIP_BYTES` bytes, one every `DRIP_INTERVAL`.
+pub const DRIP_BYTES: usize = 100;
+pub const DRIP_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The pacing benchmark's rate, in bytes per second, and body length.
+pub const RATE: u64 = 50_000;
+pub const RATE_BODY: usize = 75_000;
+
+/// How often the bare hyper peer of a rate sends a slice, as `bandwidth` does.
+const RATE_TICK: Duration = Duration::from_millis(50);
+
 /// What a bare hyper server does with each request.
 #[derive(Clone, Copy)]
 enum Answer {
     Now,
     After(Duration),
     Never,
+    /// A body of `.0` slices of `.1` bytes, each after a `tokio::time::sleep`
+    /// of `.2`.
+    Paced(usize, usize, Duration),
 }
 
 /// A server's addresses (one, or one per server for a kind that starts
@@ -105,6 +120,14 @@ pub fn run(kind: &str) {
             &runtime,
             FaultServer::builder(SlowHeaders::default().delay(DELAY)),
         ),
+        "outage-drip" => outage(
+            &runtime,
+            FaultServer::builder(Drip::default().bytes(DRIP_BYTES).interval(DRIP_INTERVAL)),
+        ),
+        "outage-bandwidth" => outage(
+            &runtime,
+            FaultServer::builder(Bandwidth::default().rate(RATE).size(RATE_BODY)),
+        ),
         "outage-hang" => outage(
             &runtime,
             FaultServer::builder(Fault::named("hang").expect("hang exists")),
@@ -114,6 +137,14 @@ pub fn run(kind: &str) {
         "hyper-ok-h2" => hyper_h2(&runtime),
         "hyper-delay" => hyper(&runtime, Answer::After(DELAY)),
         "hyper-hang" => hyper(&runtime, Answer::Never),
+        "hyper-drip" => hyper(&runtime, Answer::Paced(DRIP_BYTES, 1, DRIP_INTERVAL)),
+        "hyper-bandwidth" => {
+            let slice = (RATE as u128 * RATE_TICK.as_millis() / 1000) as usize;
+            hyper(
+                &runtime,
+                Answer::Paced(RATE_BODY.div_ceil(slice), slice, RATE_TICK),
+            )
+        }
         "wiremock-ok" => wiremock(&runtime, ResponseTemplate::new(200)),
         "wiremock-delay" => wiremock(&runtime, ResponseTemplate::new(200).set_delay(DELAY)),
         "wiremock-hang" => wiremock(
@@ -254,14 +285,20 @@ fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
         let service = service_fn(move |_request| {
             seen.fetch_add(1, Ordering::Relaxed);
             async move {
-                match answer {
-                    Answer::Now => {}
-                    Answer::After(delay) => tokio::time::sleep(delay).await,
+                let body = match answer {
+                    Answer::Now => Either::Left(Full::new(Bytes::from_static(b"ok\n"))),
+                    Answer::After(delay) => {
+                        tokio::time::sleep(delay).await;
+                        Either::Left(Full::new(Bytes::from_static(b"ok\n")))
+                    }
                     Answer::Never => std::future::pending().await,
-                }
+                    Answer::Paced(slices, slice, every) => {
+                        Either::Right(Paced::new(slices, slice, every))
+                    }
+                };
                 let response = http::Response::builder()
                     .header("content-type", "text/plain")
-                    .body(Full::new(Bytes::from_static(b"ok\n")))
+                    .body(body)
                     .expect("a static response builds");
                 Ok::<_, Infallible>(response)
             }
@@ -270,6 +307,54 @@ fn hyper(runtime: &tokio::runtime::Runtime, answer: Answer) -> Started {
             .serve_connection(TokioIo::new(stream), service)
             .await;
     })
+}
+
+/// A body of `slices` slices of `slice` bytes, each sent after a
+/// `tokio::time::sleep(every)` begun when the one before was taken: how a
+/// server paces a body with tokio's timer alone.
+struct Paced {
+    slices: usize,
+    slice: Bytes,
+    every: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Paced {
+    fn new(slices: usize, slice: usize, every: Duration) -> Paced {
+        Paced {
+            slices,
+            slice: Bytes::from(vec![b'*'; slice]),
+            every,
+            sleep: Box::pin(tokio::time::sleep(every)),
+        }
+    }
+}
+
+impl hyper::body::Body for Paced {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.slices == 0 {
+            return Poll::Ready(None);
+        }
+        std::task::ready!(self.sleep.as_mut().poll(cx));
+        let next = tokio::time::Instant::now() + self.every;
+        self.sleep.as_mut().reset(next);
+        self.slices -= 1;
+        Poll::Ready(Some(Ok(Frame::data(self.slice.clone()))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.slices == 0
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact((self.slices * self.slice.len()) as u64)
+    }
 }
 
 /// A bare hyper HTTP/2 server (h2c with prior knowledge), answering every

@@ -7,8 +7,11 @@ use tokio::time::Instant;
 
 use crate::conn::Exchange;
 use crate::fault::bulk::{self, Source};
-use crate::fault::{BoxFuture, Fault, FaultLeaf, Handling, Misbehave, Pace, Shape, setters};
+use crate::fault::{
+    BoxFuture, Fault, FaultLeaf, Handling, Misbehave, Pace, Shape, setters, time_at_rate,
+};
 use crate::journal::Ending;
+use crate::timer;
 
 /// How often a throttled writer sends a slice of bytes.
 const TICK: Duration = Duration::from_millis(50);
@@ -65,21 +68,20 @@ impl Misbehave for Bandwidth {
             let mut sent = 0u64;
             let mut buf = Vec::new();
             while sent < total {
-                // Each slice leaves when the rate allows it, measured from the
-                // start, so rounding never accumulates into drift. A slice due
-                // past any clock's range never leaves; the server's stop or the
-                // client's leaving ends the wait.
-                let due = Duration::try_from_secs_f64(sent as f64 / rate as f64)
-                    .ok()
-                    .and_then(|due| start.checked_add(due));
-                match due {
-                    Some(due) => tokio::time::sleep_until(due).await,
+                let len = slice.min(total - sent);
+                // Each slice leaves when the rate would have carried its
+                // last byte, measured from the start, so rounding and late
+                // wake-ups never add up. A slice due past any clock's range
+                // never leaves; the server's stop or the client's leaving
+                // ends the wait.
+                match time_at_rate(sent + len, rate).and_then(|due| start.checked_add(due)) {
+                    Some(due) => timer::sleep_until(due).await,
                     None => return exchange.conn.until_client_leaves().await,
                 }
-                if let Err(ending) = bulk::send(exchange, &mut response, slice, &mut buf).await {
+                if let Err(ending) = bulk::send(exchange, &mut response, len, &mut buf).await {
                     return ending;
                 }
-                sent += slice.min(total - sent);
+                sent += len;
             }
             exchange.conn.close_fin().await
         })
@@ -150,8 +152,9 @@ mod tests {
         let client = Builder::new().read(mock::GET).write(&response).build();
         let start = Instant::now();
         let (ending, _) = mock::misbehave(&fault, client).await;
-        // 94 bytes in 19 slices: the last leaves 18 × 50 ms after the first.
-        assert_eq!(start.elapsed(), Duration::from_millis(900));
+        // 94 bytes in 19 slices, each when the rate has carried it: the
+        // last at 940 ms.
+        assert_eq!(start.elapsed(), Duration::from_millis(940));
         assert_eq!(ending, Ending::ServerFin);
     }
 }

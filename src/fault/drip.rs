@@ -10,11 +10,12 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 use serde::{Deserialize, Serialize};
-use tokio::time::Sleep;
+use tokio::time::Instant;
 
 use crate::fault::{
     Body, BoxFuture, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
 };
+use crate::timer;
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every
 /// `interval`. A per-read timeout longer than the interval never fires; a
@@ -70,23 +71,46 @@ impl Respond for Drip {
     }
 }
 
-/// A body that yields one byte (`*`) each time its timer fires.
+/// The wait for a drip's next byte.
+type Wait = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+
+/// A body that yields one byte (`*`) each time its timer fires. Byte `i` is
+/// due `i` intervals after the body began, so late wake-ups never add up.
 pub(crate) struct DripBody {
     remaining: usize,
     interval: Duration,
-    /// The timer of the next byte; `None` once it would fall past the clock's
-    /// range, and then the next byte never comes.
-    next: Option<Pin<Box<Sleep>>>,
+    /// When the next byte is due; `None` once that falls past the clock's
+    /// range.
+    due: Option<Instant>,
+    /// The wait for the next byte; `None` when it never comes.
+    next: Option<Wait>,
 }
 
 impl DripBody {
     /// `bytes` bytes, the first after `interval`, then one every `interval`.
     pub(crate) fn new(bytes: usize, interval: Duration) -> Self {
+        let due = Instant::now().checked_add(interval);
+        // A first byte past the clock's range comes when tokio's timer
+        // fires at its far future, as its sleep does.
+        let first: Wait = match due {
+            Some(due) => Box::pin(timer::sleep_until(due)),
+            None => Box::pin(tokio::time::sleep(interval)),
+        };
         DripBody {
             remaining: bytes,
             interval,
-            next: Some(Box::pin(tokio::time::sleep(interval))),
+            due,
+            next: Some(first),
         }
+    }
+
+    /// Starts the wait for the byte one interval after the last one's due
+    /// time.
+    fn wait_for_next(&mut self) {
+        self.due = self.due.and_then(|due| due.checked_add(self.interval));
+        self.next = self
+            .due
+            .map(|due| Box::pin(timer::sleep_until(due)) as Wait);
     }
 }
 
@@ -101,18 +125,16 @@ impl hyper::body::Body for DripBody {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
-        let interval = self.interval;
         // httpbin's `/drip` may ask for any interval: one past the clock's
         // range is a byte that never comes, until the client or server leaves.
         let Some(next) = self.next.as_mut() else {
             return Poll::Pending;
         };
         ready!(next.as_mut().poll(cx));
-        match next.deadline().checked_add(interval) {
-            Some(deadline) => next.as_mut().reset(deadline),
-            None => self.next = None,
-        }
         self.remaining -= 1;
+        if self.remaining > 0 {
+            self.wait_for_next();
+        }
         Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"*")))))
     }
 
@@ -154,7 +176,6 @@ impl FaultLeaf for Drip {
 #[cfg(test)]
 mod tests {
     use http_body_util::BodyExt;
-    use tokio::time::Instant;
     use tokio_test::io::Builder;
 
     use super::*;

@@ -59,7 +59,7 @@ impl StreamFault for H2MaxStreams {
                 humantime::format_duration(self.hold),
                 self.streams
             ));
-            tokio::time::sleep(self.hold).await;
+            crate::timer::sleep(self.hold).await;
             Acted::AnswerOk
         })
     }

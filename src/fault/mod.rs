@@ -141,7 +141,7 @@ use crate::conn::http2::StreamExchange;
 use crate::journal::Ending;
 use crate::request::RequestHead;
 use crate::tls::Leaf;
-pub(crate) use shape::{Cut, Pace, Shape};
+pub(crate) use shape::{Cut, Pace, Shape, time_at_rate};
 
 /// A future boxed so that fault families can be trait objects.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -55,6 +55,13 @@ pub(crate) enum Cut {
     ResetBeforeHead,
 }
 
+/// How long `rate` bytes per second take to carry `bytes` bytes, rounded
+/// up to the nanosecond; `None` past what a `Duration` holds.
+pub(crate) fn time_at_rate(bytes: u64, rate: u64) -> Option<Duration> {
+    let nanos = (u128::from(bytes) * 1_000_000_000).div_ceil(u128::from(rate.max(1)));
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
+}
+
 impl Shape {
     /// The response as the upstream sent it.
     pub(crate) const PASS: Shape = Shape {
@@ -67,5 +74,19 @@ impl Shape {
     /// True when the connection can carry the next request afterwards.
     pub(crate) fn keeps_alive(&self) -> bool {
         self.cut == Cut::Never && self.close_delay.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_to_carry_bytes_rounds_up_and_never_overflows() {
+        assert_eq!(time_at_rate(94, 100), Some(Duration::from_millis(940)));
+        assert_eq!(time_at_rate(1, 3), Some(Duration::from_nanos(333_333_334)));
+        assert_eq!(time_at_rate(0, 0), Some(Duration::ZERO));
+        assert_eq!(time_at_rate(u64::MAX, 1), None);
+        assert!(time_at_rate(u64::MAX, u64::MAX).is_some());
     }
 }

@@ -69,7 +69,7 @@ impl Misbehave for Slicer {
             let mut buf = Vec::new();
             for i in 0..total.div_ceil(segment) {
                 if i > 0 {
-                    tokio::time::sleep(self.delay).await;
+                    crate::timer::sleep(self.delay).await;
                 }
                 if let Err(ending) = bulk::send(exchange, &mut response, segment, &mut buf).await {
                     return ending;

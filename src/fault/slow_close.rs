@@ -64,7 +64,7 @@ impl Misbehave for SlowClose {
                     ));
                     ending
                 }
-                () = tokio::time::sleep(self.delay) => {
+                () = crate::timer::sleep(self.delay) => {
                     exchange.did(format!("sent a close-delimited body, closed {delay} later"));
                     exchange.conn.close_fin().await
                 }

@@ -51,7 +51,7 @@ impl Respond for SlowHeaders {
 
     fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
         Box::pin(async move {
-            tokio::time::sleep(self.delay).await;
+            crate::timer::sleep(self.delay).await;
             status::plain(200, self.body.clone())
         })
     }

@@ -169,7 +169,7 @@ impl Stub {
         tokio::select! {
             biased;
             () = self.interrupt.cancelled() => Err(Stop::Interrupted),
-            () = tokio::time::sleep_until(deadline) => Ok(()),
+            () = crate::timer::sleep_until(deadline) => Ok(()),
         }
     }
 

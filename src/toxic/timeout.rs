@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use crate::timer;
 use crate::toxic::draw;
 use crate::toxic::leaf::{Cleanup, Removal};
 use crate::toxic::stub::{Pipe, Stop, Stub};
@@ -20,10 +21,11 @@ impl Pipe for Timeout {
     async fn pipe(&self, stub: &mut Stub) -> Result<Infallible, Stop> {
         let deadline = stub.since + draw::duration(self.timeout, Duration::from_millis(1));
         let never = self.timeout <= 0;
+        let mut closes = std::pin::pin!(timer::sleep_until(deadline));
         loop {
             tokio::select! {
                 swallowed = stub.recv() => drop(swallowed?),
-                () = tokio::time::sleep_until(deadline), if !never => return Err(Stop::Closed),
+                () = &mut closes, if !never => return Err(Stop::Closed),
             }
         }
     }

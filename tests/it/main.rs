@@ -24,6 +24,7 @@ mod lifecycle;
 mod matrix;
 #[cfg(feature = "cli")]
 mod offline;
+mod on_time;
 mod proxy;
 mod routes;
 #[cfg(feature = "cli")]

@@ -61,7 +61,7 @@ pub(super) fn drip<'a>(query: Query) -> BoxFuture<'a, http::Response<Body>> {
             Ok(settings) => settings,
             Err(message) => return bad_request(&message),
         };
-        tokio::time::sleep(seconds(delay)).await;
+        crate::timer::sleep(seconds(delay)).await;
         let interval = seconds(duration / numbytes as f64);
         let body = DripBody::new(numbytes as usize, interval).boxed();
         let mut response = http::Response::new(body);

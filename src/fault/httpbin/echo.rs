@@ -83,7 +83,7 @@ pub(super) fn delay<'a>(
         let Some(seconds) = seconds else {
             return bad_request("the delay must be a number of seconds");
         };
-        tokio::time::sleep(Duration::from_secs_f64(seconds.min(MAX_DELAY))).await;
+        crate::timer::sleep(Duration::from_secs_f64(seconds.min(MAX_DELAY))).await;
         get(request, &query)
     })
 }

@@ -8,9 +8,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::conn::client_error_ending;
-use crate::fault::{Cut, Pace, Shape};
+use crate::fault::{Cut, Pace, Shape, time_at_rate};
 use crate::journal::{AttemptLog, Ending};
 use crate::server::relay::exchange::Flow;
+use crate::timer;
 
 /// How often a rate-limited response leaves in slices.
 const RATE_TICK: Duration = Duration::from_millis(20);
@@ -36,6 +37,8 @@ pub(crate) struct Shaped {
     shape: Shape,
     /// When the first byte left, for a rate.
     started: Option<Instant>,
+    /// When the last dripped byte was due, for the next one's time.
+    dripped: Option<Instant>,
     /// Response bytes sent, head included.
     sent: u64,
     /// Body bytes sent.
@@ -52,6 +55,7 @@ impl Shaped {
         Shaped {
             shape,
             started: None,
+            dripped: None,
             sent: 0,
             body_sent: 0,
             body_length: None,
@@ -81,7 +85,7 @@ impl Shaped {
     ) -> Result<Sent, Ending> {
         // A timer, even of zero, waits for the clock's next tick (1 ms).
         if !self.shape.head_delay.is_zero() {
-            tokio::time::sleep(self.shape.head_delay).await;
+            timer::sleep(self.shape.head_delay).await;
         }
         let room = match self.shape.cut {
             Cut::Bytes(limit) => limit.saturating_sub(self.sent),
@@ -113,7 +117,7 @@ impl Shaped {
     /// What the response's end does: nothing, or the slow close's wait.
     pub(crate) async fn end(&mut self) {
         if let Some(delay) = self.shape.close_delay {
-            tokio::time::sleep(delay).await;
+            timer::sleep(delay).await;
         }
     }
 
@@ -150,7 +154,7 @@ impl Shaped {
         let bytes = &bytes[..bytes.len().min(room as usize)];
         let started = *self.started.get_or_insert_with(Instant::now);
         let sent = match self.shape.pace {
-            Pace::Drip(interval) if body => drip(to, bytes, interval).await,
+            Pace::Drip(interval) if body => drip(to, bytes, interval, &mut self.dripped).await,
             Pace::Rate(rate) => at_rate(to, bytes, rate, started, self.sent).await,
             Pace::Slices(size, delay) => in_slices(to, bytes, size, delay, self.sent > 0).await,
             _ => send(to, bytes).await,
@@ -177,20 +181,37 @@ pub(crate) async fn send<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8]) -> Res
     sent.await.map_err(|e| client_error_ending(&e))
 }
 
+/// Sends `bytes` one byte per `interval`, each due one interval after the
+/// last byte's due time, so that late wake-ups never add up; when the
+/// upstream kept the body waiting past a byte's time, the count starts again
+/// from now.
 async fn drip<W: AsyncWrite + Unpin>(
     to: &mut W,
     bytes: &[u8],
     interval: Duration,
+    last_due: &mut Option<Instant>,
 ) -> Result<(), Ending> {
+    let now = Instant::now();
+    let mut due = match *last_due {
+        Some(due) if due.checked_add(interval).is_some_and(|next| next >= now) => due,
+        _ => now,
+    };
     for byte in bytes.chunks(1) {
-        tokio::time::sleep(interval).await;
+        // A byte due past the clock's range never leaves.
+        due = match due.checked_add(interval) {
+            Some(next) => next,
+            None => return std::future::pending().await,
+        };
+        timer::sleep_until(due).await;
         send(to, byte).await?;
+        *last_due = Some(due);
     }
     Ok(())
 }
 
-/// Sends `bytes` so that the response's byte `k` leaves no sooner than
-/// `k / rate` seconds after its first, measured from the start so that
+/// Sends `bytes` so that the response's first `k` bytes have left no
+/// sooner than the rate would have carried them from its start: each piece
+/// leaves when its last byte is due, measured from the start so that
 /// rounding never drifts.
 async fn at_rate<W: AsyncWrite + Unpin>(
     to: &mut W,
@@ -203,15 +224,12 @@ async fn at_rate<W: AsyncWrite + Unpin>(
     let slice = (u128::from(rate) * RATE_TICK.as_millis() / 1000).clamp(1, 64 * 1024) as usize;
     let mut offset = before;
     for piece in bytes.chunks(slice) {
-        let due = Duration::try_from_secs_f64(offset as f64 / rate as f64)
-            .ok()
-            .and_then(|due| started.checked_add(due));
-        match due {
-            Some(due) => tokio::time::sleep_until(due).await,
+        offset += piece.len() as u64;
+        match time_at_rate(offset, rate).and_then(|due| started.checked_add(due)) {
+            Some(due) => timer::sleep_until(due).await,
             None => return std::future::pending().await,
         }
         send(to, piece).await?;
-        offset += piece.len() as u64;
     }
     Ok(())
 }
@@ -227,9 +245,102 @@ async fn in_slices<W: AsyncWrite + Unpin>(
 ) -> Result<(), Ending> {
     for (i, piece) in bytes.chunks(size.max(1)).enumerate() {
         if i > 0 || after {
-            tokio::time::sleep(delay).await;
+            timer::sleep(delay).await;
         }
         send(to, piece).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll, ready};
+
+    use tokio_test::io::Builder;
+
+    use super::*;
+
+    fn paced(pace: Pace) -> Shaped {
+        Shaped::new(Shape {
+            pace,
+            ..Shape::PASS
+        })
+    }
+
+    /// A client whose every write takes `delay` from when it is made.
+    struct SlowClient {
+        delay: Duration,
+        write: Option<Pin<Box<tokio::time::Sleep>>>,
+        got: Vec<u8>,
+    }
+
+    impl AsyncWrite for SlowClient {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let delay = self.delay;
+            let write = self
+                .write
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+            ready!(write.as_mut().poll(cx));
+            self.write = None;
+            self.got.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_write_does_not_push_the_next_dripped_bytes_back() {
+        // Each write takes 3 ms: bytes due at 10, 20 and 30 ms are written
+        // by 13, 23 and 33 ms, not one interval after each other's write.
+        let mut client = SlowClient {
+            delay: Duration::from_millis(3),
+            write: None,
+            got: Vec::new(),
+        };
+        let mut shaped = paced(Pace::Drip(Duration::from_millis(10)));
+        let start = Instant::now();
+        assert_eq!(shaped.body(&mut client, b"abc").await, Ok(Sent::Whole));
+        assert_eq!(start.elapsed(), Duration::from_millis(33));
+        assert_eq!(client.got, b"abc");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dripped_body_in_pieces_keeps_one_schedule_unless_the_upstream_lags() {
+        let mut client = Builder::new().write(b"a").write(b"b").write(b"c").build();
+        let mut shaped = paced(Pace::Drip(Duration::from_millis(10)));
+        let start = Instant::now();
+        shaped.body(&mut client, b"a").await.unwrap();
+        shaped.body(&mut client, b"b").await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(20));
+        // The upstream keeps the next piece 50 ms: it waits a whole interval.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        shaped.body(&mut client, b"c").await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(80));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_sends_each_piece_once_the_rate_has_carried_it() {
+        // 1000 B/s leaves in 20-byte pieces, each when its last byte is due.
+        let mut client = Builder::new()
+            .write(&[7; 20])
+            .write(&[7; 20])
+            .write(&[7; 10])
+            .build();
+        let mut shaped = paced(Pace::Rate(1000));
+        let start = Instant::now();
+        shaped.body(&mut client, &[7; 50]).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(50));
+    }
 }
