@@ -104,17 +104,8 @@ async fn see_many(addr: SocketAddr, request: &'static [u8]) -> Vec<Seen> {
 
 /// A server in front of an upstream answering `200` with 100 bytes.
 async fn proxy(fault: Fault) -> (MockServer, FaultServer) {
-    let service = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_string("z".repeat(100)))
-        .mount(&service)
-        .await;
-    let proxy = FaultServer::builder(fault)
-        .upstream(service.address().to_string())
-        .start()
-        .await
-        .expect("the proxy starts");
-    (service, proxy)
+    let hundred = ResponseTemplate::new(200).set_body_string("z".repeat(100));
+    crate::support::proxy_in_front(fault, Mock::given(any()).respond_with(hundred)).await
 }
 
 fn ms(ms: u64) -> Duration {

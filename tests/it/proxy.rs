@@ -15,22 +15,12 @@ use crate::support::{self, Timeouts, fault, settled};
 /// A service answering `GET /item` with `body`, and a proxy for `fault` in
 /// front of it.
 async fn service_behind(fault: Fault, body: &str) -> (MockServer, FaultServer) {
-    let service = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/item"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("x-from", "upstream")
-                .set_body_string(body),
-        )
-        .mount(&service)
-        .await;
-    let proxy = FaultServer::builder(fault)
-        .upstream(service.address().to_string())
-        .start()
-        .await
-        .expect("the proxy starts");
-    (service, proxy)
+    let item = Mock::given(method("GET")).and(path("/item")).respond_with(
+        ResponseTemplate::new(200)
+            .insert_header("x-from", "upstream")
+            .set_body_string(body),
+    );
+    support::proxy_in_front(fault, item).await
 }
 
 /// A proxy for `fault` in front of `upstream`.

@@ -6,6 +6,22 @@ use bytes::Bytes;
 use outage::{Attempt, Fault, FaultServer};
 use reqwest::StatusCode;
 
+/// A mock service answering as `mock` does, and a proxy for `fault` in
+/// front of it.
+pub async fn proxy_in_front(
+    fault: Fault,
+    mock: wiremock::Mock,
+) -> (wiremock::MockServer, FaultServer) {
+    let service = wiremock::MockServer::start().await;
+    mock.mount(&service).await;
+    let proxy = FaultServer::builder(fault)
+        .upstream(service.address().to_string())
+        .start()
+        .await
+        .expect("the proxy starts");
+    (service, proxy)
+}
+
 /// Longest a test waits for the server to journal what the client already saw.
 pub const SETTLE: Duration = Duration::from_secs(5);
 
