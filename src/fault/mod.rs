@@ -433,7 +433,7 @@ faults! {
         handle: "A per-read timeout does not bound a slow body. Use a total deadline when the whole response must arrive in time.";
     Bandwidth(Bandwidth) = "bandwidth",
         wire: "Sends a valid response at a fixed rate in bytes per second, then closes.",
-        clients: "success that takes size/rate seconds, or a total timeout that fires first.",
+        clients: "success that takes (size + head)/rate seconds, or a total timeout that fires first.",
         handle: "Size the total deadline for the largest body at the slowest acceptable rate.";
     Slicer(Slicer) = "slicer",
         wire: "Splits a valid response into small TCP segments with a delay between them, then closes.",

@@ -18,7 +18,7 @@ pub struct SlowHeaders {
     /// How long to wait before the status line, at most 10 years.
     #[serde(with = "crate::duration")]
     pub delay: Duration,
-    /// The response body.
+    /// The response body (default `ok`).
     pub body: String,
 }
 
