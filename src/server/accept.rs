@@ -95,8 +95,11 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
         },
     };
     let mut conn = Conn::new(stream);
+    // Each protocol's future is boxed, so a connection's task holds only
+    // the one it runs: inline, every task would be as large as the largest
+    // (HTTP/2's), held connections included.
     if let Some(upstream) = &site.upstream {
-        return relay::serve(conn, log, connection, peer, &site, upstream).await;
+        return Box::pin(relay::serve(conn, log, connection, peer, &site, upstream)).await;
     }
     let fault = chosen.fault();
     let http2 = match sniffs(chosen, &site) {
@@ -114,12 +117,12 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, connection: u64, 
         // connection over.
         _ if http2 && !fault.acts_before_request() => {
             let settings = chosen.http2_settings();
-            http2::serve(conn, log, connection, peer, &site, settings).await;
+            Box::pin(http2::serve(conn, log, connection, peer, &site, settings)).await;
         }
         // hyper reads the request head; a transport fault chosen by it (a
         // route's) takes the raw connection back.
         Acts::Respond(_) | Acts::Route(_) | Acts::Stream(_) => {
-            http::serve(conn, log, connection, peer, &site).await;
+            Box::pin(http::serve(conn, log, connection, peer, &site)).await;
         }
         Acts::Misbehave(_) if fault.is_http2() && !http2 => {
             let exchange = Exchange::new(conn, None, log);
