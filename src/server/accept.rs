@@ -235,3 +235,39 @@ async fn answer_panic(exchange: &mut Exchange, panic: &str, stop: &CancellationT
         () = stop.cancelled() => Ending::ServerStopped,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_util::task::TaskTracker;
+
+    use super::*;
+    use crate::Fault;
+    use crate::journal::{DEFAULT_CAPACITY, DEFAULT_MAX_BYTES, Journal};
+    use crate::server::routes::RouteCounts;
+
+    #[tokio::test]
+    async fn a_connection_task_is_small_whatever_protocol_it_may_serve() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let _client = TcpStream::connect(listener.local_addr().expect("bound"))
+            .await
+            .expect("connects");
+        let (stream, peer) = listener.accept().await.expect("accepts");
+        let site = Arc::new(Site {
+            fault: Fault::ok(),
+            https: false,
+            http2: true,
+            certificates: None,
+            journal: Journal::new(DEFAULT_CAPACITY, DEFAULT_MAX_BYTES, None),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            panic_at: None,
+            routes: RouteCounts::default(),
+            upstream: None,
+        });
+        // Every held connection is one such task: HTTP/2's state inline
+        // made each about 17 KiB.
+        let task = serve_connection(stream, peer, 0, site);
+        let size = std::mem::size_of_val(&task);
+        assert!(size < 4096, "a connection's task takes {size} bytes");
+    }
+}
