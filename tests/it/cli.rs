@@ -119,16 +119,16 @@ impl Outage {
         assert!(status.success(), "kill -{signal} failed: {status}");
     }
 
-    /// Waits for the process to exit.
-    fn exit_status(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + BOUND;
+    /// Waits at most `bound` for the process to exit.
+    fn exit_status(&mut self, bound: Duration) -> ExitStatus {
+        let deadline = Instant::now() + bound;
         loop {
             if let Some(status) = self.child.try_wait().expect("the child can be waited for") {
                 return status;
             }
             assert!(
                 Instant::now() < deadline,
-                "outage did not exit within {BOUND:?}; stderr: {:?}",
+                "outage did not exit within {bound:?}; stderr: {:?}",
                 self.seen
             );
             // Polling: std has no wait with a timeout. This is not synchronisation,
@@ -137,9 +137,16 @@ impl Outage {
         }
     }
 
-    /// Waits for the process to exit and returns its status, stdout and stderr.
-    pub(crate) fn finish(mut self) -> (ExitStatus, String, String) {
-        let status = self.exit_status();
+    /// Waits at most [`BOUND`] for the process to exit and returns its
+    /// status, stdout and stderr.
+    pub(crate) fn finish(self) -> (ExitStatus, String, String) {
+        self.finish_within(BOUND)
+    }
+
+    /// Waits at most `bound` for the process to exit and returns its status,
+    /// stdout and stderr.
+    fn finish_within(mut self, bound: Duration) -> (ExitStatus, String, String) {
+        let status = self.exit_status(bound);
         let stdout = drain(&self.stdout).join("\n");
         let stderr = self.drain_stderr().join("\n");
         (status, stdout, stderr)
@@ -173,9 +180,14 @@ impl Drop for Outage {
     }
 }
 
+/// Longest a one-shot command may take: `outage run` launches interpreters
+/// and waits on clients with timeouts of their own (5 s in the fixtures),
+/// which a loaded machine stretches.
+const COMMAND_BOUND: Duration = Duration::from_secs(60);
+
 /// Runs `outage ARGS...` to the end.
 pub(crate) fn outage(args: &[&str]) -> (ExitStatus, String, String) {
-    Outage::spawn(args).finish()
+    Outage::spawn(args).finish_within(COMMAND_BOUND)
 }
 
 /// A client that opens a new connection per request and ignores proxy settings.
