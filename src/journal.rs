@@ -189,8 +189,7 @@ pub struct Attempt {
     /// The request line and headers, when a complete request head was read;
     /// only the first [`HEAD_PREFIX_BYTES`] of a longer head. Shared with
     /// the server that read it, not copied.
-    #[serde(serialize_with = "shared_head")]
-    pub request: Option<Arc<RequestHead>>,
+    pub request: Option<RequestHead>,
     /// How many bytes of the request head the journal did not keep (0 when it
     /// kept all of it), counted as on the wire.
     pub request_bytes_omitted: u64,
@@ -223,14 +222,6 @@ pub struct Attempt {
     pub ending: Option<Ending>,
 }
 
-/// Serializes a shared request head as the head itself.
-fn shared_head<S: serde::Serializer>(
-    head: &Option<Arc<RequestHead>>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serde::Serialize::serialize(&head.as_deref(), serializer)
-}
-
 impl Attempt {
     /// True once the attempt has ended.
     pub fn is_finished(&self) -> bool {
@@ -238,8 +229,8 @@ impl Attempt {
     }
 
     /// The request line, such as `GET / HTTP/1.1`, when a request head was read.
-    pub fn request_line(&self) -> Option<String> {
-        self.request.as_deref().map(RequestHead::request_line)
+    pub fn request_line(&self) -> Option<&str> {
+        self.request.as_ref().map(RequestHead::request_line)
     }
 }
 
@@ -407,9 +398,6 @@ impl Entry {
 /// What an allocator spends on each allocation beyond its bytes, for the
 /// journal's estimate of its own size.
 const ALLOCATION: usize = 16;
-
-/// What an `Arc` adds to what it holds: its two counts and an allocation.
-const ARC: usize = 2 * std::mem::size_of::<usize>() + ALLOCATION;
 
 /// What a journal stores and what it let go, from [`Journal::usage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -585,7 +573,7 @@ impl Journal {
         traffic: Traffic,
         connection: u64,
         peer: SocketAddr,
-        head: &Arc<RequestHead>,
+        head: &RequestHead,
     ) -> AttemptLog {
         let started = self.elapsed();
         let kept = Kept::of(head);
@@ -612,7 +600,7 @@ impl Journal {
         connection: u64,
         peer: SocketAddr,
         id: u32,
-        head: &Arc<RequestHead>,
+        head: &RequestHead,
     ) -> AttemptLog {
         let started = self.elapsed();
         let kept = Kept::of(head);
@@ -665,7 +653,7 @@ impl Journal {
     }
 
     /// Journals the stored prefix of a request head for attempt `index`.
-    fn request(&self, index: u64, head: &Arc<RequestHead>, stream: Option<Http2Stream>) {
+    fn request(&self, index: u64, head: &RequestHead, stream: Option<Http2Stream>) {
         // Copied, when it must be cut, before taking the lock, which other
         // connections wait for.
         let kept = Kept::of(head);
@@ -826,7 +814,7 @@ impl State {
 
 /// The part of a request head the journal keeps.
 struct Kept {
-    head: Arc<RequestHead>,
+    head: RequestHead,
     /// Bytes of the head left out, counted as on the wire.
     omitted: u64,
     /// The estimated memory of `head`.
@@ -836,72 +824,43 @@ struct Kept {
 impl Kept {
     /// `head` itself, shared, when it fits in [`HEAD_PREFIX_BYTES`], as
     /// nearly every head does; otherwise a copy of its first bytes.
-    fn of(head: &Arc<RequestHead>) -> Kept {
+    fn of(head: &RequestHead) -> Kept {
         if head.wire_len() > HEAD_PREFIX_BYTES {
             return Kept::prefix(head);
         }
-        let strings = [&head.method, &head.target, &head.version];
-        let headers: usize = head
-            .headers
-            .iter()
-            .map(|(n, v)| n.capacity() + v.capacity() + 2 * ALLOCATION)
-            .sum();
         Kept {
             head: head.clone(),
             omitted: 0,
-            bytes: ARC
-                + std::mem::size_of::<RequestHead>()
-                + strings
-                    .iter()
-                    .map(|s| s.capacity() + ALLOCATION)
-                    .sum::<usize>()
-                + headers
-                + head.headers.capacity() * std::mem::size_of::<(String, String)>()
-                + ALLOCATION,
+            bytes: head.footprint() + ALLOCATION,
         }
     }
 
-    /// The first [`HEAD_PREFIX_BYTES`] of `head`, with no more allocations
-    /// than a whole copy would make.
+    /// The first [`HEAD_PREFIX_BYTES`] of `head`, as on the wire: the
+    /// request line, then each header whose name fits, its value cut short
+    /// where the room ends.
     fn prefix(head: &RequestHead) -> Kept {
         let mut room = Room {
             left: HEAD_PREFIX_BYTES,
             omitted: 0,
         };
         // The request line: "METHOD TARGET VERSION\r\n".
-        let method = room.take(&head.method, 1);
-        let target = room.take(&head.target, 1);
-        let version = room.take(&head.version, 2);
-        let mut bytes = std::mem::size_of::<RequestHead>()
-            + method.capacity()
-            + target.capacity()
-            + version.capacity()
-            + 3 * ALLOCATION;
-        let mut headers = Vec::with_capacity(head.headers.len());
-        for (name, value) in &head.headers {
+        let method = room.take(head.method(), 1);
+        let target = room.take(head.target(), 1);
+        let version = room.take(head.version(), 2);
+        let mut headers = Vec::new();
+        for (name, value) in head.headers() {
             // Each header is "name: value\r\n"; keep its name whole or not at all.
             if room.left < name.len() + 4 {
                 room.omitted += name.len() + value.len() + 4;
                 continue;
             }
-            let name = room.take(name, 2);
-            let value = room.take(value, 2);
-            bytes += name.capacity() + value.capacity() + 2 * ALLOCATION;
-            headers.push((name, value));
+            headers.push((room.take(name, 2), room.take(value, 2)));
         }
-        if headers.len() < head.headers.len() {
-            headers.shrink_to_fit();
-        }
-        bytes += headers.capacity() * std::mem::size_of::<(String, String)>() + ALLOCATION;
+        let head = RequestHead::from_parts(method, target, version, headers);
         Kept {
-            head: Arc::new(RequestHead {
-                method,
-                target,
-                version,
-                headers,
-            }),
+            bytes: head.footprint() + ALLOCATION,
+            head,
             omitted: room.omitted as u64,
-            bytes: ARC + bytes,
         }
     }
 }
@@ -917,11 +876,11 @@ struct Room {
 impl Room {
     /// A copy of as much of `text` as fits, then `separator` bytes on the wire
     /// (a space, `: ` or a line end), which are counted but not stored.
-    fn take(&mut self, text: &str, separator: usize) -> String {
+    fn take<'a>(&mut self, text: &'a str, separator: usize) -> &'a str {
         let kept = cut(text, self.left.saturating_sub(separator));
         self.omitted += text.len() - kept.len();
         self.left = self.left.saturating_sub(kept.len() + separator);
-        kept.to_owned()
+        kept
     }
 }
 
@@ -952,12 +911,12 @@ impl AttemptLog {
         self.index
     }
 
-    pub(crate) fn request(&self, head: &Arc<RequestHead>) {
+    pub(crate) fn request(&self, head: &RequestHead) {
         self.journal.request(self.index, head, None);
     }
 
     /// Records that the attempt is HTTP/2 stream `id`, asking for `head`.
-    pub(crate) fn stream_request(&self, id: u32, head: &Arc<RequestHead>) {
+    pub(crate) fn stream_request(&self, id: u32, head: &RequestHead) {
         let stream = Http2Stream::new(id);
         self.journal.request(self.index, head, Some(stream));
     }
@@ -1176,15 +1135,21 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), vec![0]);
     }
 
-    fn head(headers: usize, value_len: usize) -> Arc<RequestHead> {
-        Arc::new(RequestHead {
-            method: "GET".into(),
-            target: "/".into(),
-            version: "HTTP/1.1".into(),
-            headers: (0..headers)
-                .map(|i| (format!("x-{i}"), "v".repeat(value_len)))
-                .collect(),
-        })
+    fn head(headers: usize, value_len: usize) -> RequestHead {
+        head_of(&[(headers, value_len)])
+    }
+
+    /// A head with, for each `(count, value_len)`, `count` headers of values
+    /// `value_len` long.
+    fn head_of(groups: &[(usize, usize)]) -> RequestHead {
+        let headers: Vec<(String, String)> = groups
+            .iter()
+            .flat_map(|&(count, value_len)| {
+                (0..count).map(move |i| (format!("x-{i}"), "v".repeat(value_len)))
+            })
+            .collect();
+        let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        RequestHead::from_parts("GET", "/", "HTTP/1.1", pairs)
     }
 
     #[tokio::test(start_paused = true)]
@@ -1201,20 +1166,16 @@ mod tests {
     async fn keeps_only_a_prefix_of_a_huge_head_and_says_how_much_is_missing() {
         let journal = Journal::new(10, DEFAULT_MAX_BYTES, None);
         // One 100 KB header, then ten small ones.
-        let mut huge = head(1, 100_000);
-        Arc::make_mut(&mut huge)
-            .headers
-            .extend(head(10, 10).headers.clone());
+        let huge = head_of(&[(1, 100_000), (10, 10)]);
         journal.begin(0, peer()).request(&huge);
         let attempt = &journal.attempts()[0];
         let kept = attempt.request.as_ref().unwrap();
         assert_eq!(kept.request_line(), "GET / HTTP/1.1");
-        assert_eq!(kept.headers.len(), 1);
+        assert_eq!(kept.headers().count(), 1);
         let on_wire = |h: &RequestHead| {
             h.request_line().len()
                 + 2
-                + h.headers
-                    .iter()
+                + h.headers()
                     .map(|(n, v)| n.len() + v.len() + 4)
                     .sum::<usize>()
         };

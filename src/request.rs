@@ -1,6 +1,7 @@
 //! The request head a fault server read: request line and headers.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Largest request head the servers read (request line plus headers).
 ///
@@ -20,18 +21,19 @@ const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
 
 /// A request line and its headers, as read from the client.
 ///
-/// Non-UTF-8 bytes are kept as replacement characters so that any bytes a
-/// client sends can be journaled.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// The head is kept as one block of text, as a client formats it on the wire
+/// (`GET / HTTP/1.1\r\nhost: x\r\n`...), shared by every clone: reading it
+/// costs one allocation, and journaling it none. Non-UTF-8 bytes are kept as
+/// replacement characters so that any bytes a client sends can be journaled.
+///
+/// In JSON it is an object with `method`, `target`, `version` and `headers`
+/// (`[name, value]` pairs in the order received).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    /// The method, such as `GET`.
-    pub method: String,
-    /// The request target as sent, such as `/path?query`.
-    pub target: String,
-    /// The protocol version, such as `HTTP/1.1`.
-    pub version: String,
-    /// Header names and values in the order received.
-    pub headers: Vec<(String, String)>,
+    /// The request line and each header line, each ended by `\r\n`; no part
+    /// holds a space (method, target, version), a line end, or a colon in a
+    /// name, as the parsers that read them allow none.
+    text: Arc<str>,
 }
 
 /// How a request line names `version`, as `http::Version`'s `Debug` does.
@@ -46,17 +48,53 @@ fn version_name(version: http::Version) -> &'static str {
 }
 
 impl RequestHead {
+    /// The method, such as `GET`.
+    pub fn method(&self) -> &str {
+        let line = self.request_line();
+        line.split_once(' ').map_or(line, |(method, _)| method)
+    }
+
+    /// The request target as sent, such as `/path?query`.
+    pub fn target(&self) -> &str {
+        let line = self.request_line();
+        let after_method = line.split_once(' ').map_or("", |(_, rest)| rest);
+        after_method
+            .rsplit_once(' ')
+            .map_or(after_method, |(target, _)| target)
+    }
+
+    /// The protocol version, such as `HTTP/1.1`.
+    pub fn version(&self) -> &str {
+        let line = self.request_line();
+        match line.split_once(' ') {
+            Some((_, rest)) => rest.rsplit_once(' ').map_or("", |(_, version)| version),
+            None => "",
+        }
+    }
+
     /// The request line, such as `GET / HTTP/1.1`.
-    pub fn request_line(&self) -> String {
-        format!("{} {} {}", self.method, self.target, self.version)
+    pub fn request_line(&self) -> &str {
+        self.lines().next().unwrap_or_default()
+    }
+
+    /// Header names and values in the order received.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.lines().skip(1).map(|line| {
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            (name, value.strip_prefix(' ').unwrap_or(value))
+        })
     }
 
     /// The first value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &str> {
+        let text = self.text.strip_suffix("\r\n").unwrap_or(&self.text);
+        text.split("\r\n")
     }
 
     /// True when the client asked for the connection to close after this request.
@@ -68,78 +106,156 @@ impl RequestHead {
                 .windows(word.len())
                 .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
         };
-        says("close") || (self.version == "HTTP/1.0" && !says("keep-alive"))
+        says("close") || (self.version() == "HTTP/1.0" && !says("keep-alive"))
     }
 
     /// The size of the head as a client formats it on the wire: the request
     /// line, each `name: value` line, and the blank line that ends it.
     pub(crate) fn wire_len(&self) -> usize {
-        let line = self.method.len() + self.target.len() + self.version.len() + 4;
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 4)
-            .sum();
-        line + headers + 2
+        self.text.len() + 2
     }
 
-    /// The header pairs, borrowed.
-    pub(crate) fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    /// The memory the head holds: its text and the block that shares it.
+    pub(crate) fn footprint(&self) -> usize {
+        self.text.len() + 2 * std::mem::size_of::<usize>()
     }
 
     pub(crate) fn from_hyper<B>(request: &http::Request<B>) -> Self {
         let uri = request.uri();
+        let mut text = HeadText::new();
         // An origin-form target ("/path?query") is its path and query.
-        let target = match (uri.scheme(), uri.path_and_query()) {
-            (None, Some(origin)) => origin.as_str().to_owned(),
-            _ => uri.to_string(),
-        };
-        RequestHead {
-            method: request.method().as_str().to_owned(),
-            target,
-            version: version_name(request.version()).to_owned(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
+        match (uri.scheme(), uri.path_and_query()) {
+            (None, Some(origin)) => text.line(request.method().as_str(), origin.as_str()),
+            _ => text.line(request.method().as_str(), &uri.to_string()),
         }
+        text.version(version_name(request.version()));
+        for (name, value) in request.headers() {
+            text.header(name.as_str(), value.as_bytes());
+        }
+        text.finish()
     }
-}
 
-impl RequestHead {
     /// The head of an HTTP/2 request: its path as the target, as in an
     /// HTTP/1 request line, and `:authority` as a `host` header.
     pub(crate) fn from_http2<B>(request: &http::Request<B>) -> Self {
         let uri = request.uri();
-        let authority = uri
-            .authority()
-            .map(|a| ("host".to_owned(), a.as_str().to_owned()));
-        let fields = request.headers().iter().map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_owned(), value)
-        });
-        let mut headers = Vec::with_capacity(request.headers().len() + 1);
-        headers.extend(authority);
-        headers.extend(fields);
-        RequestHead {
-            method: request.method().as_str().to_owned(),
-            target: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
-            version: "HTTP/2".to_owned(),
-            headers,
+        let mut text = HeadText::new();
+        let target = uri.path_and_query().map_or("/", |p| p.as_str());
+        text.line(request.method().as_str(), target);
+        text.version("HTTP/2");
+        if let Some(authority) = uri.authority() {
+            text.header("host", authority.as_str().as_bytes());
         }
+        for (name, value) in request.headers() {
+            text.header(name.as_str(), value.as_bytes());
+        }
+        text.finish()
+    }
+
+    /// A head from its parts, as a test or a journal's shortened copy makes it.
+    pub(crate) fn from_parts<'a>(
+        method: &str,
+        target: &str,
+        version: &str,
+        headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut text = HeadText::new();
+        text.line(method, target);
+        text.version(version);
+        for (name, value) in headers {
+            text.header(name, value.as_bytes());
+        }
+        text.finish()
+    }
+}
+
+thread_local! {
+    /// Where each thread writes a head before sharing it, so that a head
+    /// costs one allocation, the shared block, and not two.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Most bytes the scratch text keeps between heads; a larger head's room is
+/// given back.
+const SCRATCH_KEPT: usize = 16 * 1024;
+
+/// A head's text as it is written, in the thread's scratch buffer.
+struct HeadText {
+    text: String,
+}
+
+impl HeadText {
+    fn new() -> HeadText {
+        let mut text = SCRATCH.with_borrow_mut(std::mem::take);
+        text.clear();
+        HeadText { text }
+    }
+
+    fn line(&mut self, method: &str, target: &str) {
+        self.text.push_str(method);
+        self.text.push(' ');
+        self.text.push_str(target);
+        self.text.push(' ');
+    }
+
+    fn version(&mut self, version: &str) {
+        self.text.push_str(version);
+        self.text.push_str("\r\n");
+    }
+
+    /// Adds `name: value`, with each byte of `value` that is not UTF-8 as a
+    /// replacement character.
+    fn header(&mut self, name: &str, value: &[u8]) {
+        self.text.push_str(name);
+        self.text.push_str(": ");
+        for chunk in value.utf8_chunks() {
+            self.text.push_str(chunk.valid());
+            if !chunk.invalid().is_empty() {
+                self.text.push(char::REPLACEMENT_CHARACTER);
+            }
+        }
+        self.text.push_str("\r\n");
+    }
+
+    fn finish(mut self) -> RequestHead {
+        let head = RequestHead {
+            text: Arc::from(self.text.as_str()),
+        };
+        let mut text = std::mem::take(&mut self.text);
+        if text.capacity() <= SCRATCH_KEPT {
+            SCRATCH.with_borrow_mut(|scratch| *scratch = std::mem::take(&mut text));
+        }
+        head
     }
 }
 
 impl fmt::Display for RequestHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.request_line())
+        f.write_str(self.request_line())
+    }
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("version", &self.version())
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl serde::Serialize for RequestHead {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let headers: Vec<(&str, &str)> = self.headers().collect();
+        let mut head = serializer.serialize_struct("RequestHead", 4)?;
+        head.serialize_field("method", self.method())?;
+        head.serialize_field("target", self.target())?;
+        head.serialize_field("version", self.version())?;
+        head.serialize_field("headers", &headers)?;
+        head.end()
     }
 }
 
@@ -179,22 +295,19 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadEr
     match request.parse(bytes) {
         Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => Err(HeadError::TooLarge),
         Ok(httparse::Status::Complete(len)) => {
-            let head = RequestHead {
-                method: request.method.unwrap_or_default().to_owned(),
-                target: request.path.unwrap_or_default().to_owned(),
-                version: format!("HTTP/1.{}", request.version.unwrap_or(1)),
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_owned(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect(),
-            };
-            Ok(Some((head, len)))
+            let mut text = HeadText::new();
+            text.line(
+                request.method.unwrap_or_default(),
+                request.path.unwrap_or_default(),
+            );
+            text.version(match request.version {
+                Some(0) => "HTTP/1.0",
+                _ => "HTTP/1.1",
+            });
+            for header in request.headers.iter() {
+                text.header(header.name, header.value);
+            }
+            Ok(Some((text.finish(), len)))
         }
         Ok(httparse::Status::Partial) if bytes.len() > MAX_HEAD_BYTES => Err(HeadError::TooLarge),
         Ok(httparse::Status::Partial) => Ok(None),
@@ -214,6 +327,59 @@ mod tests {
         assert_eq!(head.request_line(), "GET /a?b HTTP/1.1");
         assert_eq!(head.header("host"), Some("x"));
         assert_eq!(&bytes[len..], b"BODY");
+    }
+
+    #[test]
+    fn reads_back_each_part_of_the_head_as_received() {
+        let bytes =
+            b"POST /a%20b?c=d:e HTTP/1.0\r\nHost: x:1\r\nX-Empty: \r\nX-Colon: a: b\r\n\r\n";
+        let (head, len) = parse(bytes).unwrap().unwrap();
+        assert_eq!(head.method(), "POST");
+        assert_eq!(head.target(), "/a%20b?c=d:e");
+        assert_eq!(head.version(), "HTTP/1.0");
+        let headers: Vec<_> = head.headers().collect();
+        assert_eq!(
+            headers,
+            [("Host", "x:1"), ("X-Empty", ""), ("X-Colon", "a: b")]
+        );
+        assert_eq!(head.wire_len(), len);
+    }
+
+    #[test]
+    fn keeps_bytes_that_are_not_utf8_as_replacement_characters() {
+        let (head, _) = parse(b"GET / HTTP/1.1\r\nX: a\xffb\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.header("x"), Some("a\u{fffd}b"));
+    }
+
+    #[test]
+    fn journals_as_an_object_of_its_parts() {
+        let head = RequestHead::from_parts("GET", "/x", "HTTP/1.1", [("host", "h")]);
+        assert_eq!(
+            serde_json::to_value(&head).unwrap(),
+            serde_json::json!({
+                "method": "GET",
+                "target": "/x",
+                "version": "HTTP/1.1",
+                "headers": [["host", "h"]],
+            })
+        );
+        assert_eq!(head.to_string(), "GET /x HTTP/1.1");
+    }
+
+    #[test]
+    fn an_http2_head_names_its_authority_as_host() {
+        let request = http::Request::builder()
+            .method("PUT")
+            .uri("https://example.invalid:8443/p?q")
+            .header("x-a", "1")
+            .body(())
+            .unwrap();
+        let head = RequestHead::from_http2(&request);
+        assert_eq!(head.request_line(), "PUT /p?q HTTP/2");
+        let headers: Vec<_> = head.headers().collect();
+        assert_eq!(headers, [("host", "example.invalid:8443"), ("x-a", "1")]);
     }
 
     #[test]
@@ -237,7 +403,7 @@ mod tests {
         }
         bytes.extend(b"\r\n");
         let (head, _) = parse(&bytes).unwrap().unwrap();
-        assert_eq!(head.headers.len(), 200);
+        assert_eq!(head.headers().count(), 200);
     }
 
     #[test]

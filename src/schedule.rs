@@ -501,7 +501,7 @@ impl Retries {
             let attempts = attempts();
             let sent = attempts
                 .iter()
-                .filter_map(|a| a.request.as_ref().map(|r| r.method.as_str()))
+                .filter_map(|a| a.request.as_ref().map(|r| r.method()))
                 .filter(|method| *method == "POST" || *method == "PATCH")
                 .collect::<Vec<_>>();
             if sent.len() > 1 {

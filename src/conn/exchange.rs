@@ -1,7 +1,5 @@
 //! `Exchange`: what a transport fault acts on for one attempt.
 
-use std::sync::Arc;
-
 use crate::conn::{Conn, NoRequest, wire};
 use crate::journal::{AttemptLog, Ending};
 use crate::request::{HeadError, RequestHead};
@@ -10,12 +8,12 @@ use crate::request::{HeadError, RequestHead};
 /// is read, and the journal entry being filled in.
 pub(crate) struct Exchange {
     pub(crate) conn: Conn,
-    head: Option<Arc<RequestHead>>,
+    head: Option<RequestHead>,
     log: AttemptLog,
 }
 
 impl Exchange {
-    pub(crate) fn new(conn: Conn, head: Option<Arc<RequestHead>>, log: AttemptLog) -> Self {
+    pub(crate) fn new(conn: Conn, head: Option<RequestHead>, log: AttemptLog) -> Self {
         if let Some(head) = &head {
             log.request(head);
         }
@@ -60,12 +58,11 @@ impl Exchange {
                 }
                 Err(NoRequest::Unreadable(error)) => return Err(self.reject(error).await),
             };
-            let head = Arc::new(head);
             self.log.request(&head);
             self.head = Some(head);
         }
         // Filled just above when it was empty.
-        Ok(self.head.as_deref().expect("request head was just read"))
+        Ok(self.head.as_ref().expect("request head was just read"))
     }
 
     /// Answers a request that cannot be read with 400 or 431 and closes; an

@@ -50,6 +50,6 @@ mod tests {
         let client = Builder::new().read(mock::GET).build();
         let (ending, attempt) = mock::misbehave(&EmptyReply::default(), client).await;
         assert_eq!(ending, Ending::ServerFin);
-        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/1.1"));
+        assert_eq!(attempt.request_line(), Some("GET / HTTP/1.1"));
     }
 }

@@ -50,7 +50,7 @@ mod tests {
         let (ending, attempt) = mock::misbehave(&Hang::default(), client).await;
         assert_eq!(start.elapsed(), HOUR);
         assert_eq!(ending, Ending::ClientFin);
-        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/1.1"));
+        assert_eq!(attempt.request_line(), Some("GET / HTTP/1.1"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -41,7 +41,7 @@ setters! {
 
 impl Respond for Healthy {
     fn action(&self, request: &Request) -> Cow<'static, str> {
-        match httpbin::route(&request.head.target) {
+        match httpbin::route(request.head.target()) {
             Some(route) => format!("answered as httpbin's {route}").into(),
             None => Cow::Borrowed("answered 200"),
         }

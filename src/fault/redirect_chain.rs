@@ -89,7 +89,7 @@ impl Respond for RedirectChain {
     }
 
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
-        let (path, hop) = hop_of(&request.head.target);
+        let (path, hop) = hop_of(request.head.target());
         let response = if hop >= self.hops {
             let body = self.final_body.clone();
             parts::build(

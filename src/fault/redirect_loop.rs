@@ -68,7 +68,7 @@ impl Respond for RedirectLoop {
     }
 
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
-        let location = request.head.target.clone();
+        let location = request.head.target().to_owned();
         Box::pin(async move {
             parts::with_extra(
                 self.code,

@@ -148,7 +148,7 @@ mod tests {
         let client = Builder::new().read(mock::GET).build();
         let (ending, attempt) = mock::misbehave(&Reset::default(), client).await;
         assert_eq!(ending, Ending::ServerRst);
-        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/1.1"));
+        assert_eq!(attempt.request_line(), Some("GET / HTTP/1.1"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -161,7 +161,7 @@ impl Misbehave for NeedsHttp2 {
     fn run<'a>(&'a self, exchange: &'a mut Exchange) -> BoxFuture<'a, Ending> {
         Box::pin(async move {
             let version = match exchange.request().await {
-                Ok(head) => head.version.clone(),
+                Ok(head) => head.version().to_owned(),
                 Err(ending) => return ending,
             };
             let headers = [("content-type", "text/plain".to_owned())];

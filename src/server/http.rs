@@ -42,7 +42,7 @@ pub(super) const HYPER_HEAD_BYTES: u64 = 8192 + 4096 * 100;
 /// A request that a transport fault must answer on the raw connection.
 struct Takeover {
     log: AttemptLog,
-    head: Arc<RequestHead>,
+    head: RequestHead,
     /// The fault chosen for the request; choosing again could pick another
     /// step of its route.
     fault: Fault,
@@ -68,7 +68,7 @@ impl Connection {
 
     /// The attempt for a newly read request: the connection's first attempt,
     /// or a new one after the previous request was answered.
-    fn attempt_for(&self, head: &Arc<RequestHead>) -> AttemptLog {
+    fn attempt_for(&self, head: &RequestHead) -> AttemptLog {
         let mut current = self.current();
         if current.1 {
             // hyper read this head before asking for an answer, so its bytes
@@ -137,7 +137,7 @@ async fn answer(
     request: http::Request<Incoming>,
     connection: Arc<Connection>,
 ) -> Result<http::Response<Answered>, Infallible> {
-    let head = Arc::new(RequestHead::from_hyper(&request));
+    let head = RequestHead::from_hyper(&request);
     let log = connection.attempt_for(&head);
     let chosen = connection.site.for_request(&log, &head);
     match chosen.acts() {
@@ -178,7 +178,7 @@ async fn answer(
         Acts::Stream(_) => {
             let mut body = request.into_body();
             while let Some(Ok(_)) = body.frame().await {}
-            log.action(needs_http2_action(chosen.fault().name(), &head.version));
+            log.action(needs_http2_action(chosen.fault().name(), head.version()));
             Ok(needs_http2().map(Answered::unlogged))
         }
         Acts::Misbehave(_) | Acts::Route(_) | Acts::Listener(_) => {

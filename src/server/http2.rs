@@ -46,7 +46,7 @@ const MAX_STREAMS: u32 = 256;
 /// A stream whose fault takes the raw connection back.
 struct Takeover {
     fault: Fault,
-    head: Arc<RequestHead>,
+    head: RequestHead,
     log: AttemptLog,
 }
 
@@ -182,7 +182,7 @@ async fn drive(
             () = &mut linger => break Driven::Ended(Ending::ServerFin),
             accepted = connection.accept() => match accepted {
                 Some(Ok((request, respond))) => {
-                    let head = Arc::new(RequestHead::from_http2(&request));
+                    let head = RequestHead::from_http2(&request);
                     let stream_id = u32::from(respond.stream_id());
                     let log = match first.take() {
                         Some(log) => {
@@ -243,7 +243,7 @@ async fn handshake(
 async fn stream(
     request: http::Request<RecvStream>,
     respond: SendResponse<Bytes>,
-    head: Arc<RequestHead>,
+    head: RequestHead,
     log: AttemptLog,
     shared: Arc<Shared>,
 ) {

@@ -32,7 +32,7 @@ impl Site {
         let Acts::Route(routes) = chosen.acts() else {
             return chosen;
         };
-        let (route, fault) = routes.pick(&head.target);
+        let (route, fault) = routes.pick(head.target());
         log.took_route(route);
         fault.for_attempt(self.routes.next(route))
     }

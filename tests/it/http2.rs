@@ -58,7 +58,7 @@ async fn ok_is_served_over_http2_one_attempt_per_stream() {
         assert_eq!(attempt.connection, 0);
         assert_eq!(attempt.ending, Some(Ending::StreamEnded));
         assert_eq!(attempt.status_sent, Some(200));
-        assert_eq!(attempt.request_line().as_deref(), Some("GET / HTTP/2"));
+        assert_eq!(attempt.request_line(), Some("GET / HTTP/2"));
     }
 }
 
@@ -423,7 +423,7 @@ async fn a_transport_fault_meets_the_first_stream_of_an_http2_connection() {
     let error = h2_client().get(server.url()).send().await.unwrap_err();
     assert_eq!(classify(&error), ErrorClass::Reset, "{error:?}");
     let attempts = settled(&server, 1).await;
-    assert_eq!(attempts[0].request_line().as_deref(), Some("GET / HTTP/2"));
+    assert_eq!(attempts[0].request_line(), Some("GET / HTTP/2"));
     assert_eq!(attempts[0].ending, Some(Ending::ServerRst));
 
     let server = h2_server(Fault::hang()).await;

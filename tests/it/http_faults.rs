@@ -20,7 +20,7 @@ async fn redirect_loop_stops_reqwest_after_ten_redirects() {
     let requests: Vec<String> = settled(&server, 11)
         .await
         .into_iter()
-        .filter_map(|a| a.request.map(|r| r.target.clone()))
+        .filter_map(|a| a.request.map(|r| r.target().to_owned()))
         .collect();
     assert_eq!(requests, vec!["/loop?x=1"; 11]);
 }
@@ -53,7 +53,7 @@ async fn redirect_chain_within_the_limit_ends_in_a_200() {
     let targets: Vec<String> = settled(&server, 5)
         .await
         .into_iter()
-        .filter_map(|a| a.request.map(|r| r.target.clone()))
+        .filter_map(|a| a.request.map(|r| r.target().to_owned()))
         .collect();
     assert_eq!(
         targets,
@@ -78,7 +78,7 @@ async fn redirect_chain_takes_its_redirect_and_final_answers() {
     let targets: Vec<String> = settled(&server, 3)
         .await
         .into_iter()
-        .filter_map(|a| a.request.map(|r| r.target.clone()))
+        .filter_map(|a| a.request.map(|r| r.target().to_owned()))
         .collect();
     assert_eq!(targets, ["/", "/?outage-hop=1", "/?outage-hop=2"]);
 }

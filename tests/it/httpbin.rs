@@ -104,7 +104,7 @@ async fn redirects_lead_to_get_relative_or_absolute() {
     let targets: Vec<String> = settled(&server, 9)
         .await
         .into_iter()
-        .filter_map(|a| a.request.map(|r| r.target.clone()))
+        .filter_map(|a| a.request.map(|r| r.target().to_owned()))
         .collect();
     assert_eq!(
         targets[..4],

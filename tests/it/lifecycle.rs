@@ -128,7 +128,7 @@ async fn many_servers_in_parallel_each_journal_only_their_own_attempts() {
             let attempts = settled(&server, 1).await;
             let targets: Vec<_> = attempts
                 .iter()
-                .map(|a| a.request.as_ref().map(|r| r.target.clone()))
+                .map(|a| a.request.as_ref().map(|r| r.target().to_owned()))
                 .collect();
             assert_eq!(targets, vec![Some(format!("/client/{i}"))]);
         });

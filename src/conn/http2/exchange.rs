@@ -15,7 +15,7 @@ use crate::request::RequestHead;
 
 /// One stream: the request, the means to answer it, and its journal entry.
 pub(crate) struct StreamExchange {
-    pub(crate) head: Arc<RequestHead>,
+    pub(crate) head: RequestHead,
     /// The stream's id on its connection.
     pub(crate) id: u32,
     /// How many streams came before it on its connection.
@@ -36,7 +36,7 @@ impl StreamExchange {
     pub(crate) fn new(
         request: http::Request<RecvStream>,
         respond: SendResponse<Bytes>,
-        head: Arc<RequestHead>,
+        head: RequestHead,
         link: Arc<Link>,
         log: AttemptLog,
     ) -> Self {
@@ -192,7 +192,7 @@ impl StreamExchange {
 
     /// Gives up the stream to a fault that takes the whole connection: its
     /// request and its attempt go with it.
-    pub(crate) fn hand_over(&mut self) -> (Arc<RequestHead>, AttemptLog) {
+    pub(crate) fn hand_over(&mut self) -> (RequestHead, AttemptLog) {
         self.link.end_stream(self.id, self.watched);
         (self.head.clone(), self.log.clone())
     }

@@ -32,7 +32,7 @@ pub(super) fn gzip(request: &Request) -> http::Response<Body> {
     let document = json!({
         "gzipped": true,
         "headers": headers_of(request),
-        "method": request.head.method,
+        "method": request.head.method(),
         "origin": request.peer.ip().to_string(),
     });
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
@@ -106,7 +106,7 @@ fn described(request: &Request, query: &Query) -> Value {
         "args": args,
         "headers": headers_of(request),
         "origin": request.peer.ip().to_string(),
-        "url": format!("http://{host}{}", request.head.target),
+        "url": format!("http://{host}{}", request.head.target()),
     })
 }
 
@@ -114,8 +114,7 @@ fn described(request: &Request, query: &Query) -> Value {
 fn headers_of(request: &Request) -> Map<String, Value> {
     request
         .head
-        .headers
-        .iter()
+        .headers()
         .map(|(name, value)| (title_case(name), json!(value)))
         .collect()
 }

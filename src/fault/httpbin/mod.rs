@@ -28,8 +28,8 @@ pub(crate) fn answer<'a>(
     request: &'a Request<'a>,
     seed: u64,
 ) -> Option<BoxFuture<'a, http::Response<Body>>> {
-    let query = Query::of(&request.head.target);
-    let path = route(&request.head.target)?;
+    let query = Query::of(request.head.target());
+    let path = route(request.head.target())?;
     let rng =
         || ChaCha8Rng::seed_from_u64(seed ^ request.attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let ready = |response| Some(Box::pin(std::future::ready(response)) as BoxFuture<'a, _>);

@@ -19,7 +19,7 @@ impl<'a> Relay<'a> {
         head: &RequestHead,
         responder: &dyn Respond,
     ) -> Next<'a> {
-        let mut end = BodyEnd::new(framing::of_request(head.header_pairs()));
+        let mut end = BodyEnd::new(framing::of_request(head.headers()));
         loop {
             match self.conn.read_body(&mut end).await {
                 Ok(Some(_)) => {}

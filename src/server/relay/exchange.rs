@@ -90,7 +90,7 @@ impl<'a> Relay<'a> {
             let _ = to_up.send(bytes).await;
             let (go_on, continued) = oneshot::channel();
             let gate = expects_continue(head).then_some(continued);
-            let framing = framing::of_request(head.header_pairs());
+            let framing = framing::of_request(head.headers());
             let request = send_body(&mut from_client, &mut to_up, framing, gate, &mut leftover);
             let response = pass_response(&mut from_up, &mut to_client, log, head, shape, go_on);
             race(request, response).await
@@ -266,7 +266,7 @@ async fn pass_final<W: AsyncWrite + Unpin>(
     response: &ResponseHead,
     shape: Shape,
 ) -> Flow {
-    let framing = framing::of_response(&head.method, response.status, response.header_pairs());
+    let framing = framing::of_response(head.method(), response.status, response.header_pairs());
     let mut shaped = Shaped::new(shape);
     let length = match framing {
         Framing::Length(n) => Some(n),

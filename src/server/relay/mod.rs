@@ -66,7 +66,7 @@ enum Next<'a> {
     /// The connection ended this way.
     Ended(Ending),
     /// A transport fault takes the connection over, the request head read.
-    HandOver(&'a dyn Misbehave, Arc<RequestHead>),
+    HandOver(&'a dyn Misbehave, RequestHead),
 }
 
 struct Relay<'a> {
@@ -150,7 +150,6 @@ impl<'a> Relay<'a> {
         if answered {
             self.begin_next(log, bytes.len() as u64);
         }
-        let head = Arc::new(head);
         log.request(&head);
         let chosen = self.site.for_request(log, &head);
         match (chosen.shape(), chosen.acts()) {
