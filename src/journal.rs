@@ -557,20 +557,20 @@ impl Journal {
     pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
         let started = self.elapsed();
         let (index, evicted) = self.state().push(connection, peer, started, None, None);
-        // The attempt let go to make room is freed after the lock is released.
+        // The head of the attempt let go to make room is freed after the
+        // lock is released.
         drop(evicted);
         self.notify();
         self.log(index)
     }
 
     /// Starts the attempt of the request `head`, the next on a kept-alive
-    /// connection, after ending `previous` (answered) with the traffic that
-    /// followed it: one locked update where `begin`, `request` and `finish`
-    /// would take three.
+    /// connection, after ending `previous` as it went: one locked update
+    /// where `begin`, `request` and `finish` would take three.
     pub(crate) fn next_request(
         &self,
-        previous: AttemptLog,
-        traffic: Traffic,
+        previous: &AttemptLog,
+        went: Previous,
         connection: u64,
         peer: SocketAddr,
         head: &RequestHead,
@@ -581,7 +581,8 @@ impl Journal {
         let (index, evicted, ended) = {
             let mut state = self.state();
             let (_, ended) = state.update(previous.index, copy, |e| {
-                e.finish(Ending::KeptAlive, traffic, started, None);
+                e.answered = went.answered.or(e.answered);
+                e.finish(Ending::KeptAlive, went.traffic, started, None);
             });
             let (index, evicted) = state.push(connection, peer, started, Some(kept), None);
             (index, evicted, ended)
@@ -677,7 +678,7 @@ impl Journal {
 
     /// Calls the observer, if any, with an attempt that has just ended: a
     /// copy taken under the lock (its head shared), seen outside it.
-    fn observe(&self, ended: Option<Attempt>) {
+    fn observe(&self, ended: Option<Box<Attempt>>) {
         if let (Some(attempt), Some(observer)) = (ended, &self.shared.observer) {
             observer(&attempt);
         }
@@ -703,7 +704,7 @@ impl State {
         started: Duration,
         head: Option<Kept>,
         stream: Option<Http2Stream>,
-    ) -> (u64, Option<Entry>) {
+    ) -> (u64, Option<RequestHead>) {
         let index = self.total;
         self.total += 1;
         let gap = self.last_started.map(|last| started.saturating_sub(last));
@@ -752,7 +753,7 @@ impl State {
         index: u64,
         copy: bool,
         change: impl FnOnce(&mut Entry),
-    ) -> (bool, Option<Attempt>) {
+    ) -> (bool, Option<Box<Attempt>>) {
         let Some(entry) = self.get_mut(index) else {
             return (false, None);
         };
@@ -761,7 +762,7 @@ impl State {
         change(entry);
         let truncated = !truncated_before && entry.attempt.request_bytes_omitted > 0;
         let ended = !was_finished && entry.attempt.is_finished();
-        let copied = (copy && ended).then(|| entry.attempt.clone());
+        let copied = (copy && ended).then(|| Box::new(entry.attempt.clone()));
         let (was, now) = (entry.footprint, entry.recount());
         entry.footprint = now;
         self.truncated += u64::from(truncated);
@@ -796,11 +797,13 @@ impl State {
         self.open
     }
 
-    fn pop_oldest(&mut self) -> Option<Entry> {
-        let entry = self.attempts.pop_front()?;
+    /// Lets the oldest attempt go; returns its head, the part worth freeing
+    /// outside the lock (the rest is small, and mostly empty).
+    fn pop_oldest(&mut self) -> Option<RequestHead> {
+        let mut entry = self.attempts.pop_front()?;
         self.bytes -= entry.footprint;
         self.open -= usize::from(!entry.attempt.is_finished());
-        Some(entry)
+        entry.attempt.request.take()
     }
 
     /// Lets the oldest attempts go until the rest fit in `max_bytes`; the
@@ -895,6 +898,15 @@ fn cut(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// How the previous attempt on a kept-alive connection went, for
+/// [`Journal::next_request`] to end it.
+pub(crate) struct Previous {
+    /// When its response was complete, from the server's start, if known.
+    pub(crate) answered: Option<Duration>,
+    /// The traffic it carried.
+    pub(crate) traffic: Traffic,
 }
 
 /// Fills in one attempt of the journal as the connection progresses.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
+use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
 /// decompresses fails while reading the body: reqwest with its `gzip` feature
@@ -65,7 +65,7 @@ impl Respond for BadEncoding {
         .into()
     }
 
-    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> Answer<'a> {
         let response = parts::with_extra(
             self.code,
             &[
@@ -75,7 +75,7 @@ impl Respond for BadEncoding {
             &self.headers,
             self.body.clone(),
         );
-        Box::pin(std::future::ready(response))
+        Answer::now(response)
     }
 }
 

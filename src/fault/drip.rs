@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::fault::{
-    Body, BoxFuture, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
+    Answer, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
 };
 use crate::timer;
 
@@ -60,14 +60,14 @@ impl Respond for Drip {
         .into()
     }
 
-    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
-        Box::pin(async move {
-            let body = DripBody::new(self.bytes, self.interval);
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> Answer<'a> {
+        let body = DripBody::new(self.bytes, self.interval);
+        Answer::now(
             http::Response::builder()
                 .header("content-type", "text/plain")
                 .body(body.boxed())
-                .expect("a response with a fixed valid header always builds")
-        })
+                .expect("a response with a fixed valid header always builds"),
+        )
     }
 }
 

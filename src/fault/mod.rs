@@ -86,6 +86,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::LazyLock;
+use std::task::Poll;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -155,7 +156,37 @@ pub(crate) trait Respond: Send + Sync {
     fn action(&self, request: &Request) -> Cow<'static, str>;
 
     /// The answer to `request`; it may take its time.
-    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>>;
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> Answer<'a>;
+}
+
+/// A responder's answer: ready at once, or a future for one that takes its
+/// time. Awaiting it gives the response; one ready at once costs no box.
+pub(crate) enum Answer<'a> {
+    Now(Option<http::Response<Body>>),
+    Later(BoxFuture<'a, http::Response<Body>>),
+}
+
+impl<'a> Answer<'a> {
+    pub(crate) fn now(response: http::Response<Body>) -> Self {
+        Answer::Now(Some(response))
+    }
+
+    pub(crate) fn later(response: impl Future<Output = http::Response<Body>> + Send + 'a) -> Self {
+        Answer::Later(Box::pin(response))
+    }
+}
+
+impl Future for Answer<'_> {
+    type Output = http::Response<Body>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Answer::Now(response) => {
+                Poll::Ready(response.take().expect("an answer is awaited only once"))
+            }
+            Answer::Later(response) => response.as_mut().poll(cx),
+        }
+    }
 }
 
 /// A request as a responder sees it: its head, and which attempt it is.

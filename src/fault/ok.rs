@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 use crate::fault::{
-    Body, BoxFuture, FaultLeaf, Handling, Request, Respond, Shape, httpbin, setters, status,
+    Answer, FaultLeaf, Handling, Request, Respond, Shape, httpbin, setters, status,
 };
 
 /// Answers `200 OK` with a short plain-text body, served by hyper, and keeps
@@ -47,9 +47,9 @@ impl Respond for Healthy {
         }
     }
 
-    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> Answer<'a> {
         httpbin::answer(request, self.seed)
-            .unwrap_or_else(|| Box::pin(async move { status::plain(200, self.body.clone()) }))
+            .unwrap_or_else(|| Answer::now(status::plain(200, self.body.clone())))
     }
 }
 

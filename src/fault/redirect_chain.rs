@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::fault::redirect_loop::check_redirect_code;
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
+use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// The query parameter that carries the hop number from one redirect to the next.
 const HOP: &str = "outage-hop";
@@ -88,7 +88,7 @@ impl Respond for RedirectChain {
         format!("redirect chain of {} hops", self.hops).into()
     }
 
-    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> Answer<'a> {
         let (path, hop) = hop_of(request.head.target());
         let response = if hop >= self.hops {
             let body = self.final_body.clone();
@@ -106,7 +106,7 @@ impl Respond for RedirectChain {
                 self.body.clone(),
             )
         };
-        Box::pin(std::future::ready(response))
+        Answer::now(response)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fault::{Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
+use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers every request with a redirect whose `Location` is the request's
 /// own path and query, so a client that follows redirects goes round until
@@ -67,16 +67,14 @@ impl Respond for RedirectLoop {
         format!("redirected to itself ({})", self.code).into()
     }
 
-    fn respond<'a>(&'a self, request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, request: &'a Request<'a>) -> Answer<'a> {
         let location = request.head.target().to_owned();
-        Box::pin(async move {
-            parts::with_extra(
-                self.code,
-                &[("location", location)],
-                &self.headers,
-                self.body.clone(),
-            )
-        })
+        Answer::now(parts::with_extra(
+            self.code,
+            &[("location", location)],
+            &self.headers,
+            self.body.clone(),
+        ))
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fault::{
-    Body, BoxFuture, Fault, FaultLeaf, Handling, Request, Respond, Shape, bulk, setters, status,
+    Answer, Fault, FaultLeaf, Handling, Request, Respond, Shape, bulk, setters, status,
 };
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
@@ -49,8 +49,8 @@ impl Respond for SlowHeaders {
         .into()
     }
 
-    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
-        Box::pin(async move {
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> Answer<'a> {
+        Answer::later(async move {
             crate::timer::sleep(self.delay).await;
             status::plain(200, self.body.clone())
         })

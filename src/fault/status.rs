@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::{Deserialize, Serialize};
 
-use crate::fault::{Body, BoxFuture, FaultLeaf, Handling, Request, Respond, bulk, parts};
+use crate::fault::{Answer, Body, FaultLeaf, Handling, Request, Respond, bulk, parts};
 
 /// Answers with any status code, headers and body, served by hyper: a 500, a
 /// 503 with `Retry-After`, a 429. Clients see a response, not an error, until
@@ -153,12 +153,12 @@ impl Respond for Status {
         format!("answered {}", self.code).into()
     }
 
-    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> BoxFuture<'a, http::Response<Body>> {
+    fn respond<'a>(&'a self, _request: &'a Request<'a>) -> Answer<'a> {
         let mut headers = self.headers.clone();
         if let Some(value) = self.retry_after_value() {
             headers.insert("retry-after".to_owned(), value);
         }
-        Box::pin(async move { response(self.code, &headers, self.body.clone()) })
+        Answer::now(response(self.code, &headers, self.body.clone()))
     }
 }
 

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -25,7 +26,7 @@ use tokio::sync::mpsc;
 use crate::conn::Exchange;
 use crate::conn::{Conn, Meter, client_error_ending};
 use crate::fault::{Acts, Body, Fault, Request};
-use crate::journal::{AttemptLog, Ending};
+use crate::journal::{AttemptLog, Ending, Previous};
 use crate::request::RequestHead;
 use crate::server::Site;
 use crate::server::accept::misbehave;
@@ -54,40 +55,61 @@ struct Connection {
     id: u64,
     peer: SocketAddr,
     meter: Arc<Meter>,
-    /// The attempt in progress, and whether a request head has reached it.
-    current: Mutex<(AttemptLog, bool)>,
-    /// Set when the last request asked the server to close after answering.
-    close_requested: Mutex<bool>,
+    current: Mutex<Current>,
     takeover: mpsc::Sender<Takeover>,
 }
 
+/// Where the connection stands.
+struct Current {
+    /// The attempt in progress.
+    log: AttemptLog,
+    /// Whether a request head has reached it.
+    has_request: bool,
+    /// Which attempt's response was complete last, and when, from the
+    /// server's start: kept here and journaled when that attempt ends, which
+    /// saves a locked update of the journal per request.
+    answered: Option<(u64, Duration)>,
+    /// Whether the last request asked the server to close after answering.
+    close_requested: bool,
+}
+
 impl Connection {
-    fn current(&self) -> MutexGuard<'_, (AttemptLog, bool)> {
+    fn current(&self) -> MutexGuard<'_, Current> {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes that the response of attempt `index` is complete.
+    fn answered(&self, index: u64) {
+        let now = self.site.journal.elapsed();
+        self.current().answered = Some((index, now));
     }
 
     /// The attempt for a newly read request: the connection's first attempt,
     /// or a new one after the previous request was answered.
     fn attempt_for(&self, head: &RequestHead) -> AttemptLog {
         let mut current = self.current();
-        if current.1 {
+        if current.has_request {
             // hyper read this head before asking for an answer, so its bytes
             // sit in the meter; move them from the previous attempt to this one.
-            let answered = self.meter.take_before_head(head.wire_len() as u64);
-            let previous = current.0.clone();
-            current.0 = self
-                .site
-                .journal
-                .next_request(previous, answered, self.id, self.peer, head);
+            let traffic = self.meter.take_before_head(head.wire_len() as u64);
+            let index = current.log.index();
+            let previous = Previous {
+                answered: current
+                    .answered
+                    .take()
+                    .and_then(|(answered, at)| (answered == index).then_some(at)),
+                traffic,
+            };
+            current.log =
+                self.site
+                    .journal
+                    .next_request(&current.log, previous, self.id, self.peer, head);
         } else {
-            current.0.request(head);
+            current.log.request(head);
         }
-        current.1 = true;
-        *self
-            .close_requested
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = head.asks_to_close();
-        current.0.clone()
+        current.has_request = true;
+        current.close_requested = head.asks_to_close();
+        current.log.clone()
     }
 }
 
@@ -106,8 +128,12 @@ pub(crate) async fn serve(
         id,
         peer,
         meter: meter.clone(),
-        current: Mutex::new((first, false)),
-        close_requested: Mutex::new(false),
+        current: Mutex::new(Current {
+            log: first,
+            has_request: false,
+            answered: None,
+            close_requested: false,
+        }),
         takeover,
     });
     let handler = shared.clone();
@@ -129,7 +155,7 @@ pub(crate) async fn serve(
     };
     drop(served);
     drop(slot.take());
-    let (log, _) = shared.current().clone();
+    let log = shared.current().log.clone();
     log.finish(ending, meter.take());
 }
 
@@ -165,7 +191,7 @@ async fn answer(
                 }
                 Ok(response) => response.map(|body| Answered {
                     body,
-                    log: Some(log.clone()),
+                    connection: Some((connection.clone(), log.index())),
                 }),
                 Err(panic) => {
                     log.action(format!(
@@ -229,17 +255,20 @@ fn needs_http2() -> http::Response<Body> {
         .expect("a response with a fixed valid status and headers always builds")
 }
 
-/// A response body that tells the journal, when it has an attempt's log,
-/// when hyper is done with it: after its last byte, or when the connection
-/// ends first.
+/// A response body that tells its connection, when it has one, when hyper
+/// is done with it: after its last byte, or when the connection ends first.
 struct Answered {
     body: Body,
-    log: Option<AttemptLog>,
+    /// The connection, and the index of the attempt the body answers.
+    connection: Option<(Arc<Connection>, u64)>,
 }
 
 impl Answered {
     fn unlogged(body: Body) -> Answered {
-        Answered { body, log: None }
+        Answered {
+            body,
+            connection: None,
+        }
     }
 }
 
@@ -265,8 +294,8 @@ impl hyper::body::Body for Answered {
 
 impl Drop for Answered {
     fn drop(&mut self) {
-        if let Some(log) = &self.log {
-            log.answered();
+        if let Some((connection, attempt)) = &self.connection {
+            connection.answered(*attempt);
         }
     }
 }
@@ -287,16 +316,13 @@ impl hyper::body::Body for PanicBody {
 }
 
 fn ending_of(result: Result<(), hyper::Error>, connection: &Connection) -> Ending {
-    let (log, had_request) = connection.current().clone();
+    let (log, had_request, close_requested) = {
+        let current = connection.current();
+        let log = current.log.clone();
+        (log, current.has_request, current.close_requested)
+    };
     let error = match result {
-        Ok(())
-            if *connection
-                .close_requested
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) =>
-        {
-            return Ending::ServerFin;
-        }
+        Ok(()) if close_requested => return Ending::ServerFin,
         Ok(()) => return Ending::ClientFin,
         Err(error) => error,
     };

@@ -21,28 +21,26 @@ use std::collections::BTreeMap;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
-use crate::fault::{Body, BoxFuture, Request, parts};
+use crate::fault::{Answer, Body, Request, parts};
 
 /// The answer to `request` when its path is one of httpbin's routes.
-pub(crate) fn answer<'a>(
-    request: &'a Request<'a>,
-    seed: u64,
-) -> Option<BoxFuture<'a, http::Response<Body>>> {
-    let query = Query::of(request.head.target());
-    let path = route(request.head.target())?;
+pub(crate) fn answer<'a>(request: &'a Request<'a>, seed: u64) -> Option<Answer<'a>> {
+    let target = request.head.target();
+    let path = route(target)?;
+    let query = Query::of(target);
     let rng =
         || ChaCha8Rng::seed_from_u64(seed ^ request.attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let ready = |response| Some(Box::pin(std::future::ready(response)) as BoxFuture<'a, _>);
+    let ready = |response| Some(Answer::now(response));
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["get"] => ready(echo::get(request, &query)),
         ["headers"] => ready(echo::headers(request)),
         ["gzip"] => ready(echo::gzip(request)),
         ["stream", n] => ready(echo::stream(request, &query, n)),
-        ["delay", n] => Some(echo::delay(request, query, n)),
+        ["delay", n] => Some(Answer::Later(echo::delay(request, query, n))),
         ["status", codes] => ready(status::answer(codes, &mut rng())),
         ["bytes", n] => ready(bytes::random(n, &query, &mut rng())),
-        ["drip"] => Some(bytes::drip(query)),
+        ["drip"] => Some(Answer::Later(bytes::drip(query))),
         ["redirect", n] => ready(redirect::relative_or_absolute(request, &query, n)),
         ["relative-redirect", n] => ready(redirect::relative(n)),
         ["absolute-redirect", n] => ready(redirect::absolute(request, n)),
@@ -52,9 +50,12 @@ pub(crate) fn answer<'a>(
 
 /// The httpbin route that answers `target`, such as `/status/503`, if any.
 pub(crate) fn route(target: &str) -> Option<&str> {
-    let path = target.split(['?', '#']).next().unwrap_or(target);
-    let name = path.trim_start_matches('/').split('/').next().unwrap_or("");
-    let segments = path.split('/').count() - 1;
+    // Byte by byte: every healthy request asks, and a target is short.
+    let end = target.bytes().position(|b| b == b'?' || b == b'#');
+    let path = &target[..end.unwrap_or(target.len())];
+    let named = path.trim_start_matches('/');
+    let name = &named[..named.bytes().position(|b| b == b'/').unwrap_or(named.len())];
+    let segments = path.bytes().filter(|&b| b == b'/').count();
     let known = match name {
         "get" | "headers" | "gzip" | "drip" => segments == 1,
         "stream" | "delay" | "status" | "bytes" | "redirect" | "relative-redirect"
