@@ -395,6 +395,9 @@ impl Entry {
     }
 }
 
+/// The action of an attempt before its fault has said what it does.
+const NO_ACTION: Cow<'static, str> = Cow::Borrowed("");
+
 /// What an allocator spends on each allocation beyond its bytes, for the
 /// journal's estimate of its own size.
 const ALLOCATION: usize = 16;
@@ -556,7 +559,7 @@ impl Journal {
     /// Starts a new attempt and returns the handle that fills it in.
     pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
         let started = self.elapsed();
-        let (index, evicted) = self.state().push(connection, peer, started, None, None);
+        let (index, evicted) = self.state().push(connection, peer, started, None, None, NO_ACTION);
         // The head of the attempt let go to make room is freed after the
         // lock is released.
         drop(evicted);
@@ -565,18 +568,20 @@ impl Journal {
     }
 
     /// Starts the attempt of the request `head`, the next on a kept-alive
-    /// connection, after ending `previous` as it went: one locked update
-    /// where `begin`, `request` and `finish` would take three.
+    /// connection, with its `action` when already known, after ending
+    /// `previous` as it went: one locked update where `begin`, `request`,
+    /// `action` and `finish` would take four.
     pub(crate) fn next_request(
         &self,
         previous: &AttemptLog,
         went: Previous,
         connection: u64,
         peer: SocketAddr,
-        head: &RequestHead,
+        (head, action): (&RequestHead, Option<Cow<'static, str>>),
     ) -> AttemptLog {
         let started = self.elapsed();
         let kept = Kept::of(head);
+        let action = action.unwrap_or(NO_ACTION);
         let copy = self.shared.observer.is_some();
         let (index, evicted, ended) = {
             let mut state = self.state();
@@ -584,7 +589,8 @@ impl Journal {
                 e.answered = went.answered.or(e.answered);
                 e.finish(Ending::KeptAlive, went.traffic, started, None);
             });
-            let (index, evicted) = state.push(connection, peer, started, Some(kept), None);
+            let (index, evicted) =
+                state.push(connection, peer, started, Some(kept), None, action);
             (index, evicted, ended)
         };
         drop(evicted);
@@ -608,7 +614,7 @@ impl Journal {
         let stream = Http2Stream::new(id);
         let (index, evicted) =
             self.state()
-                .push(connection, peer, started, Some(kept), Some(stream));
+                .push(connection, peer, started, Some(kept), Some(stream), NO_ACTION);
         drop(evicted);
         self.notify();
         self.log(index)
@@ -704,6 +710,7 @@ impl State {
         started: Duration,
         head: Option<Kept>,
         stream: Option<Http2Stream>,
+        action: Cow<'static, str>,
     ) -> (u64, Option<RequestHead>) {
         let index = self.total;
         self.total += 1;
@@ -725,7 +732,7 @@ impl State {
             bytes_received: 0,
             bytes_sent: 0,
             status_sent: None,
-            action: Cow::Borrowed(""),
+            action,
             upstream: None,
             http2: stream.map(Box::new),
             ended: None,

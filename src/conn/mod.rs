@@ -96,19 +96,26 @@ impl Meter {
         if line.is_decided() {
             return;
         }
+        let mut bytes = bytes.into_iter();
         let mut left = count;
-        for chunk in bytes {
-            let chunk = &chunk[..chunk.len().min(left)];
-            left -= chunk.len();
-            for &byte in chunk {
-                line = line.next(byte);
-                if line.is_decided() {
-                    break;
-                }
+        if line.position() == 0 {
+            // Most responses start with their whole status line in one write.
+            let first = bytes.next().unwrap_or_default();
+            let first = &first[..first.len().min(left)];
+            if let Some(whole) = StatusLine::whole(first) {
+                self.status_line.store(whole.0, Ordering::Relaxed);
+                return;
             }
+            line = StatusLine::fed(line, first);
+            left -= first.len();
+        }
+        for chunk in bytes {
             if line.is_decided() || left == 0 {
                 break;
             }
+            let chunk = &chunk[..chunk.len().min(left)];
+            left -= chunk.len();
+            line = StatusLine::fed(line, chunk);
         }
         self.status_line.store(line.0, Ordering::Relaxed);
     }
@@ -136,6 +143,26 @@ impl StatusLine {
 
     fn status(self) -> Option<u16> {
         (self.position() == Self::COMPLETE).then_some((self.0 & 0xFFFF) as u16)
+    }
+
+    /// The status line read at once from `bytes`, when they hold all of it.
+    fn whole(bytes: &[u8]) -> Option<StatusLine> {
+        let line = bytes.get(..Self::COMPLETE as usize)?;
+        let digit = |i: usize| line[i].is_ascii_digit().then(|| u32::from(line[i] - b'0'));
+        let well_formed = line.starts_with(Self::PREFIX) && line[8] == b' ';
+        let code = digit(9)? * 100 + digit(10)? * 10 + digit(11)?;
+        (well_formed && digit(7).is_some()).then_some(StatusLine((Self::COMPLETE << 16) | code))
+    }
+
+    /// The status line after `bytes`, read one at a time until decided.
+    fn fed(mut self, bytes: &[u8]) -> StatusLine {
+        for &byte in bytes {
+            if self.is_decided() {
+                break;
+            }
+            self = self.next(byte);
+        }
+        self
     }
 
     fn next(self, byte: u8) -> StatusLine {
@@ -485,6 +512,14 @@ mod tests {
             Some(204)
         );
         assert_eq!(status_of(&[b"HTTP/1.1 200 OK", b"HTTP/1.1 500"]), Some(200));
+    }
+
+    #[test]
+    fn a_status_line_split_over_one_vectored_write_is_read_whole() {
+        let meter = Meter::default();
+        let bufs: [&[u8]; 3] = [b"HTTP/1.1 4", b"29 Too Many", b" Requests\r\n"];
+        meter.add_sent(bufs, 23);
+        assert_eq!(meter.take().status, Some(429));
     }
 
     #[test]

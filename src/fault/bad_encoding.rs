@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::request::RequestHead;
 use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
@@ -57,7 +58,7 @@ impl BadEncoding {
 }
 
 impl Respond for BadEncoding {
-    fn action(&self, _request: &Request) -> Cow<'static, str> {
+    fn action(&self, _head: &RequestHead) -> Cow<'static, str> {
         format!(
             "answered {} with a body labelled {} that is not",
             self.code, self.encoding

@@ -12,6 +12,7 @@ use hyper::body::{Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::request::RequestHead;
 use crate::fault::{
     Answer, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
 };
@@ -51,7 +52,7 @@ setters! {
 }
 
 impl Respond for Drip {
-    fn action(&self, _request: &Request) -> Cow<'static, str> {
+    fn action(&self, _head: &RequestHead) -> Cow<'static, str> {
         format!(
             "dripped {} bytes, one every {}",
             self.bytes,

@@ -152,8 +152,10 @@ pub(crate) type Body = BoxBody<Bytes, Infallible>;
 
 /// A fault that answers with a well-formed HTTP response, served by hyper.
 pub(crate) trait Respond: Send + Sync {
-    /// What the answer to `request` will be, in words, journaled before it is sent.
-    fn action(&self, request: &Request) -> Cow<'static, str>;
+    /// What the answer to the request `head` will be, in words, journaled
+    /// before it is sent; it depends on nothing else, so it can be told
+    /// before the attempt is journaled.
+    fn action(&self, head: &RequestHead) -> Cow<'static, str>;
 
     /// The answer to `request`; it may take its time.
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> Answer<'a>;
@@ -890,6 +892,16 @@ impl Fault {
 
     /// The fault that handles attempt `index`: itself, or the step a
     /// `sequence` or a `chance` picks for it.
+    /// The responder of a fault that answers every request alike (not a
+    /// `sequence`, `chance` or `routes`), if it is one: what it does can be
+    /// told before the attempt is journaled.
+    pub(crate) fn sole_responder(&self) -> Option<&dyn Respond> {
+        match self.leaf().handling() {
+            Handling::Respond(respond) => Some(respond),
+            _ => None,
+        }
+    }
+
     pub(crate) fn for_attempt(&self, index: u64) -> Chosen<'_> {
         let mut fault = self;
         loop {

@@ -1,8 +1,10 @@
 //! `ok`: a healthy server, with httpbin's routes.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+use crate::request::RequestHead;
 use crate::fault::{
     Answer, FaultLeaf, Handling, Request, Respond, Shape, httpbin, setters, status,
 };
@@ -21,11 +23,24 @@ pub struct Healthy {
     pub seed: u64,
 }
 
+/// The body of a healthy answer unless told otherwise.
+const DEFAULT_BODY: &str = "ok\n";
+
 impl Default for Healthy {
     fn default() -> Self {
         Healthy {
-            body: "ok\n".to_owned(),
+            body: DEFAULT_BODY.to_owned(),
             seed: 0,
+        }
+    }
+}
+
+impl Healthy {
+    /// The body to send: the default one without a copy.
+    fn body_bytes(&self) -> Bytes {
+        match self.body == DEFAULT_BODY {
+            true => Bytes::from_static(DEFAULT_BODY.as_bytes()),
+            false => Bytes::from(self.body.clone()),
         }
     }
 }
@@ -40,8 +55,8 @@ setters! {
 }
 
 impl Respond for Healthy {
-    fn action(&self, request: &Request) -> Cow<'static, str> {
-        match httpbin::route(request.head.target()) {
+    fn action(&self, head: &RequestHead) -> Cow<'static, str> {
+        match httpbin::route(head.target()) {
             Some(route) => format!("answered as httpbin's {route}").into(),
             None => Cow::Borrowed("answered 200"),
         }
@@ -49,7 +64,7 @@ impl Respond for Healthy {
 
     fn respond<'a>(&'a self, request: &'a Request<'a>) -> Answer<'a> {
         httpbin::answer(request, self.seed)
-            .unwrap_or_else(|| Answer::now(status::plain(200, self.body.clone())))
+            .unwrap_or_else(|| Answer::now(status::plain(200, self.body_bytes())))
     }
 }
 

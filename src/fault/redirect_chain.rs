@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::request::RequestHead;
 use crate::fault::redirect_loop::check_redirect_code;
 use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
@@ -84,7 +85,7 @@ fn hop_of(target: &str) -> (&str, u32) {
 }
 
 impl Respond for RedirectChain {
-    fn action(&self, _request: &Request) -> Cow<'static, str> {
+    fn action(&self, _head: &RequestHead) -> Cow<'static, str> {
         format!("redirect chain of {} hops", self.hops).into()
     }
 

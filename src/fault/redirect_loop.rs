@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::request::RequestHead;
 use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
 
 /// Answers every request with a redirect whose `Location` is the request's
@@ -63,7 +64,7 @@ pub(crate) fn check_redirect_code(code: u16) -> Result<(), String> {
 }
 
 impl Respond for RedirectLoop {
-    fn action(&self, _request: &Request) -> Cow<'static, str> {
+    fn action(&self, _head: &RequestHead) -> Cow<'static, str> {
         format!("redirected to itself ({})", self.code).into()
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::request::RequestHead;
 use crate::fault::{
     Answer, Fault, FaultLeaf, Handling, Request, Respond, Shape, bulk, setters, status,
 };
@@ -41,7 +42,7 @@ setters! {
 }
 
 impl Respond for SlowHeaders {
-    fn action(&self, _request: &Request) -> Cow<'static, str> {
+    fn action(&self, _head: &RequestHead) -> Cow<'static, str> {
         format!(
             "delayed the status line {}",
             humantime::format_duration(self.delay)

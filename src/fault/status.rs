@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::{Deserialize, Serialize};
 
+use crate::request::RequestHead;
 use crate::fault::{Answer, Body, FaultLeaf, Handling, Request, Respond, bulk, parts};
 
 /// Answers with any status code, headers and body, served by hyper: a 500, a
@@ -126,13 +127,15 @@ fn whole_seconds_up(duration: Duration) -> u64 {
 }
 
 /// A plain-text response with `code` and `body`.
-pub(crate) fn plain(code: u16, body: String) -> http::Response<Body> {
+pub(crate) fn plain(code: u16, body: impl Into<Bytes>) -> http::Response<Body> {
+    let body = body.into();
     let Ok(status) = http::StatusCode::from_u16(code) else {
-        return response(code, &BTreeMap::new(), body);
+        let content_type = (!body.is_empty()).then_some(("content-type", "text/plain"));
+        return parts::build(code, content_type, body);
     };
     // Built directly: the healthy server's answer costs no header parsing.
     let plain = (!body.is_empty()).then_some(http::HeaderValue::from_static("text/plain"));
-    let mut response = http::Response::new(Full::new(Bytes::from(body)).boxed());
+    let mut response = http::Response::new(Full::new(body).boxed());
     *response.status_mut() = status;
     if let Some(plain) = plain {
         response
@@ -149,7 +152,7 @@ fn response(code: u16, headers: &BTreeMap<String, String>, body: String) -> http
 }
 
 impl Respond for Status {
-    fn action(&self, _request: &Request) -> Cow<'static, str> {
+    fn action(&self, _head: &RequestHead) -> Cow<'static, str> {
         format!("answered {}", self.code).into()
     }
 

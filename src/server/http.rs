@@ -85,9 +85,11 @@ impl Connection {
     }
 
     /// The attempt for a newly read request: the connection's first attempt,
-    /// or a new one after the previous request was answered.
-    fn attempt_for(&self, head: &RequestHead) -> AttemptLog {
+    /// or a new one after the previous request was answered; and whether
+    /// its action is journaled already.
+    fn attempt_for(&self, head: &RequestHead) -> (AttemptLog, bool) {
         let mut current = self.current();
+        let mut told = false;
         if current.has_request {
             // hyper read this head before asking for an answer, so its bytes
             // sit in the meter; move them from the previous attempt to this one.
@@ -100,16 +102,21 @@ impl Connection {
                     .and_then(|(answered, at)| (answered == index).then_some(at)),
                 traffic,
             };
-            current.log =
-                self.site
-                    .journal
-                    .next_request(&current.log, previous, self.id, self.peer, head);
+            let action = self.site.fault.sole_responder().map(|r| r.action(head));
+            told = action.is_some();
+            current.log = self.site.journal.next_request(
+                &current.log,
+                previous,
+                self.id,
+                self.peer,
+                (head, action),
+            );
         } else {
             current.log.request(head);
         }
         current.has_request = true;
         current.close_requested = head.asks_to_close();
-        current.log.clone()
+        (current.log.clone(), told)
     }
 }
 
@@ -164,7 +171,7 @@ async fn answer(
     connection: Arc<Connection>,
 ) -> Result<http::Response<Answered>, Infallible> {
     let head = RequestHead::from_hyper(&request);
-    let log = connection.attempt_for(&head);
+    let (log, told) = connection.attempt_for(&head);
     let chosen = connection.site.for_request(&log, &head);
     match chosen.acts() {
         Acts::Respond(responder) => {
@@ -182,7 +189,9 @@ async fn answer(
                 if hook == Some(PanicAt::Respond) {
                     panic!("{ON_PURPOSE}");
                 }
-                log.action(responder.action(&asked));
+                if !told {
+                    log.action(responder.action(&head));
+                }
                 responder.respond(&asked).await
             }));
             Ok(match response.await {

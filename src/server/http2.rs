@@ -280,7 +280,7 @@ async fn act(exchange: &mut StreamExchange, shared: &Shared) -> Outcome {
     let chosen = shared.site.for_request(exchange.log(), &exchange.head);
     let acted = match chosen.acts() {
         Acts::Respond(responder) => {
-            let action = responder.action(&request(exchange, shared.peer));
+            let action = responder.action(&exchange.head);
             exchange.did(action);
             return Outcome::Ended(answer(exchange, responder, shared.peer).await);
         }

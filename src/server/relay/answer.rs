@@ -34,7 +34,7 @@ impl<'a> Relay<'a> {
         };
         log.action(format!(
             "{}; the upstream never saw the request",
-            responder.action(&asked)
+            responder.action(head)
         ));
         let response = responder.respond(&asked).await;
         let closes = head.asks_to_close()
