@@ -559,7 +559,9 @@ impl Journal {
     /// Starts a new attempt and returns the handle that fills it in.
     pub(crate) fn begin(&self, connection: u64, peer: SocketAddr) -> AttemptLog {
         let started = self.elapsed();
-        let (index, evicted) = self.state().push(connection, peer, started, None, None, NO_ACTION);
+        let (index, evicted) = self
+            .state()
+            .push(connection, peer, started, None, None, NO_ACTION);
         // The head of the attempt let go to make room is freed after the
         // lock is released.
         drop(evicted);
@@ -589,8 +591,7 @@ impl Journal {
                 e.answered = went.answered.or(e.answered);
                 e.finish(Ending::KeptAlive, went.traffic, started, None);
             });
-            let (index, evicted) =
-                state.push(connection, peer, started, Some(kept), None, action);
+            let (index, evicted) = state.push(connection, peer, started, Some(kept), None, action);
             (index, evicted, ended)
         };
         drop(evicted);
@@ -612,9 +613,14 @@ impl Journal {
         let started = self.elapsed();
         let kept = Kept::of(head);
         let stream = Http2Stream::new(id);
-        let (index, evicted) =
-            self.state()
-                .push(connection, peer, started, Some(kept), Some(stream), NO_ACTION);
+        let (index, evicted) = self.state().push(
+            connection,
+            peer,
+            started,
+            Some(kept),
+            Some(stream),
+            NO_ACTION,
+        );
         drop(evicted);
         self.notify();
         self.log(index)

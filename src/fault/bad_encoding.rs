@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::RequestHead;
 use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
+use crate::request::RequestHead;
 
 /// Answers with `Content-Encoding: gzip` on a plain-text body. A client that
 /// decompresses fails while reading the body: reqwest with its `gzip` feature

@@ -12,10 +12,10 @@ use hyper::body::{Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::request::RequestHead;
 use crate::fault::{
     Answer, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
 };
+use crate::request::RequestHead;
 use crate::timer;
 
 /// Sends `200 OK` headers at once, then a `bytes`-byte body one byte every

@@ -4,10 +4,10 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-use crate::request::RequestHead;
 use crate::fault::{
     Answer, FaultLeaf, Handling, Request, Respond, Shape, httpbin, setters, status,
 };
+use crate::request::RequestHead;
 
 /// Answers `200 OK` with a short plain-text body, served by hyper, and keeps
 /// the connection alive like any healthy HTTP/1.1 server. httpbin's routes

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::RequestHead;
 use crate::fault::redirect_loop::check_redirect_code;
 use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
+use crate::request::RequestHead;
 
 /// The query parameter that carries the hop number from one redirect to the next.
 const HOP: &str = "outage-hop";

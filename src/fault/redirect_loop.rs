@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::RequestHead;
 use crate::fault::{Answer, Fault, FaultLeaf, Handling, Request, Respond, parts, setters};
+use crate::request::RequestHead;
 
 /// Answers every request with a redirect whose `Location` is the request's
 /// own path and query, so a client that follows redirects goes round until

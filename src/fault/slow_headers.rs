@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::RequestHead;
 use crate::fault::{
     Answer, Fault, FaultLeaf, Handling, Request, Respond, Shape, bulk, setters, status,
 };
+use crate::request::RequestHead;
 
 /// Reads the request, waits `delay`, then answers a normal `200 OK`. Clients
 /// whose read timeout is shorter than the delay report a read timeout.

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::{Deserialize, Serialize};
 
-use crate::request::RequestHead;
 use crate::fault::{Answer, Body, FaultLeaf, Handling, Request, Respond, bulk, parts};
+use crate::request::RequestHead;
 
 /// Answers with any status code, headers and body, served by hyper: a 500, a
 /// 503 with `Retry-After`, a 429. Clients see a response, not an error, until

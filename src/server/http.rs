@@ -21,7 +21,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
 
 use crate::conn::Exchange;
 use crate::conn::{Conn, Meter, client_error_ending};
@@ -56,7 +55,9 @@ struct Connection {
     peer: SocketAddr,
     meter: Arc<Meter>,
     current: Mutex<Current>,
-    takeover: mpsc::Sender<Takeover>,
+    /// A request handed to a transport fault, left by the handler that
+    /// read it for the connection's task to take once hyper yields.
+    takeover: Mutex<Option<Takeover>>,
 }
 
 /// Where the connection stands.
@@ -76,6 +77,14 @@ struct Current {
 impl Connection {
     fn current(&self) -> MutexGuard<'_, Current> {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The request a handler left for a transport fault, if any.
+    fn take_takeover(&self) -> Option<Takeover> {
+        self.takeover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Notes that the response of attempt `index` is complete.
@@ -129,7 +138,6 @@ pub(crate) async fn serve(
 ) {
     let meter = conn.meter();
     let slot = Slot::new(conn);
-    let (takeover, mut takeovers) = mpsc::channel(1);
     let shared = Arc::new(Connection {
         site: site.clone(),
         id,
@@ -141,29 +149,46 @@ pub(crate) async fn serve(
             answered: None,
             close_requested: false,
         }),
-        takeover,
+        takeover: Mutex::new(None),
     });
     let handler = shared.clone();
     let service = service_fn(move |request| answer(request, handler.clone()));
     let mut served =
         Box::pin(http1::Builder::new().serve_connection(TokioIo::new(slot.clone()), service));
+    // A handler that hands its request over does so while hyper polls it,
+    // then waits forever: the takeover is looked for each time hyper
+    // yields, which costs less than a channel's wake-ups on every request.
+    let outcome = std::future::poll_fn(|cx| match served.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(Ok(result)),
+        Poll::Pending => shared
+            .take_takeover()
+            .map_or(Poll::Pending, |takeover| Poll::Ready(Err(takeover))),
+    });
     let ending = tokio::select! {
-        result = &mut served => ending_of(result, &shared),
-        Some(Takeover { log, head, fault }) = takeovers.recv() => {
-            drop(served);
-            let Some(conn) = slot.take() else { return };
-            // The fault is a transport fault's own, so it acts on any attempt.
-            if let Acts::Misbehave(fault) = fault.for_attempt(0).acts() {
-                misbehave(fault, Exchange::new(conn, Some(head), log), site).await;
+        outcome = outcome => match outcome {
+            Ok(result) => ending_of(result, &shared),
+            Err(takeover) => {
+                drop(served);
+                return hand_over(takeover, &slot, site).await;
             }
-            return;
-        }
+        },
         () = site.stop.cancelled() => Ending::ServerStopped,
     };
     drop(served);
     drop(slot.take());
     let log = shared.current().log.clone();
     log.finish(ending, meter.take());
+}
+
+/// Hands the connection, taken back from hyper, to the transport fault
+/// chosen for the request `takeover` carries.
+async fn hand_over(takeover: Takeover, slot: &Slot, site: &Arc<Site>) {
+    let Takeover { log, head, fault } = takeover;
+    let Some(conn) = slot.take() else { return };
+    // The fault is a transport fault's own, so it acts on any attempt.
+    if let Acts::Misbehave(fault) = fault.for_attempt(0).acts() {
+        misbehave(fault, Exchange::new(conn, Some(head), log), site).await;
+    }
 }
 
 async fn answer(
@@ -217,13 +242,13 @@ async fn answer(
             Ok(needs_http2().map(Answered::unlogged))
         }
         Acts::Misbehave(_) | Acts::Route(_) | Acts::Listener(_) => {
-            // The receiver lives until hyper is dropped, which happens only
-            // after it has taken this message; then this future is dropped too.
+            // The connection's task takes it once hyper yields, drops hyper,
+            // and this future with it.
             let fault = chosen.fault().clone();
-            let _ = connection
+            *connection
                 .takeover
-                .send(Takeover { log, head, fault })
-                .await;
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(Takeover { log, head, fault });
             std::future::pending().await
         }
     }
