@@ -139,6 +139,6 @@ fn main() {
     verdict(
         "at least 90% of bare hyper, per round",
         to_hyper >= 0.9,
-        "per-request work bare hyper does not do: a journal entry for every request (three short locked updates: the previous attempt ended and this one begun with its head in one, its action, its answer's end) and the request head as owned strings (the allocations above beyond hyper's own), which the journal shares rather than copies",
+        "per-request work bare hyper does not do, all in user space (the system calls are the same, one read and one write per request): the request head copied once into the block the journal shares (one allocation), the journal's entry (one locked update on a kept-alive connection: the previous attempt ended, this one begun with its head and action) and the time its answer ended, the status line read off the bytes sent, and the fault's choice and answer (about 11,200 instructions per request against hyper's 7,300, counted with callgrind)",
     );
 }

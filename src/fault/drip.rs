@@ -7,13 +7,12 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::fault::{
-    Answer, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
+    Answer, Body, Fault, FaultLeaf, Handling, Pace, Request, Respond, Shape, bulk, setters,
 };
 use crate::request::RequestHead;
 use crate::timer;
@@ -66,7 +65,7 @@ impl Respond for Drip {
         Answer::now(
             http::Response::builder()
                 .header("content-type", "text/plain")
-                .body(body.boxed())
+                .body(Body::boxed(body))
                 .expect("a response with a fixed valid header always builds"),
         )
     }

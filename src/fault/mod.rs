@@ -89,6 +89,7 @@ use std::sync::LazyLock;
 use std::task::Poll;
 
 use bytes::Bytes;
+use http_body_util::Full;
 use http_body_util::combinators::BoxBody;
 use serde::{Deserialize, Serialize};
 use socket2::Socket;
@@ -147,8 +148,53 @@ pub(crate) use shape::{Cut, Pace, Shape, time_at_rate};
 /// A future boxed so that fault families can be trait objects.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The body type responders answer with.
-pub(crate) type Body = BoxBody<Bytes, Infallible>;
+/// The body responders answer with: bytes known whole, as most answers
+/// are, kept as they are; any other body boxed.
+pub(crate) enum Body {
+    Whole(Full<Bytes>),
+    Boxed(BoxBody<Bytes, Infallible>),
+}
+
+impl Body {
+    pub(crate) fn whole(bytes: impl Into<Bytes>) -> Body {
+        Body::Whole(Full::new(bytes.into()))
+    }
+
+    pub(crate) fn boxed(
+        body: impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+    ) -> Body {
+        Body::Boxed(BoxBody::new(body))
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Whole(body) => Pin::new(body).poll_frame(cx),
+            Body::Boxed(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Whole(body) => body.is_end_stream(),
+            Body::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Whole(body) => body.size_hint(),
+            Body::Boxed(body) => body.size_hint(),
+        }
+    }
+}
 
 /// A fault that answers with a well-formed HTTP response, served by hyper.
 pub(crate) trait Respond: Send + Sync {

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 
 use crate::fault::Body;
 
@@ -113,7 +112,7 @@ pub(crate) fn build<'a>(
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
-    match builder.body(Full::new(body).boxed()) {
+    match builder.body(Body::whole(body)) {
         Ok(response) => response,
         // `validate` rejects every code and header the builder could refuse,
         // and servers only start with validated faults.

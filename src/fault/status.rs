@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use serde::{Deserialize, Serialize};
 
 use crate::fault::{Answer, Body, FaultLeaf, Handling, Request, Respond, bulk, parts};
@@ -135,7 +134,7 @@ pub(crate) fn plain(code: u16, body: impl Into<Bytes>) -> http::Response<Body> {
     };
     // Built directly: the healthy server's answer costs no header parsing.
     let plain = (!body.is_empty()).then_some(http::HeaderValue::from_static("text/plain"));
-    let mut response = http::Response::new(Full::new(body).boxed());
+    let mut response = http::Response::new(Body::whole(body));
     *response.status_mut() = status;
     if let Some(plain) = plain {
         response

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -221,7 +221,7 @@ async fn answer(
             }));
             Ok(match response.await {
                 Ok(response) if hook == Some(PanicAt::Body) => {
-                    response.map(|_| Answered::unlogged(PanicBody.boxed()))
+                    response.map(|_| Answered::unlogged(Body::boxed(PanicBody)))
                 }
                 Ok(response) => response.map(|body| Answered {
                     body,
@@ -261,12 +261,9 @@ fn failed() -> http::Response<Body> {
         .status(500)
         .header("content-type", "text/plain")
         .header("connection", "close")
-        .body(
-            Full::new(Bytes::from_static(
-                b"outage: the fault failed; see the journal\n",
-            ))
-            .boxed(),
-        )
+        .body(Body::whole(Bytes::from_static(
+            b"outage: the fault failed; see the journal\n",
+        )))
         .expect("a response with a fixed valid status and headers always builds")
 }
 
@@ -285,7 +282,7 @@ fn needs_http2() -> http::Response<Body> {
     http::Response::builder()
         .status(505)
         .header("content-type", "text/plain")
-        .body(Full::new(Bytes::from_static(NEEDS_HTTP2)).boxed())
+        .body(Body::whole(Bytes::from_static(NEEDS_HTTP2)))
         .expect("a response with a fixed valid status and headers always builds")
 }
 

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Frame;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -63,7 +62,7 @@ pub(super) fn drip<'a>(query: Query) -> BoxFuture<'a, http::Response<Body>> {
         };
         crate::timer::sleep(seconds(delay)).await;
         let interval = seconds(duration / numbytes as f64);
-        let body = DripBody::new(numbytes as usize, interval).boxed();
+        let body = Body::boxed(DripBody::new(numbytes as usize, interval));
         let mut response = http::Response::new(body);
         *response.status_mut() = http::StatusCode::from_u16(code).expect("checked above");
         response.headers_mut().insert(

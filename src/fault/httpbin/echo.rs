@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 
 use crate::fault::httpbin::{Query, bad_request, count};
@@ -63,7 +62,7 @@ pub(super) fn stream(request: &Request, query: &Query, n: &str) -> http::Respons
         line.push(b'\n');
         line.into()
     });
-    let mut response = http::Response::new(super::bytes::Chunks::new(lines).boxed());
+    let mut response = http::Response::new(Body::boxed(super::bytes::Chunks::new(lines)));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
