@@ -129,8 +129,7 @@ fn whole_seconds_up(duration: Duration) -> u64 {
 pub(crate) fn plain(code: u16, body: impl Into<Bytes>) -> http::Response<Body> {
     let body = body.into();
     let Ok(status) = http::StatusCode::from_u16(code) else {
-        let content_type = (!body.is_empty()).then_some(("content-type", "text/plain"));
-        return parts::build(code, content_type, body);
+        return response(code, &BTreeMap::new(), body);
     };
     // Built directly: the healthy server's answer costs no header parsing.
     let plain = (!body.is_empty()).then_some(http::HeaderValue::from_static("text/plain"));
@@ -144,10 +143,15 @@ pub(crate) fn plain(code: u16, body: impl Into<Bytes>) -> http::Response<Body> {
     response
 }
 
-fn response(code: u16, headers: &BTreeMap<String, String>, body: String) -> http::Response<Body> {
+fn response(
+    code: u16,
+    headers: &BTreeMap<String, String>,
+    body: impl Into<Bytes>,
+) -> http::Response<Body> {
+    let body = body.into();
     let content_type = (!body.is_empty()).then_some(("content-type", "text/plain"));
     let headers = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    parts::build(code, content_type.into_iter().chain(headers), body.into())
+    parts::build(code, content_type.into_iter().chain(headers), body)
 }
 
 impl Respond for Status {
